@@ -1,0 +1,51 @@
+# Everything a fresh machine needs: `make test` and `make paper` create .venv and install pinned dependencies.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PRESET ?= full
+
+.PHONY: install test export-check nbtest pytest paper docs lab bench clean
+
+# torch is pinned in the same pip call as trl/peft/accelerate, so pip never pulls a CUDA build.
+$(STAMP): settings.ini setup.py requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock "torch==2.13.0" -e ".[dev]"
+	$(BIN)/python -m pip check
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# The module is generated from the notebooks: exporting again must change nothing.
+export-check: $(STAMP)
+	@before=$$(find agentsafety -name '*.py' -type f | sort | xargs md5sum | md5sum); \
+	$(BIN)/nbdev_export; \
+	after=$$(find agentsafety -name '*.py' -type f | sort | xargs md5sum | md5sum); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev_export changed agentsafety/: the module is out of sync with nbs/"; git status --short agentsafety; exit 1; \
+	fi; echo "nbdev_export: module in sync with notebooks"
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+test: export-check nbtest pytest
+
+paper: $(STAMP)
+	$(BIN)/agentsafety paper --preset $(PRESET) --out out
+
+docs: $(STAMP)
+	$(BIN)/python -m agentsafety.docs
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --allow-root --no-browser nbs/explore.ipynb
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf _docs _proc out

@@ -1,0 +1,26 @@
+"""Package metadata comes from settings.ini, the single place nbdev and pip both read."""
+from configparser import ConfigParser
+from pathlib import Path
+import setuptools
+
+cfg = ConfigParser(delimiters=['='])
+cfg.read(Path(__file__).parent/'settings.ini', encoding='utf-8')
+c = cfg['DEFAULT']
+requirements = c.get('requirements', '').split()
+dev_requirements = c.get('dev_requirements', '').split()
+scripts = [s.strip() for s in c.get('console_scripts', '').split('\n') if s.strip()]
+readme = Path(__file__).parent/'README.md'
+
+setuptools.setup(
+    name=c['lib_name'], version=c['version'], description=c['description'],
+    long_description=readme.read_text(encoding='utf-8') if readme.exists() else '',
+    long_description_content_type='text/markdown',
+    author=c['author'], author_email=c['author_email'], license=c['license'].upper(),
+    url=c['git_url'], keywords=c['keywords'].split(), python_requires=f">={c['min_python']}",
+    packages=setuptools.find_packages(include=[c['lib_name'], f"{c['lib_name']}.*"]),
+    include_package_data=True, zip_safe=False,
+    install_requires=requirements, extras_require={'dev': dev_requirements},
+    entry_points={'console_scripts': scripts, 'nbdev': [f"{c['lib_path']}={c['lib_path']}._modidx:d"]},
+    classifiers=['Programming Language :: Python :: 3.11', 'License :: OSI Approved :: MIT License',
+                 'Intended Audience :: Science/Research'],
+)
