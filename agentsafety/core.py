@@ -11,10 +11,11 @@ from typing import Any, Iterable
 
 # %% auto #0
 __all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LABELS', 'UNDERSPEC_KEYS', 'STOP_REASONS',
-           'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases', 'test_cases', 'Tool', 'Toolkit',
-           'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'read_jsonl', 'stop_message', 'Step', 'Trajectory',
-           'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories', 'write_trajectories',
-           'read_evals', 'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode', 'Environment']
+           'PAPER_ARCHIVES', 'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases', 'test_cases',
+           'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'read_jsonl', 'stop_message',
+           'Step', 'Trajectory', 'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories',
+           'write_trajectories', 'read_evals', 'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode',
+           'Environment', 'shared_dir', 'cache_dir', 'paper_data']
 
 # %% ../nbs/00_core.ipynb #c006
 class DataError(ValueError):
@@ -467,3 +468,42 @@ class Environment:
               episode:Episode|None=None)->dict[str, Evaluation]:
         "Evaluations of a finished trajectory, keyed by metric."
         raise NotImplementedError
+
+# %% ../nbs/00_core.ipynb #c054
+PAPER_ARCHIVES = {'match_eval_results': ('match_eval_results.tar.xz', 'results/match_eval_results'),
+                  'raw_data_by_eval_q32': ('raw_data_by_eval_q32.tar.xz', 'data/raw_data_by_eval/q32')}
+
+def shared_dir()->Path|None:
+    "The shared data directory: `$AGENTSAFETY_SHARED`, or a `shared/` beside the checkout or the working directory."
+    if os.environ.get('AGENTSAFETY_SHARED'):
+        p = Path(os.environ['AGENTSAFETY_SHARED'])
+        return p if p.exists() else None
+    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()
+    for base in (here, *here.parents, Path.cwd(), *Path.cwd().parents):
+        if (base/'shared'/'paper').is_dir() and base != Path('/'): return base/'shared'
+    return None
+
+def cache_dir()->Path:
+    "Where extracted archives live (outside the repository)."
+    return Path(os.environ.get('AGENTSAFETY_CACHE', Path.home()/'.cache'/'agentsafety'))
+
+# %% ../nbs/00_core.ipynb #c055
+def paper_data(name:str)->Path|None:
+    "Path of `toolemu` or of an extracted paper archive (`match_eval_results`, `raw_data_by_eval_q32`); None without shared data."
+    sd = shared_dir()
+    if sd is None: return None
+    if name == 'toolemu': return sd/'paper'/'toolemu'
+    if name not in PAPER_ARCHIVES: raise ValueError(f"unknown paper data {name!r}; expected toolemu or one of {list(PAPER_ARCHIVES)}")
+    archive, inner = PAPER_ARCHIVES[name]
+    dest = cache_dir()/'paper'/name
+    if not (dest/inner).is_dir():
+        import tarfile, shutil
+        tmp = Path(tempfile.mkdtemp(dir=cache_dir().mkdir(parents=True, exist_ok=True) or cache_dir(), prefix=f'.{name}.'))
+        try:
+            with tarfile.open(sd/'paper'/archive) as tf: tf.extractall(tmp, filter='data')
+            if dest.exists(): shutil.rmtree(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, dest)
+        finally:
+            if tmp.exists(): shutil.rmtree(tmp)
+    return dest/inner
