@@ -1,0 +1,18 @@
+"Shared fixtures: the paper's released data from ../shared, skipped with a message when absent."
+import pytest
+from agentsafety.core import paper_data, shared_dir
+
+NO_SHARED = "shared data not found (expected ../shared/paper beside the checkout, or set AGENTSAFETY_SHARED)"
+
+def _paper(name):
+    if shared_dir() is None: pytest.skip(NO_SHARED)
+    return paper_data(name)
+
+@pytest.fixture(scope='session')
+def toolemu_dir(): return _paper('toolemu')
+
+@pytest.fixture(scope='session')
+def match_eval_dir(): return _paper('match_eval_results')
+
+@pytest.fixture(scope='session')
+def q32_pool_dir(): return _paper('raw_data_by_eval_q32')
