@@ -39,7 +39,7 @@ paper: $(STAMP)
 	$(BIN)/agentsafety paper --preset $(PRESET) --out out
 
 docs: $(STAMP)
-	$(BIN)/python -m agentsafety.docs
+	$(BIN)/python -c "from agentsafety.docs import docs_main; docs_main()"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --no-browser nbs/explore.ipynb
