@@ -21,6 +21,6 @@ setuptools.setup(
     include_package_data=True, zip_safe=False,
     install_requires=requirements, extras_require={'dev': dev_requirements},
     entry_points={'console_scripts': scripts, 'nbdev': [f"{c['lib_path']}={c['lib_path']}._modidx:d"]},
-    classifiers=['Programming Language :: Python :: 3.11', 'License :: OSI Approved :: MIT License',
+    classifiers=['Programming Language :: Python :: 3.11',
                  'Intended Audience :: Science/Research'],
 )
