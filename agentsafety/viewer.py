@@ -132,16 +132,16 @@ def frontier_chart(summary:dict):
 
 # %% ../nbs/14_viewer.ipynb #c017
 def agents_for(tree:ResultsTree, source:str, schedule:str, beta)->list[str]:
-    "Agent directories of a (source, schedule, β) point: names are parsed by `agentsafety.analysis.parse_agent`."
-    from agentsafety.analysis import parse_agent
+    "Trained agent directories of a (source, schedule, β) point of an analysis summary."
+    from agentsafety.analysis import parse_agent_name
     out = []
     for a in tree.agents:
-        cfg = parse_agent(a)
-        if cfg is not None and getattr(cfg, 'source', None) == source and getattr(cfg, 'schedule', None) == schedule \
-           and abs(float(getattr(cfg, 'beta', -1)) - float(beta)) < 1e-12: out.append(a)
+        try: cfg = parse_agent_name(a)
+        except ValueError: continue
+        if cfg.trained and cfg.source == source and cfg.schedule == schedule and abs(cfg.beta - float(beta)) < 1e-12: out.append(a)
     return out
 
-# %% ../nbs/14_viewer.ipynb #c018
+# %% ../nbs/14_viewer.ipynb #c019
 def linked_frontier(summary:dict, viewer:TrajectoryViewer):
     "A clickable frontier (`alt.JupyterChart`): clicking a point shows its first trained agent in the viewer."
     import altair as alt
