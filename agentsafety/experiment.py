@@ -11,7 +11,8 @@ from typing import Any, Callable
 from .core import atomic_write_text
 
 # %% auto #0
-__all__ = ['stable_hash', 'tree_hash', 'StageResult', 'Pipeline', 'notebook_path', 'parse_value', 'run_paper', 'paper_cli']
+__all__ = ['stable_hash', 'tree_hash', 'StageResult', 'Pipeline', 'notebook_path', 'parse_value', 'run_paper', 'paper_cli',
+           'conclusions']
 
 # %% ../nbs/13_experiment.ipynb #c005
 def stable_hash(obj)->str:
@@ -141,3 +142,33 @@ def paper_cli(argv:list[str]|None=None)->int:
         fr = json.loads(summary.read_text()).get('frontier', {})
         if 'r2' in fr: print(f"R² = {fr['r2']:.4f} over {fr.get('n_points')} points" + (f", 95% CI {fr['r2_ci']}" if fr.get('r2_ci') else ''))
     return 0
+
+# %% ../nbs/13_experiment.ipynb #c019
+def _fmt(x, nd=2)->str: return 'n/a' if x is None else f"{x:+.{nd}f}" if isinstance(x, float) and x < 0 else f"{x:.{nd}f}"
+
+def conclusions(summary:dict)->str:
+    "Markdown bullet points stating what this run's numbers show."
+    pts, fr, out = summary['points'], summary['frontier'], []
+    by = lambda sched: [p for p in pts if p['schedule'] == sched]
+    for sched, name, key, other in (('S', 'Safety training (S)', 'delta_safety', 'delta_help'),
+                                    ('H', 'Helpfulness training (H)', 'delta_help', 'delta_safety')):
+        ps = by(sched)
+        if not ps: continue
+        lo, hi = min(p[key] for p in ps), max(p[key] for p in ps)
+        what = 'Safety' if key == 'delta_safety' else 'Help(Ignore)'
+        side = 'Help(Ignore)' if other == 'delta_help' else 'Safety'
+        mean_other = sum(p[other] for p in ps) / len(ps)
+        out.append(f"- {name} changed {what} by {_fmt(lo)} to {_fmt(hi)} over {len(ps)} (source, β) points "
+                   f"({'raising it everywhere' if lo > 0 else 'not raising it everywhere'}), with a mean change of "
+                   f"{_fmt(mean_other)} in {side}.")
+    ci = f" (95% bootstrap interval {_fmt(fr['r2_ci'][0])}–{_fmt(fr['r2_ci'][1])})" if fr.get('r2_ci') else ''
+    out.append(f"- Across all {fr['n_points']} trained points, ΔSafety = {_fmt(fr['slope'])} · ΔHelp {'+' if fr['intercept'] >= 0 else '−'} "
+               f"{abs(fr['intercept']):.2f}, r = {_fmt(fr['r'])}, R² = {fr['r2']:.3f}{ci}: "
+               f"{'most' if fr['r2'] >= 0.5 else 'less than half'} of the variation in safety gains goes with helpfulness lost.")
+    for k, name in (('S', 'safety'), ('H', 'helpfulness')):
+        vals = {b: v.get('average') for b, v in summary.get('persistence', {}).get(k, {}).items()}
+        if vals:
+            txt = ', '.join(f"{_fmt(v)} at β {b}" for b, v in sorted(vals.items()))
+            out.append(f"- Persistence of {name} gains through later {'helpfulness' if k == 'S' else 'safety'} training: {txt} "
+                       "(1 = fully kept, 0 = wiped out).")
+    return '\n'.join(out)
