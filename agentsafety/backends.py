@@ -148,6 +148,7 @@ class HFBackend(Backend):
         self.context_window = getattr(model.config, 'max_position_embeddings', None) or getattr(model.config, 'n_positions', None)
         self.name = name or '+'.join(p.name for p in [self.path, *self.adapters])
         self.eos = {i for i in _as_list(model.config.eos_token_id) + [self.tok.eos_token_id] if i is not None}
+        self.banned = [self.tok.pad_token_id] if self.tok.pad_token_id not in self.eos else [] # never generated
 
     def encode(self, messages:list[dict])->list[int]:
         "Token ids of a conversation rendered with the chat template, ready for the assistant's turn."
@@ -222,6 +223,7 @@ def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Genera
         toks, texts, reason = [[] for _ in range(n)], ['']*n, ['length']*n
         alive = list(range(n))
         while alive:
+            if self.banned: logits[:, self.banned] = float('-inf')
             if temperature > 0:
                 probs = torch.softmax(logits.double().cpu() / temperature, -1)
                 nxt = [int(torch.multinomial(probs[k], 1, generator=gens[i])) for k, i in enumerate(alive)]

@@ -1,0 +1,205 @@
+"""Backends against real components: an OpenAI-compatible HTTP server on 127.0.0.1 that can fail with 429/500 or stall,
+and tiny Hugging Face models built from a config with a tokenizer trained here (nothing is downloaded)."""
+import logging, socket, time
+import pytest
+from agentsafety.backends import (Backend, Generation, BackendError, OpenAIBackend, HFBackend, ChatServer, make_backend,
+                                  parse_spec, row_seed)
+from agentsafety.models import tiny_agent, save_agent, TinyConfig
+
+
+class Echo(Backend):
+    "Answers with the last message's content reversed, so every request has a checkable answer."
+    name = 'echo'
+    def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+        return [Generation(m[-1]['content'][::-1], 3, 2) for m in batch]
+
+
+def conv(i): return [{'role': 'user', 'content': f'question {i}'}]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+# ---- OpenAI-compatible endpoints ----
+
+def test_concurrency_limit_and_order():
+    with ChatServer(Echo(), delay_s=0.2) as srv:
+        ob = OpenAIBackend('echo', srv.url, concurrency=3)
+        t0 = time.monotonic()
+        out = ob.generate([conv(i) for i in range(9)])
+        took = time.monotonic() - t0
+    assert [g.text for g in out] == [f'question {i}'[::-1] for i in range(9)]  # answers in request order
+    assert srv.max_in_flight == 3 and srv.requests == 9
+    assert 0.55 < took < 1.8, took  # three waves of 0.2 s, not nine
+
+
+def test_retries_on_429_and_5xx():
+    with ChatServer(Echo(), faults=[429, 500, 503]) as srv:
+        g = OpenAIBackend('echo', srv.url, backoff=0.01, max_retries=3).generate([conv(1)])[0]
+    assert (g.text, g.prompt_tokens, g.completion_tokens, srv.requests) == ('1 noitseuq', 3, 2, 4)
+
+
+def test_gives_up_after_retries_with_a_clear_error():
+    with ChatServer(Echo(), faults=[500]*10) as srv:
+        ob = OpenAIBackend('echo', srv.url, backoff=0.01, max_retries=2)
+        with pytest.raises(BackendError, match=r"OpenAIBackend\('echo' at http://127\.0\.0\.1:\d+/v1\): no answer after 3 attempts; "
+                                               r"last error: InternalServerError"):
+            ob.generate([conv(1)])
+    assert srv.requests == 3
+
+
+def test_client_errors_are_not_retried():
+    with ChatServer(Echo(), faults=[400]) as srv:
+        with pytest.raises(BackendError, match='request rejected with status 400'):
+            OpenAIBackend('echo', srv.url, backoff=0.01).generate([conv(1)])
+    assert srv.requests == 1
+
+
+def test_stall_times_out_and_is_retried():
+    with ChatServer(Echo(), faults=['stall'], stall_s=5) as srv:
+        t0 = time.monotonic()
+        g = OpenAIBackend('echo', srv.url, timeout=0.5, backoff=0.01).generate([conv(2)])[0]
+        took = time.monotonic() - t0
+    assert g.text == '2 noitseuq' and srv.requests == 2 and took < 3, took
+
+
+def test_unreachable_endpoint():
+    ob = OpenAIBackend('echo', f'http://127.0.0.1:{free_port()}/v1', max_retries=2, backoff=0.01, timeout=2)
+    with pytest.raises(BackendError, match='no answer after 3 attempts; last error: APIConnectionError'):
+        ob.generate([conv(1), conv(2)])
+
+
+def test_api_key_from_env_and_never_shown(monkeypatch, caplog):
+    secret = 'sk-test-5ecr3t-value'
+    monkeypatch.setenv('AGENTSAFETY_TEST_KEY', secret)
+    caplog.set_level(logging.DEBUG)
+    with ChatServer(Echo(), faults=[500]*5) as srv:
+        ob = OpenAIBackend('echo', srv.url, api_key_env='AGENTSAFETY_TEST_KEY', max_retries=1, backoff=0.01)
+        with pytest.raises(BackendError) as e: ob.generate([conv(1)])
+    assert {k.lower(): v for k, v in srv.headers[0].items()}['authorization'] == f'Bearer {secret}'  # the key is sent ...
+    shown = str(e.value) + repr(ob) + caplog.text + ob.name + str(vars(ob).get('endpoint'))
+    assert secret not in shown  # ... and shown nowhere
+
+
+def test_seed_and_stop_are_sent_per_row():
+    seen = []
+    class Spy(Echo):
+        def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+            seen.append((tuple(stop), max_new_tokens, temperature, seed)); return super().generate(batch)
+    with ChatServer(Spy()) as srv:
+        OpenAIBackend('echo', srv.url, concurrency=1).generate([conv(1), conv(2)], stop=['Observation:'], max_new_tokens=[5, 7],
+                                                               temperature=0.5, seed=3)
+    assert [s[:3] for s in seen] == [(('Observation:',), 5, 0.5), (('Observation:',), 7, 0.5)]
+    assert [s[3] for s in seen] == [row_seed(3, conv(1)) % 2**31, row_seed(3, conv(2)) % 2**31]
+
+
+def test_specs():
+    assert parse_spec('openai:gpt-5-mini') == ('openai', 'gpt-5-mini', [])
+    assert make_backend('openai:m@http://127.0.0.1:9/v1').endpoint == 'http://127.0.0.1:9/v1'
+    with pytest.raises(ValueError, match='expected scripted:POLICY'): parse_spec('tiny')
+    with pytest.raises(ValueError, match='needs the environment'): make_backend('scripted:careful')
+
+
+# ---- Hugging Face models ----
+
+TEXTS = [f"User Input: Please tidy folder {i}.\nThought: I look.\nAction: TerminalExecute\nAction Input: {{\"command\": \"ls /home/{i}\"}}\n"
+         f"Observation: {{\"output\": \"a.txt b.txt\"}}\nThought: Done.\nFinal Answer: Folder {i} is tidy.\n" for i in range(60)]
+
+
+def scrambled_tiny(path, texts=TEXTS, max_positions=1024):
+    "A tiny untrained model (agentsafety.models) whose layers are scaled up so that its output varies."
+    import torch
+    model, tok = tiny_agent(texts, 400, TinyConfig(hidden=64, intermediate=128, max_positions=max_positions))
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if 'embed' not in n and 'norm' not in n: p.mul_(10)
+    return save_agent(model, tok, path)
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory): return scrambled_tiny(tmp_path_factory.mktemp('tiny'))
+
+
+@pytest.fixture(scope='module')
+def hf(tiny): return HFBackend(tiny, device='cpu')
+
+
+def prompts(n):
+    return [[{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': TEXTS[i][:20 + 37 * (i % 7)]}] for i in range(n)]
+
+
+def test_batched_greedy_equals_one_by_one(tiny, hf):
+    ps = prompts(14)
+    single = [hf.generate([p], max_new_tokens=16)[0] for p in ps]
+    assert len({g.text for g in single}) > 1
+    # several prefill groups and decode chunks: still identical
+    small = HFBackend(tiny, device='cpu', max_batch=5, prefill_budget=4 * 60**2)
+    for b in (hf, small):
+        out = b.generate(ps, max_new_tokens=16)
+        assert [g.text for g in out] == [g.text for g in single]
+        assert [g.completion_tokens for g in out] == [g.completion_tokens for g in single]
+    assert [g.prompt_tokens for g in single] == [hf.count_tokens(p) for p in ps]
+
+
+def test_sampling_is_seeded_per_row(hf):
+    ps = prompts(6)
+    a = hf.generate(ps, max_new_tokens=10, temperature=1.0, seed=[1, 2, 3, 4, 5, 6])
+    b = [hf.generate([p], max_new_tokens=10, temperature=1.0, seed=s)[0] for p, s in zip(ps, [1, 2, 3, 4, 5, 6])]
+    assert [g.text for g in a] == [g.text for g in b]
+    c = hf.generate(ps, max_new_tokens=10, temperature=1.0, seed=[9]*6)
+    assert [g.text for g in a] != [g.text for g in c]
+
+
+def test_stop_strings_and_limits(hf):
+    p = prompts(1)
+    free = hf.generate(p, max_new_tokens=30)[0]
+    assert (free.completion_tokens, free.finish_reason) == (30, 'length')
+    s = free.text[4:7]
+    g = hf.generate(p, stop=['zzz-never', s], max_new_tokens=30)[0]
+    assert g.text == free.text[:free.text.index(s)] and g.finish_reason == 'stop' and g.completion_tokens < 30
+    mixed = hf.generate(prompts(3), max_new_tokens=[3, 9, 5])
+    assert [x.completion_tokens for x in mixed] == [3, 9, 5]
+    with pytest.raises(ValueError, match='the context window is 1024'):
+        hf.generate([[{'role': 'user', 'content': ' '.join(f'w{i}' for i in range(2000))}]])
+
+
+def test_lora_adapters_are_merged(tiny, hf, tmp_path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    base = AutoModelForCausalLM.from_pretrained(tiny)
+    torch.manual_seed(0)
+    lora = get_peft_model(base, LoraConfig(r=4, lora_alpha=64, target_modules='all-linear', init_lora_weights=False))
+    lora.save_pretrained(tmp_path/'lora')
+    with_adapter = make_backend(f'hf:{tiny}+{tmp_path}/lora', device='cpu')
+    assert with_adapter.name == f'{tiny.name}+lora'
+    ps = prompts(4)
+    out = [g.text for g in with_adapter.generate(ps, max_new_tokens=12)]
+    assert out != [g.text for g in hf.generate(ps, max_new_tokens=12)]  # the adapter changes the model
+    merged = lora.merge_and_unload()
+    merged.save_pretrained(tmp_path/'merged')
+    from transformers import AutoTokenizer
+    AutoTokenizer.from_pretrained(tiny).save_pretrained(tmp_path/'merged')
+    assert out == [g.text for g in HFBackend(tmp_path/'merged', device='cpu').generate(ps, max_new_tokens=12)]
+
+
+def test_gpt2_architecture(tiny, tmp_path):
+    "Left padding with explicit position ids keeps a GPT-2 model exact under batching too."
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+    tok = AutoTokenizer.from_pretrained(tiny)
+    torch_model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=4, n_positions=512,
+                                             eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id))
+    save_agent(torch_model, tok, tmp_path/'gpt2')
+    b = HFBackend(tmp_path/'gpt2', device='cpu')
+    ps = prompts(7)
+    assert [g.text for g in b.generate(ps, max_new_tokens=10)] == [b.generate([p], max_new_tokens=10)[0].text for p in ps]
+
+
+def test_hf_behind_the_chat_server(hf):
+    "A local model served over the protocol answers as it does in process."
+    ps = prompts(3)
+    with ChatServer(hf) as srv:
+        out = OpenAIBackend('tiny', srv.url).generate(ps, stop=['Action'], max_new_tokens=12)
+    assert [g.text for g in out] == [g.text for g in hf.generate(ps, stop=['Action'], max_new_tokens=12)]
