@@ -5,6 +5,7 @@
 # %% ../nbs/09_models.ipynb #c002
 from __future__ import annotations
 import json, math, os, random, tempfile, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable, Iterable
@@ -12,7 +13,8 @@ from .core import DataError, Trajectory
 
 # %% auto #0
 __all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'train_tokenizer', 'TinyConfig', 'tiny_model', 'n_params',
-           'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'drop_long', 'sft_examples', 'SFTSettings', 'sft']
+           'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'drop_long', 'sft_examples', 'SFTSettings',
+           'auto_threads', 'torch_threads', 'sft']
 
 # %% ../nbs/09_models.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -141,6 +143,21 @@ class SFTSettings:
     max_length: int = 2048 # longer examples are dropped and counted
     seed: int = 0 # data order and dropout seed
     logging_steps: int = 10
+    threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
+
+def auto_threads(model, threads:int|None=None)->int|None:
+    "CPU threads to train `model` with: `threads` if given, else 1 for a model under 20M parameters on CPU (small matrices gain nothing from more threads, and oversubscribed cores slow every process down), else None (unchanged)."
+    if threads: return threads
+    return 1 if next(model.parameters()).device.type == 'cpu' and n_params(model) < 20_000_000 else None
+
+@contextmanager
+def torch_threads(n:int|None):
+    "Run the block with `n` torch CPU threads (None: unchanged), then restore the previous number."
+    import torch
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
 
 def _quiet(progress:bool):
     "Silence transformers' info chatter; without `progress`, also the dataset-preparation bars."
@@ -162,14 +179,14 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
     _quiet(progress)
     kept, dropped = drop_long(examples, tokenizer, settings.max_length)
     if not kept: raise ValueError(f"no SFT example fits max_length {settings.max_length} ({dropped} dropped)")
-    with tempfile.TemporaryDirectory() as tmp:
+    with torch_threads(auto_threads(model, settings.threads)), tempfile.TemporaryDirectory() as tmp:
         args = SFTConfig(output_dir=tmp, num_train_epochs=settings.epochs, max_steps=settings.max_steps,
                          learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,
                          per_device_train_batch_size=settings.batch_size, weight_decay=settings.weight_decay,
                          max_length=settings.max_length, assistant_only_loss=True, seed=settings.seed,
                          data_seed=settings.seed, logging_steps=settings.logging_steps, save_strategy='no',
                          report_to='none', disable_tqdm=not progress, bf16=False, fp16=False,
-                         gradient_checkpointing=False, dataset_num_proc=None)
+                         activation_checkpointing=False, dataloader_pin_memory=False)
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(kept), processing_class=tokenizer)
         if not progress: trainer.remove_callback(PrinterCallback)
         out = trainer.train()
