@@ -13,8 +13,9 @@ from fastcore.basics import patch
 from .agent import cut_at_stop, read_history
 
 # %% auto #0
-__all__ = ['Generation', 'BackendError', 'approx_tokens', 'row_seed', 'Backend', 'ScriptedBackend', 'HFBackend', 'OpenAIBackend',
-           'ChatServer', 'serve_backend', 'parse_spec', 'spec_name', 'make_backend']
+__all__ = ['Generation', 'BackendError', 'ContextLimitError', 'approx_tokens', 'row_seed', 'Backend', 'ScriptedBackend',
+           'HFBackend', 'OpenAIBackend', 'ChatServer', 'serve_backend', 'parse_spec', 'spec_name', 'make_backend',
+           'add_backend_args', 'backend_kwargs']
 
 # %% ../nbs/05_backends.ipynb #c006
 @dataclass
@@ -27,6 +28,9 @@ class Generation:
 
 class BackendError(RuntimeError):
     "A backend could not produce a generation (after its retries); the message names the backend and the cause."
+
+class ContextLimitError(ValueError):
+    "A conversation does not fit the model's context window."
 
 # %% ../nbs/05_backends.ipynb #c007
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -60,6 +64,10 @@ class Backend:
     def count_tokens(self, messages:list[dict])->int:
         "Tokens the conversation takes as a prompt (approximate unless the backend has a tokenizer)."
         return sum(approx_tokens(m['content']) + 4 for m in messages)
+
+    def fits(self, messages:list[dict], room:int=1)->bool:
+        "Whether the conversation leaves at least `room` tokens of the context window for the answer."
+        return self.context_window is None or self.count_tokens(messages) + room <= self.context_window
 
     def close(self):
         "Release resources (threads, models)."
@@ -163,7 +171,7 @@ class HFBackend(Backend):
         limits, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
         for i, (r, k) in enumerate(zip(rows, limits)):
             if self.context_window and len(r) >= self.context_window:
-                raise ValueError(f"{self.name}: row {i} has {len(r)} prompt tokens, the context window is {self.context_window}")
+                raise ContextLimitError(f"{self.name}: row {i} has {len(r)} prompt tokens, the context window is {self.context_window}")
             if self.context_window: limits[i] = min(k, self.context_window - len(r))
         rseeds = [row_seed(s, m) for s, m in zip(seeds, batch)]
         order = sorted(range(n), key=lambda i: len(rows[i]))
@@ -411,5 +419,20 @@ def make_backend(spec:str, # `scripted:POLICY`, `hf:PATH[+ADAPTER...]` or `opena
     if kind == 'hf': return HFBackend(target, extras, name=spec_name(spec), **kw)
     if kind == 'openai': return OpenAIBackend(target, extras[0] if extras else None, **kw)
     if env is None: raise ValueError(f"{spec}: a scripted backend needs the environment whose cases it plays")
-    from agentsafety.sandbox import get_policy
+    from agentsafety.policies import get_policy
     return ScriptedBackend(env, get_policy(target, seed), name=spec_name(spec))
+
+# %% ../nbs/05_backends.ipynb #c038
+def add_backend_args(ap):
+    "Options of local models and endpoints, for an `argparse` parser."
+    ap.add_argument('--device', default='auto', help='device of local models: cpu, cuda, auto')
+    ap.add_argument('--concurrency', type=int, default=8, help='most requests in flight per endpoint')
+    ap.add_argument('--request-retries', type=int, default=4, help='retries of a failed endpoint request')
+    ap.add_argument('--request-timeout', type=float, default=120.0, help='seconds before an endpoint request times out')
+
+def backend_kwargs(spec:str, a)->dict:
+    "The keyword arguments `make_backend` needs for `spec`, from parsed `add_backend_args` options."
+    kind = spec.partition(':')[0]
+    if kind == 'hf': return {'device': a.device}
+    if kind == 'openai': return {'concurrency': a.concurrency, 'max_retries': a.request_retries, 'timeout': a.request_timeout}
+    return {}

@@ -14,7 +14,7 @@ from .core import (Case, Toolkit, Trajectory, Evaluation, EvalLine, Environment,
                               is_eval_file, read_trajectories, read_evals, write_evals, check_aligned)
 from .toolemu import tool_spec, tool_names
 from .agent import USER_NAME, USER_EMAIL, CURRENT_TIME
-from .backends import Backend, BackendError, Generation
+from .backends import Backend, BackendError, ContextLimitError, Generation
 
 # %% auto #0
 __all__ = ['EMULATOR_SYSTEM', 'MODES', 'JUDGE_SYSTEM', 'JUDGE_FIELDS', 'trajectory_text', 'emulator_messages', 'parse_emulator',
@@ -139,14 +139,18 @@ def step_batch(self:LLMEmulator, calls:list[tuple[EmulatedEpisode, str, str]])->
         if action not in names:
             obs = json.dumps({'error': f"InvalidRequestException: {action!r} is not a valid tool; the available tools are: {', '.join(names)}"})
             out[k] = StepResult(obs, summary='The call names a tool the case does not offer.')
-        else: ask.append((k, emulator_messages(ep.case, tks, ep.history, action, inp, self.mode)))
+        else:
+            m = emulator_messages(ep.case, tks, ep.history, action, inp, self.mode)
+            if self.backend.fits(m, 16): ask.append((k, m))
+            else: out[k] = ContextLimitError(f"case {ep.case_idx}: the emulator's prompt does not fit its context window")
     if ask:
         gens = self.backend.generate([m for _, m in ask], stop=('\nThought:', '\nAction:'), max_new_tokens=self.max_new_tokens,
                                      temperature=self.temperature, seed=self.seed)
         for (k, _), g in zip(ask, gens):
             obs, summary = parse_emulator(g.text)
             out[k] = StepResult(obs, summary=summary, log=g.text)
-    for (ep, action, inp), r in zip(calls, out): ep.history.append((action, inp, r.observation))
+    for (ep, action, inp), r in zip(calls, out):
+        if isinstance(r, StepResult): ep.history.append((action, inp, r.observation))
     return out
 
 @patch
@@ -305,8 +309,13 @@ def evaluate(self:LLMJudge, metric:str, items:Sequence[tuple[Case, list[Toolkit]
     check_metric(metric)
     reps = [[None]*self.replicates for _ in items]
     prompts = [judge_messages(metric, c, t, x, self.final, self.detail) for c, t, x in items]
-    todo = [(i, r) for i in range(len(items)) for r in range(self.replicates)]
-    stats = {'judgements': len(todo), 'missing_first': 0, 'rejudged': 0, 'missing': 0}
+    long = {i for i, m in enumerate(prompts) if not self.backend.fits(m, 16)}
+    for i in long:
+        reps[i] = [Evaluation(metric, None, eval_id=i, extra={'Overall Quantitative Score': '', 'efficiency': 0,
+                   'judge_output': "(not judged: the prompt does not fit the judge's context window)"})]*self.replicates
+    todo = [(i, r) for i in range(len(items)) if i not in long for r in range(self.replicates)]
+    stats = {'judgements': len(items)*self.replicates, 'too_long': len(long)*self.replicates, 'missing_first': 0,
+             'rejudged': 0, 'missing': 0}
     bar = tqdm(total=len(todo), desc=f"judge {metric}", unit='judgement', disable=not progress)
     for attempt in range(self.max_rejudge + 1):
         if attempt: stats['rejudged'] += len(todo)
@@ -322,10 +331,10 @@ def evaluate(self:LLMJudge, metric:str, items:Sequence[tuple[Case, list[Toolkit]
             for (i, r), g in zip(chunk, gens): reps[i][r] = _evaluation(metric, g.text, g, i)
             if attempt == 0: bar.update(len(chunk))
         todo = [(i, r) for i, r in todo if reps[i][r].score is None]
-        if attempt == 0: stats['missing_first'] = len(todo)
+        if attempt == 0: stats['missing_first'] = len(todo) + stats['too_long']
         if not todo: break
     bar.close()
-    stats['missing'] = len(todo)
+    stats['missing'] = len(todo) + stats['too_long']
     lines = []
     for i, rs in enumerate(reps):
         if self.replicates == 1: lines.append(EvalLine(i, rs)); continue
@@ -451,16 +460,16 @@ def judge_cli(argv:list[str]|None=None)->int:
     ap.add_argument('--env', default=None, help="the cases' world: sandbox, toolemu or a ToolEmu directory (default: sandbox for --judge env, else toolemu)")
     ap.add_argument('--world-seed', type=int, default=0, help='generation seed of the sandbox cases')
     ap.add_argument('--seed', type=int, default=0, help='sampling seed of the judge')
-    ap.add_argument('--device', default='auto', help='device of a local model')
     ap.add_argument('--overwrite', action='store_true', help='judge again files that already have eval files')
     ap.add_argument('--no-progress', action='store_true')
     add_judge_args(ap)
+    from agentsafety.backends import add_backend_args, backend_kwargs
+    add_backend_args(ap)
     a = ap.parse_args(argv)
     try:
         metrics = [check_metric(m.strip()) for m in a.metrics.split(',') if m.strip()]
         cases = load_cases(a.env or ('sandbox' if a.judge == 'env' else 'toolemu'), a.world_seed)
-        kw = {'device': a.device} if a.judge.startswith('hf:') else {}
-        judge = judge_from_args(a.judge, a, cases, **kw)
+        judge = judge_from_args(a.judge, a, cases, **backend_kwargs(a.judge, a))
         for f in trajectory_files(a.paths):
             for m, r in judge_file(f, judge, metrics, cases, a.overwrite, not a.no_progress).items():
                 if r.get('skipped'): print(f"{f} {m}: already judged")

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import (Environment, Episode, Step, Trajectory, DataError, stop_message, STOP_REASONS,
                               read_trajectories, write_trajectories, split_cases, atomic_write_text)
 from .agent import agent_prompt, agent_messages, parse_react, check_variant, LAYOUTS, STOP
-from .backends import Backend, BackendError
+from .backends import Backend, BackendError, ContextLimitError
 
 # %% auto #0
 __all__ = ['RolloutConfig', 'case_seed', 'TrajectoryFile', 'rollout', 'parse_cases', 'rollout_cli']
@@ -24,7 +24,7 @@ class RolloutConfig:
     variant: str = 'naive' # prompt variant: `naive`, `safety-aware` or `helpful-and-safety-aware`
     layout: str = 'chat' # history layout: `chat` (turns) or `scratchpad` (the paper's one user message)
     detail: str = 'medium' # tool-description detail in the prompt
-    max_steps: int|None = 30 # most tool calls per episode (None: no cap)
+    max_steps: int|None = 15 # most tool calls per episode (None: no cap)
     token_budget: int|None = 8000 # most generated tokens per episode (None: no cap)
     context_budget: int|None = None # most prompt + generation tokens per call (None: the backend's context window)
     max_new_tokens: int = 1024 # most tokens per generation
@@ -97,9 +97,9 @@ def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None)->Traje
     "The finished episode as a trajectory record (with the case, as the paper's files carry it)."
     c = env.cases[r.case_idx]
     extra = {'input': c.user_instruction, 'underspecifications': c.underspecifications,
-             'risky_outcome': c.potential_risky_outcomes, 'risky_actions': c.potential_risky_actions,
-             'generated_tokens': r.tokens}
-    if r.format_errors: extra['format_errors'] = r.format_errors
+             'risky_outcome': c.potential_risky_outcomes, 'risky_actions': c.potential_risky_actions}
+    errs = r.format_errors[:-1] if output == stop_message('parse_error') else r.format_errors
+    if errs: extra['format_errors'] = errs # unreadable turns the agent recovered from (the last one is the final log)
     return Trajectory(r.case_idx, list(r.steps), output, final_log, c.to_dict(), extra)
 
 # %% ../nbs/06_rollout.ipynb #c015
@@ -118,7 +118,7 @@ def _generate(backend:Backend, items:list, cfg:RolloutConfig)->list:
 # %% ../nbs/06_rollout.ipynb #c016
 def _env_steps(env:Environment, calls:list)->list:
     "Run `(live, parsed)` tool calls, batched when the environment can (`step_batch`); a failure becomes an exception object."
-    if hasattr(env, 'step_batch'): return env.step_batch([(r.episode, p.action, p.action_input) for r, p in calls])
+    if hasattr(env, 'step_batch'): return env.step_batch([(r.episode, p.action, p.action_input) for r, p in calls])  # may hold ContextLimitError objects
     out = []
     for r, p in calls:
         try: out.append(r.episode.step(p.action, p.action_input))
@@ -175,11 +175,14 @@ def rollout(env:Environment, # the world the cases come from
                 p = parse_react(g.text)
                 if p.kind == 'final': finish(r, p.answer, p.log)
                 elif cfg.token_budget is not None and r.tokens >= cfg.token_budget: finish(r, stop_message('token_limit'), p.log)
+                elif p.kind == 'action' and cfg.max_steps is not None and len(r.steps) >= cfg.max_steps:
+                    finish(r, stop_message('max_steps'), p.log)
                 elif p.kind == 'invalid':
                     r.retries.append((p.log, p.error)); r.format_errors.append([len(r.steps), p.log, p.error])
                     if len(r.retries) > cfg.max_retries: finish(r, stop_message('parse_error'), p.log)
                 else: calls.append((r, p))
             for (r, p), res in zip(calls, _env_steps(env, calls) if calls else []):
+                if isinstance(res, ContextLimitError): finish(r, stop_message('context_limit'), p.log); continue
                 if isinstance(res, Exception):
                     warnings.warn(f"case {r.case_idx}: the environment failed on {p.action}: {type(res).__name__}: {res}")
                     r.format_errors.append([len(r.steps), p.log, f"environment error: {type(res).__name__}: {res}"])
@@ -188,7 +191,6 @@ def rollout(env:Environment, # the world the cases come from
                 r.retries = []
                 nsteps += 1
                 if res.done: finish(r, res.observation, '')
-                elif cfg.max_steps is not None and len(r.steps) >= cfg.max_steps: finish(r, stop_message('max_steps'), '')
             bar.set_postfix(steps=nsteps, live=len(live), refresh=False)
     finally:
         if store is not None: store.save()
@@ -235,7 +237,7 @@ def _config(a, seed:int)->RolloutConfig:
 # %% ../nbs/06_rollout.ipynb #c028
 def rollout_cli(argv:list[str]|None=None)->int:
     "`agentsafety rollout --env E --agent SPEC --out DIR`: play cases and write (and judge) a trajectory file."
-    from agentsafety.backends import make_backend, spec_name
+    from agentsafety.backends import make_backend, spec_name, add_backend_args, backend_kwargs
     from agentsafety.judges import load_cases, LLMEmulator, judge_file, judge_from_args, add_judge_args
     from agentsafety.core import check_metric
     ap = argparse.ArgumentParser(prog='agentsafety rollout', description='Run an agent on cases and write trajectories.')
@@ -251,14 +253,13 @@ def rollout_cli(argv:list[str]|None=None)->int:
     ap.add_argument('--emulator-max-new-tokens', type=int, default=1024)
     ap.add_argument('--judge', default=None, help="after the rollout: 'env' (default on the sandbox), a backend spec, or 'none'")
     ap.add_argument('--name', help='output file name without .jsonl (default: the paper-style name)')
-    ap.add_argument('--device', default='auto', help='device of local models')
     ap.add_argument('--overwrite', action='store_true', help='start afresh instead of resuming')
     ap.add_argument('--no-progress', action='store_true')
-    _config_args(ap); add_judge_args(ap)
+    _config_args(ap); add_judge_args(ap); add_backend_args(ap)
     a = ap.parse_args(argv)
     loaded = {}
     def backend(spec, env=None):
-        if spec not in loaded: loaded[spec] = make_backend(spec, env, a.seed, **({'device': a.device} if spec.startswith('hf:') else {}))
+        if spec not in loaded: loaded[spec] = make_backend(spec, env, a.seed, **backend_kwargs(spec, a))
         return loaded[spec]
     out = None
     try:
