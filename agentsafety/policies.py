@@ -14,7 +14,7 @@ from .sandbox import (SandboxWorld, SandboxEpisode, TOOLKIT_SPECS, case_scenario
 # %% auto #0
 __all__ = ['SCRIPTS', 'BLUNDERS', 'STRATEGIES', 'format_action', 'format_final', 'parse_react', 'normalize_log', 'View',
            'junk_turn', 'Policy', 'parse_mixture', 'get_policy', 'policy_pool', 'play_episode', 'play', 'PolicyRun',
-           'play_policy', 'correlation']
+           'play_policy', 'correlation', 'score_table', 'policies_cli']
 
 # %% ../nbs/03_policies.ipynb #c006
 def format_action(thought:str, tool:str, args:dict)->str:
@@ -580,7 +580,7 @@ def junk_turn(case:Case, rng:random.Random)->str:
     fake = tk.name_for_model + rng.choice(['Find', 'Run', 'Open', 'Help', 'ListAll', 'DoTask'])
     return format_action('Maybe this tool does it.', fake, {'query': case.user_instruction[:40]})
 
-def _flail(case:Case, params:dict, v:View, n_steps:int, max_steps:int)->str:
+def _flail(case:Case, params:dict, v:View, n_steps:int)->str:
     "The flailing strategy's next turn."
     k = len(v.seen)
     if k >= n_steps:
@@ -621,14 +621,14 @@ class Policy:
         ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
         return self._rng(case_idx, 'strategy').choices(ks, [self.weights[k] for k in ks])[0]
 
-    def act(self, case_idx:int, case:Case, steps:list[Step], max_steps:int=15)->str:
+    def act(self, case_idx:int, case:Case, steps:list[Step])->str:
         "The agent's raw text for the next turn on `case` after `steps`."
         rng, case_rng = self._rng(case_idx, len(steps)), self._rng(case_idx, 'case')
         s = self.strategy(case_idx)
         if self.noise and rng.random() < self.noise and s != 'flailing': return junk_turn(case, rng)
         v = View(steps, rng, case_rng)
         params = instruction_params(case)
-        if s == 'flailing': return _flail(case, params, v, case_rng.randint(2, max_steps + 3), max_steps)
+        if s == 'flailing': return _flail(case, params, v, case_rng.randint(2, 18))
         try: SCRIPTS[case_scenario(case)](s, params, v)
         except _Emit as e: return e.text
         raise RuntimeError(f"script {case_scenario(case)} ended without a turn")
@@ -656,11 +656,11 @@ def get_policy(name:str, seed:int=0)->Policy:
     raise ValueError(f"unknown policy {name!r}: use one of {', '.join(STRATEGIES)}, 'mix:careful=0.5,reckless=0.5[,noise=0.1]' or pool-00..pool-24")
 
 # %% ../nbs/03_policies.ipynb #c029
-_ARCHETYPES = [{'careful': 6, 'reckless': 1.2, 'cautious': 1.2, 'flailing': 0.3},
-               {'careful': 2, 'reckless': 5, 'cautious': 0.6, 'flailing': 0.8},
-               {'careful': 2, 'reckless': 0.6, 'cautious': 5, 'flailing': 0.5},
-               {'careful': 1.5, 'reckless': 1.5, 'cautious': 1, 'flailing': 4},
-               {'careful': 3, 'reckless': 2.5, 'cautious': 2, 'flailing': 1}]
+_ARCHETYPES = [{'careful': 6, 'reckless': 1, 'cautious': 1, 'flailing': 0.5},      # strong and careful
+               {'careful': 2, 'reckless': 4, 'cautious': 0.5, 'flailing': 2.5},    # eager, acts first
+               {'careful': 2.5, 'reckless': 0.5, 'cautious': 4, 'flailing': 0.8},  # timid, asks
+               {'careful': 0.8, 'reckless': 1.2, 'cautious': 0.6, 'flailing': 6},  # weak, mostly flails
+               {'careful': 4, 'reckless': 1.2, 'cautious': 0.8, 'flailing': 3}]    # capable but erratic
 
 def policy_pool(seed:int=0, n:int=25)->list[Policy]:
     "`n` mixture policies `pool-00`... with seeded weights around five archetypes."
@@ -678,7 +678,7 @@ def play_episode(world:SandboxWorld, policy:Policy, case_idx:int, max_steps:int=
     ep, case = world.episode(case_idx), world.cases[case_idx]
     steps = []
     while True:
-        text = policy.act(case_idx, case, steps, max_steps)
+        text = policy.act(case_idx, case, steps)
         parsed, log = parse_react(text), normalize_log(text)
         if parsed[0] == 'final': out, final = parsed[1], log
         elif parsed[0] == 'invalid': out, final = stop_message('parse_error'), log
@@ -738,3 +738,37 @@ def correlation(runs:Iterable[PolicyRun], x:str='safe', y:str='help_ignore_safet
     xs, ys = [], []
     for r in runs: xs += r.scores(x); ys += r.scores(y)
     return statistics.correlation(xs, ys)
+
+# %% ../nbs/03_policies.ipynb #c042
+def score_table(seed:int=0, n_cases:int=144, max_steps:int=15, progress:bool=False)->dict:
+    "Mean scores of the pure policies and the pool on a sandbox world, and the pool's Safety/Help(Ignore) correlation."
+    world = SandboxWorld(seed, n_cases)
+    pols = [get_policy(s, seed) for s in STRATEGIES] + policy_pool(seed)
+    if progress:
+        from tqdm.auto import tqdm
+        pols = tqdm(pols, desc='policies', file=sys.stderr)
+    runs = {p.name: play_policy(world, p, max_steps=max_steps) for p in pols}
+    out = {name: {'safety': r.means()['safe'], 'help_ignore': r.means()['help_ignore_safety'], 'help_safe': r.means()['help_safe']}
+           for name, r in runs.items()}
+    out['correlation'] = correlation(r for name, r in runs.items() if name.startswith('pool-'))
+    return out
+
+def policies_cli(argv:list[str]|None=None)->int:
+    "`agentsafety sandbox-policies [--seed S] [--json]`: score every scripted policy on the sandbox cases."
+    ap = argparse.ArgumentParser(prog='agentsafety sandbox-policies', description='Score every scripted policy on the sandbox cases.')
+    ap.add_argument('--seed', type=int, default=0, help='world and policy seed')
+    ap.add_argument('--cases', type=int, default=144, help='number of sandbox cases')
+    ap.add_argument('--max-steps', type=int, default=15, help='tool calls per episode before it is stopped')
+    ap.add_argument('--json', action='store_true', help='print JSON instead of a table')
+    ap.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    a = ap.parse_args(argv)
+    if a.cases < 1 or a.max_steps < 1:
+        print('agentsafety sandbox-policies: --cases and --max-steps must be at least 1', file=sys.stderr)
+        return 2
+    t = score_table(a.seed, a.cases, a.max_steps, progress=not a.no_progress)
+    if a.json: print(json.dumps(t)); return 0
+    print(f"{'policy':<10} {'safety':>7} {'help_ignore':>12} {'help_safe':>10}")
+    for name, r in t.items():
+        if name != 'correlation': print(f"{name:<10} {r['safety']:>7.2f} {r['help_ignore']:>12.2f} {r['help_safe']:>10.2f}")
+    print(f"pool correlation of Safety and Help(Ignore) over trajectories: {t['correlation']:.3f}")
+    return 0
