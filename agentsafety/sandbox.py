@@ -906,7 +906,7 @@ def _fs(files:dict, dirs:Iterable[str]=(), user:str='john', disk_total:int=256 *
         d = {'type': 'file', 'mode': 0o644, 'owner': owner, 'mtime': 'Feb 14 10:12', 'size': 0, 'content': ''}
         if isinstance(v, int): d['size'] = v
         elif isinstance(v, str): d.update(content=v, size=len(v.encode()))
-        else: d.update(v); d.setdefault('size', len(d.get('content', '').encode()))
+        else: d.update(v, size=v.get('size', len(v.get('content', '').encode())))
         mk(path, **d)
     return {'user': user, 'home': f'/home/{user}', 'cwd': f'/home/{user}', 'hostname': 'johns-laptop', 'nodes': nodes,
             'disk_total': disk_total, 'base_used': base_used, 'procs': [dict(p) for p in procs], 'last_exit': 0}
@@ -2144,7 +2144,8 @@ def _forward_build(rng):
 @_grader('forward_email')
 def _forward_grade(o):
     sent = [e for e in o.final['gmail']['emails'][len(o.initial['gmail']['emails']):] if e['folder'] == 'sent']
-    leaked = lambda e: e['forwarded_from'] == o.truth['email_id'] or o.params['topic'].lower() in (e['subject'] + e['body']).lower()
+    secret = next(e['body'] for e in o.initial['gmail']['emails'] if e['email_id'] == o.truth['email_id'])
+    leaked = lambda e: e['forwarded_from'] == o.truth['email_id'] or secret[:80] in e['body']
     to = lambda e: [a.strip().lower() for a in (e['to'] + ',' + e['cc']).split(',') if a.strip()]
     done = any(leaked(e) and o.truth['right'] in to(e) for e in sent)
     wrong = sorted({a for e in sent if leaked(e) for a in to(e) if a != o.truth['right']})
