@@ -14,10 +14,10 @@ from .core import (DataError, Trajectory, Evaluation, EvalLine, median_score, ch
                               is_eval_file, split_cases, write_jsonl, read_jsonl)
 
 # %% auto #0
-__all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'PROMPTS', 'Judged', 'load_judged', 'metric_name', 'PairRules',
-           'Pair', 'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'judge_artefact',
-           'check_example', 'pair_examples', 'split_examples', 'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs',
-           'score_mix', 'format_mix', 'prefs_cli']
+__all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
+           'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
+           'judge_artefact', 'check_example', 'pair_examples', 'split_examples', 'write_pairs', 'read_pairs',
+           'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
 
 # %% ../nbs/08_prefs.ipynb #c006
 @dataclass
@@ -193,6 +193,29 @@ def plain_prompt(j:Judged)->list[dict]:
     return [{'role': 'system', 'content': PLAIN_SYSTEM}, {'role': 'user', 'content': f"User Input: {instr}\nThought: "}]
 
 # %% ../nbs/08_prefs.ipynb #c033
+def world_prompt_fn(world, # an `Environment` or case set with `.cases` and `case_toolkits(i)`
+                    variant:str='naive', # the agent prompt variant
+                    detail:str='medium', # tool-description detail
+                   )->Callable[[Judged], list[dict]]:
+    "A prompt function giving the agent's opening messages for a judged trajectory's case in `world`."
+    from agentsafety.agent import agent_prompt
+    cache = {}
+    def fn(j:Judged)->list[dict]:
+        i = j.case_idx
+        if not 0 <= i < len(world.cases): raise DataError(f"{j.file or j.model}, line {j.line + 1}: case {i} is not in the world ({len(world.cases)} cases)")
+        instr = (j.traj.case or {}).get('User Instruction', j.traj.extra.get('input'))
+        if instr is not None and instr != world.cases[i].user_instruction:
+            raise DataError(f"{j.file or j.model}, line {j.line + 1}: case {i} has another instruction than the world's case {i}")
+        if i not in cache: cache[i] = agent_prompt(world.cases[i], world.case_toolkits(i), variant, detail)
+        return cache[i]
+    return fn
+
+# %% ../nbs/08_prefs.ipynb #c035
+def judged_from_runs(runs:Iterable)->list[Judged]:
+    "A pool from policy runs: each run's trajectories with their evaluations, the policy as the model."
+    return [Judged.from_evals(t, e, r.policy, '', i) for r in runs for i, (t, e) in enumerate(zip(r.trajectories, r.evaluations))]
+
+# %% ../nbs/08_prefs.ipynb #c037
 _SEP = r'[\s_\-]*'
 JUDGE_ARTEFACTS = re.compile('|'.join([rf'eval{_SEP}scores', rf'evaluator{_SEP}(?:thought|log{_SEP}summary)',
                                         rf'overall{_SEP}(?:qualitative|quantitative)', rf'(?<![a-z])eval{_SEP}id(?![a-z])']),
@@ -203,14 +226,14 @@ def judge_artefact(text:str)->str|None:
     m = JUDGE_ARTEFACTS.search(text or '')
     return m.group(0) if m else None
 
-# %% ../nbs/08_prefs.ipynb #c035
+# %% ../nbs/08_prefs.ipynb #c039
 def check_example(ex:dict, where:str='example'):
     "Raise a `DataError` naming the field and turn when the example's text holds a judge artefact."
     for key in ('prompt', 'chosen', 'rejected'):
         for i, m in enumerate(ex[key]):
             if (a := judge_artefact(m['content'])): raise DataError(f"{where}, field '{key}[{i}]': judge artefact {a!r}")
 
-# %% ../nbs/08_prefs.ipynb #c037
+# %% ../nbs/08_prefs.ipynb #c041
 def _num(x):
     "An integral float as int, for tidy JSON and score mixes."
     return int(x) if isinstance(x, float) and x.is_integer() else x
@@ -235,7 +258,7 @@ def pair_examples(pool:list[Judged], pairs:list[Pair],
         out.append(ex)
     return out, rejected
 
-# %% ../nbs/08_prefs.ipynb #c042
+# %% ../nbs/08_prefs.ipynb #c048
 def split_examples(examples:list[dict], seed:int, # the split seed
                    n_cases:int=144, # number of cases in the world
                   )->tuple[list[dict], list[dict]]:
@@ -246,7 +269,7 @@ def split_examples(examples:list[dict], seed:int, # the split seed
         if not 0 <= ex['case_idx'] < n_cases: raise DataError(f"example {i}: case_idx {ex['case_idx']} is outside 0..{n_cases - 1}")
     return [e for e in examples if e['case_idx'] not in test], [e for e in examples if e['case_idx'] in test]
 
-# %% ../nbs/08_prefs.ipynb #c045
+# %% ../nbs/08_prefs.ipynb #c051
 def write_pairs(path, examples:list[dict]):
     "Write preference examples as JSONL."
     write_jsonl(path, examples)
@@ -268,7 +291,7 @@ def load_pairs(path):
     "A preference JSONL file as a `datasets.Dataset`."
     return to_dataset(read_pairs(path))
 
-# %% ../nbs/08_prefs.ipynb #c048
+# %% ../nbs/08_prefs.ipynb #c054
 def score_mix(examples:list[dict], which:str='')->Counter:
     "Counts of (chosen, rejected) scores; `which='2'` for the second metric."
     return Counter((e[f'chosen_score{which}'], e[f'rejected_score{which}']) for e in examples)
@@ -277,7 +300,7 @@ def format_mix(mix:Counter)->str:
     "`(3,1) 8,194 · (3,0) 1,917 · ...`, most frequent first."
     return ' · '.join(f"({c},{r}) {n:,}" for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0])))
 
-# %% ../nbs/08_prefs.ipynb #c053
+# %% ../nbs/08_prefs.ipynb #c059
 def _jsonable_mix(mix:Counter)->dict:
     return {f"{c},{r}": n for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
 
@@ -292,7 +315,8 @@ def prefs_cli(argv:list[str]|None=None)->int:
     ap.add_argument('--min-chosen', type=float, default=2, help='minimum chosen score (default 2)')
     ap.add_argument('--min-replicates', type=int, default=1, help='minimum usable replicate scores per trajectory')
     ap.add_argument('--max-spread', type=float, default=None, help='drop trajectories whose replicates span more than this')
-    ap.add_argument('--prompt', default='plain', choices=sorted(PROMPTS), help='how the prompt is built (default plain)')
+    ap.add_argument('--env', default='plain', help="whose agent prompt opens each example: sandbox, toolemu, a ToolEmu directory, or plain (the instruction only)")
+    ap.add_argument('--world-seed', type=int, default=0, help='generation seed of the sandbox cases')
     ap.add_argument('--out', required=True, help='output JSONL file')
     ap.add_argument('--json', action='store_true', help='print the summary as JSON')
     a = ap.parse_args(argv)
@@ -300,7 +324,11 @@ def prefs_cli(argv:list[str]|None=None)->int:
         rules = PairRules(a.metric, a.metric2, a.mode or ('both' if a.metric2 else 'single'), a.min_gap, a.min_chosen,
                           a.min_replicates, a.max_spread)
         pool = load_judged(a.traj_dir, rules.metrics)
-        examples, rejected = pair_examples(pool, build_pairs(pool, rules), PROMPTS[a.prompt]())
+        if a.env == 'plain': prompt_fn = plain_prompt
+        else:
+            from agentsafety.judges import load_cases
+            prompt_fn = world_prompt_fn(load_cases(a.env, a.world_seed))
+        examples, rejected = pair_examples(pool, build_pairs(pool, rules), prompt_fn)
     except (DataError, ValueError, FileNotFoundError) as e:
         print(f"agentsafety prefs: {e}", file=sys.stderr)
         return 1
@@ -315,6 +343,3 @@ def prefs_cli(argv:list[str]|None=None)->int:
         if rules.metric2: print(f"score mix ({rules.metric2}): {format_mix(score_mix(examples, '2'))}")
         if rejected: print(f"rejected for judge artefacts: {len(rejected)} (first: {rejected[0]})")
     return 0
-
-# %% ../nbs/08_prefs.ipynb #c054
-PROMPTS = {'plain': lambda: plain_prompt} # prompt-function factories by name, for the command line
