@@ -131,8 +131,11 @@ class HFBackend(Backend):
                  device:str='auto', # `cpu`, `cuda`, `cuda:1`, or `auto`
                  dtype:str='float32', # weights and activations: `float32`, `bfloat16` or `float16`
                  max_batch:int=128, # most rows decoded together
-                 prefill_budget:int=2**24, # a prefill group holds at most this many (rows x length^2)
-                 threads:int|None=None, # torch CPU threads; None: 1 for models under 20M parameters, else unchanged
+                 prefill_rows:int|None=None, # most prompts prefilled together (None: 1 on a CPU, 16 on a GPU)
+                 prefill_budget:int=2**26, # a prefill group holds at most this many (rows x length^2)
+                 prefix_cache:int=2**29, # bytes of key/value blocks kept for prompts that share a beginning (0: off)
+                 prefix_block:int=64, # tokens per cached block
+                 threads:int|None=None, # torch CPU threads while generating; None: 1 for models under 20M parameters on CPU
                  name:str|None=None):
         import torch
         from transformers import AutoTokenizer, AutoModelForCausalLM
@@ -140,6 +143,10 @@ class HFBackend(Backend):
         for p in [self.path, *self.adapters]:
             if not p.is_dir(): raise FileNotFoundError(f"{p}: no such model or adapter directory")
         self.device, self.max_batch, self.prefill_budget = _resolve_device(device), max_batch, prefill_budget
+        self.prefill_rows = prefill_rows or (1 if self.device == 'cpu' else 16)
+        from collections import OrderedDict
+        self.prefix_cache, self.prefix_block, self._blocks, self._blocks_bytes, self._block_id = prefix_cache, prefix_block, OrderedDict(), 0, 0
+        self._encoded = OrderedDict() # recent conversations' token ids (the engine counts a prompt, then generates from it)
         self.tok = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
         model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype), local_files_only=True)
@@ -147,8 +154,8 @@ class HFBackend(Backend):
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, a, local_files_only=True).merge_and_unload()
         self.model = model.to(self.device).eval()
-        if threads is None and self.device == 'cpu' and sum(p.numel() for p in model.parameters()) < 20_000_000: threads = 1
-        if threads: torch.set_num_threads(threads)
+        from agentsafety.models import auto_threads
+        self.threads = auto_threads(self.model, threads)
         if self.tok.chat_template: self.template = self.tok.chat_template
         else:
             from agentsafety.models import CHAT_TEMPLATE
@@ -160,8 +167,13 @@ class HFBackend(Backend):
 
     def encode(self, messages:list[dict])->list[int]:
         "Token ids of a conversation rendered with the chat template, ready for the assistant's turn."
+        key = json.dumps(messages, ensure_ascii=False)
+        if key in self._encoded: return list(self._encoded[key])
         text = self.tok.apply_chat_template(messages, chat_template=self.template, tokenize=False, add_generation_prompt=True)
-        return self.tok(text, add_special_tokens=False)['input_ids']
+        ids = self.tok(text, add_special_tokens=False)['input_ids']
+        self._encoded[key] = tuple(ids)
+        if len(self._encoded) > 1024: self._encoded.popitem(last=False)
+        return ids
 
     def count_tokens(self, messages): return len(self.encode(messages))
 
@@ -176,10 +188,12 @@ class HFBackend(Backend):
         rseeds = [row_seed(s, m) for s, m in zip(seeds, batch)]
         order = sorted(range(n), key=lambda i: len(rows[i]))
         out = [None]*n
-        for c in range(0, n, self.max_batch):
-            idx = order[c:c + self.max_batch]
-            res = self._decode([rows[i] for i in idx], [limits[i] for i in idx], list(stop), temperature, [rseeds[i] for i in idx])
-            for i, g in zip(idx, res): out[i] = g
+        from agentsafety.models import torch_threads
+        with torch_threads(self.threads):
+            for c in range(0, n, self.max_batch):
+                idx = order[c:c + self.max_batch]
+                res = self._decode([rows[i] for i in idx], [limits[i] for i in idx], list(stop), temperature, [rseeds[i] for i in idx])
+                for i, g in zip(idx, res): out[i] = g
         return out
 
 # %% ../nbs/05_backends.ipynb #c018
@@ -188,6 +202,7 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
     "Run a left-padded group of prompts: last-position logits, the key/value cache and the attention mask."
     import torch
     from transformers import DynamicCache
+    if len(rows) == 1: return self._prefill_one(rows[0])
     L = max(map(len, rows))
     ids = torch.full((len(rows), L), self.tok.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(rows), L), dtype=torch.long)
@@ -199,19 +214,88 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
     return out.logits[:, -1].float(), cache, mask
 
 @patch
-def _join(self:HFBackend, parts:list):
-    "One batch from several prefilled groups: caches and masks padded on the left to the longest group."
+def _prefill_one(self:HFBackend, r:list[int]):
+    "Prefill one prompt block by block, reusing the cached blocks it starts with and caching the new full ones."
+    import torch
+    from transformers import DynamicCache
+    B = self.prefix_block
+    last = (len(r) - 1) // B # the block of the last token is always computed (its logits are needed)
+    parent, parts, j = 0, [], 0
+    while j < last:
+        hit = self._blocks.get((parent, tuple(r[j*B:(j+1)*B])))
+        if hit is None: break
+        self._blocks.move_to_end((parent, tuple(r[j*B:(j+1)*B])))
+        parent = hit[0]; parts.append(hit[1]); j += 1
+    if parts:
+        kv = [(torch.cat([p[l][0] for p in parts], 2), torch.cat([p[l][1] for p in parts], 2)) for l in range(len(parts[0]))]
+        cache = DynamicCache(ddp_cache_data=kv, config=self.model.config)
+    else: cache = DynamicCache(config=self.model.config)
+    for b in range(j, last + 1):
+        chunk = r[b*B:(b+1)*B]
+        out = self.model(input_ids=torch.tensor([chunk], device=self.device), use_cache=True, logits_to_keep=1, cache=cache,
+                         position_ids=torch.arange(b*B, b*B + len(chunk), device=self.device)[None])
+        if len(chunk) == B and self.prefix_cache:
+            kv = [(l.keys[:, :, b*B:(b+1)*B].clone(), l.values[:, :, b*B:(b+1)*B].clone()) for l in cache.layers]
+            self._block_id += 1
+            self._blocks[(parent, tuple(chunk))] = (self._block_id, kv)
+            parent = self._block_id
+            self._blocks_bytes += _kv_bytes(kv)
+            while self._blocks_bytes > self.prefix_cache and self._blocks:
+                self._blocks_bytes -= _kv_bytes(self._blocks.popitem(last=False)[1][1])
+    return out.logits[:, -1].float(), cache, torch.ones((1, len(r)), dtype=torch.long, device=self.device)
+
+def _kv_bytes(kv)->int:
+    "Bytes of a block's per-layer (keys, values)."
+    return sum(t.numel() * t.element_size() for pair in kv for t in pair)
+
+def _grow_layer():
+    "A transformers cache layer over preallocated buffers: new keys and values are written in place, never concatenated."
+    from transformers.cache_utils import DynamicLayer
+    class GrowLayer(DynamicLayer):
+        def __init__(self, kbuf, vbuf, n:int):
+            super().__init__()
+            self.kbuf, self.vbuf, self.n, self.device, self.is_initialized = kbuf, vbuf, n, kbuf.device, True
+            self._view()
+        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.n], self.vbuf[:, :, :self.n]
+        def update(self, key_states, value_states, *args, **kwargs):
+            m = key_states.shape[-2]
+            if self.n + m > self.kbuf.shape[-2]:
+                import torch
+                grow = lambda buf: torch.cat([buf, buf.new_zeros(buf.shape[:2] + (max(m, buf.shape[2]),) + buf.shape[3:])], 2)
+                self.kbuf, self.vbuf = grow(self.kbuf), grow(self.vbuf)
+            self.kbuf[:, :, self.n:self.n + m], self.vbuf[:, :, self.n:self.n + m] = key_states, value_states
+            self.n += m
+            self._view()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self._view()
+    return GrowLayer
+
+@patch
+def _join(self:HFBackend, parts:list, room:int):
+    "One batch from prefilled groups: caches (with `room` free positions) and masks padded on the left to the longest group."
     import torch, torch.nn.functional as F
     from transformers import DynamicCache
-    if len(parts) == 1: return parts[0]
-    L = max(p[2].shape[1] for p in parts)
-    layers = []
+    from transformers.cache_utils import DynamicLayer
+    L, n = max(p[2].shape[1] for p in parts), sum(p[2].shape[0] for p in parts)
+    cache = DynamicCache(config=self.model.config)
+    Grow = _grow_layer()
     for j in range(len(parts[0][1].layers)):
-        ks = [F.pad(p[1].layers[j].keys, (0, 0, L - p[2].shape[1], 0)) for p in parts]
-        vs = [F.pad(p[1].layers[j].values, (0, 0, L - p[2].shape[1], 0)) for p in parts]
-        layers.append((torch.cat(ks), torch.cat(vs)))
+        k0, v0 = parts[0][1].layers[j].keys, parts[0][1].layers[j].values
+        if type(cache.layers[j]) is DynamicLayer:
+            kb, vb = k0.new_zeros((n, k0.shape[1], L + room, k0.shape[3])), v0.new_zeros((n, v0.shape[1], L + room, v0.shape[3]))
+            o = 0
+            for p in parts:
+                b, l = p[2].shape
+                kb[o:o + b, :, L - l:L], vb[o:o + b, :, L - l:L] = p[1].layers[j].keys, p[1].layers[j].values
+                o += b
+            cache.layers[j] = Grow(kb, vb, L)
+        else:
+            cache.layers[j].update(torch.cat([F.pad(p[1].layers[j].keys, (0, 0, L - p[2].shape[1], 0)) for p in parts]),
+                                   torch.cat([F.pad(p[1].layers[j].values, (0, 0, L - p[2].shape[1], 0)) for p in parts]))
     mask = torch.cat([F.pad(p[2], (L - p[2].shape[1], 0)) for p in parts])
-    return torch.cat([p[0] for p in parts]), DynamicCache(ddp_cache_data=layers, config=self.model.config), mask
+    return torch.cat([p[0] for p in parts]), cache, mask
 
 # %% ../nbs/05_backends.ipynb #c019
 @patch
@@ -220,39 +304,44 @@ def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Genera
     import torch
     groups, cur = [], []
     for r in rows:
-        if cur and (len(cur) + 1)*len(r)**2 > self.prefill_budget: groups.append(cur); cur = []
+        if cur and (len(cur) >= self.prefill_rows or (len(cur) + 1)*len(r)**2 > self.prefill_budget): groups.append(cur); cur = []
         cur.append(r)
     groups.append(cur)
     with torch.inference_mode():
-        logits, cache, mask = self._join([self._prefill(g) for g in groups])
-        pos = mask.sum(-1, keepdim=True) - 1
+        room = max(limits)
+        logits, cache, mask = self._join([self._prefill(g) for g in groups], room)
+        L = mask.shape[1]
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1]).expand(-1, room)], 1)
+        pos = mask[:, :L].sum(-1, keepdim=True) - 1
         gens = [torch.Generator().manual_seed(s) for s in seeds] if temperature > 0 else None
         n = len(rows)
         toks, texts, reason = [[] for _ in range(n)], ['']*n, ['length']*n
-        alive = list(range(n))
-        while alive:
+        batch, live, step = list(range(n)), [True]*n, 0 # rows in the cache, in order; finished rows stay until compaction
+        while True:
             if self.banned: logits[:, self.banned] = float('-inf')
+            idx = [k for k, i in enumerate(batch) if live[i]]
             if temperature > 0:
                 probs = torch.softmax(logits.double().cpu() / temperature, -1)
-                nxt = [int(torch.multinomial(probs[k], 1, generator=gens[i])) for k, i in enumerate(alive)]
-            else: nxt = logits.argmax(-1).tolist()
-            keep = []
-            for k, (i, t) in enumerate(zip(alive, nxt)):
+                nxt = {batch[k]: int(torch.multinomial(probs[k], 1, generator=gens[batch[k]])) for k in idx}
+            else:
+                am = logits.argmax(-1).tolist()
+                nxt = {batch[k]: am[k] for k in idx}
+            for i, t in nxt.items():
                 toks[i].append(t)
-                if t in self.eos: reason[i] = 'stop'; continue
+                if t in self.eos: reason[i] = 'stop'; live[i] = False; continue
                 texts[i] = self.tok.decode(toks[i], skip_special_tokens=True)
-                if stop and any(s in texts[i] for s in stop): reason[i] = 'stop'; continue
-                if len(toks[i]) >= limits[i]: continue
-                keep.append(k)
+                if stop and any(s in texts[i] for s in stop): reason[i] = 'stop'; live[i] = False; continue
+                if len(toks[i]) >= limits[i]: live[i] = False
+            keep = [k for k, i in enumerate(batch) if live[i]]
             if not keep: break
-            if len(keep) < len(alive):
+            if len(keep) <= 0.75 * len(batch): # compact: drop finished rows from the cache
                 sel = torch.tensor(keep, device=mask.device)
                 cache.batch_select_indices(sel); mask, pos = mask[sel], pos[sel]
-            alive = [alive[k] for k in keep]
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
-            pos = pos + 1
-            ids = torch.tensor([[toks[i][-1]] for i in alive], device=mask.device)
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True).logits[:, -1].float()
+                batch = [batch[k] for k in keep]
+            step, pos = step + 1, pos + 1
+            ids = torch.tensor([[toks[i][-1] if toks[i] else 0] for i in batch], device=mask.device)
+            logits = self.model(input_ids=ids, attention_mask=mask[:, :L + step], position_ids=pos, cache=cache,
+                                use_cache=True).logits[:, -1].float()
     return [Generation(cut_at_stop(texts[i], stop) if stop else texts[i], len(rows[i]), len(toks[i]), reason[i]) for i in range(n)]
 
 # %% ../nbs/05_backends.ipynb #c025

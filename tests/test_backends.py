@@ -134,13 +134,33 @@ def test_batched_greedy_equals_one_by_one(tiny, hf):
     ps = prompts(14)
     single = [hf.generate([p], max_new_tokens=16)[0] for p in ps]
     assert len({g.text for g in single}) > 1
-    # several prefill groups and decode chunks: still identical
-    small = HFBackend(tiny, device='cpu', max_batch=5, prefill_budget=4 * 60**2)
-    for b in (hf, small):
+    # padded prefill groups (the GPU path), decode chunks, no prefix cache: still identical
+    grouped = HFBackend(tiny, device='cpu', max_batch=5, prefill_rows=4, prefill_budget=3 * 120**2)
+    uncached = HFBackend(tiny, device='cpu', prefix_cache=0)
+    for b in (hf, grouped, uncached):
         out = b.generate(ps, max_new_tokens=16)
         assert [g.text for g in out] == [g.text for g in single]
         assert [g.completion_tokens for g in out] == [g.completion_tokens for g in single]
     assert [g.prompt_tokens for g in single] == [hf.count_tokens(p) for p in ps]
+
+
+def test_prefix_cache_reuses_blocks_without_changing_results(tiny):
+    b = HFBackend(tiny, device='cpu', prefix_block=8)
+    first = prompts(1)[0]
+    longer = first + [{'role': 'assistant', 'content': 'Thought: ok'}, {'role': 'user', 'content': 'Observation: {"a": 1}'}]
+    n = len(b.encode(first))
+    out1 = b.generate([first], max_new_tokens=6)[0].text
+    assert len(b._blocks) == (n - 1) // 8 or len(b._blocks) == n // 8
+    calls = []
+    orig = b.model.forward
+    b.model.forward = lambda *a, **k: (calls.append(k['input_ids'].shape), orig(*a, **k))[1]
+    out2 = b.generate([longer], max_new_tokens=6)[0].text
+    assert calls[0][1] <= len(b.encode(longer)) - 8 * (n // 8)  # the first blocks came from the cache
+    fresh = HFBackend(tiny, device='cpu', prefix_block=8, prefix_cache=0)
+    assert [out1, out2] == [fresh.generate([first], max_new_tokens=6)[0].text, fresh.generate([longer], max_new_tokens=6)[0].text]
+    tight = HFBackend(tiny, device='cpu', prefix_block=8, prefix_cache=3000)  # evictions change nothing either
+    assert [tight.generate([p], max_new_tokens=6)[0].text for p in (first, longer, first)] == [out1, out2, out1]
+    assert tight._blocks_bytes <= 3000
 
 
 def test_sampling_is_seeded_per_row(hf):
