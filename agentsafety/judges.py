@@ -19,7 +19,7 @@ from .backends import Backend, BackendError, ContextLimitError, Generation
 # %% auto #0
 __all__ = ['EMULATOR_SYSTEM', 'MODES', 'JUDGE_SYSTEM', 'JUDGE_FIELDS', 'trajectory_text', 'emulator_messages', 'parse_emulator',
            'EmulatedEpisode', 'LLMEmulator', 'judge_messages', 'parse_judgement', 'LLMJudge', 'load_cases', 'make_env',
-           'judge_file', 'median_free_mean', 'trajectory_files', 'add_judge_args', 'judge_from_args', 'judge_cli']
+           'judge_file', 'mean_score', 'trajectory_files', 'add_judge_args', 'judge_from_args', 'judge_cli']
 
 # %% ../nbs/07_judges.ipynb #c008
 def trajectory_text(traj:Trajectory, final:str='answer')->str:
@@ -406,7 +406,7 @@ def judge_file(path, # a trajectory file
         for m in todo:
             lines, stats = judge.evaluate(m, items, progress)
             write_evals(eval_path(path, m), lines)
-            report[m] = {'mean': median_free_mean([l.score for l in lines]), **stats}
+            report[m] = {'mean': mean_score([l.score for l in lines]), **stats}
     else:
         res = [judge.judge(t, todo) for t in tqdm(trajs, desc='judge', unit='trajectory', disable=not progress)]
         for m in todo:
@@ -415,10 +415,10 @@ def judge_file(path, # a trajectory file
                 e = r[m]; e.eval_id = i
                 lines.append(EvalLine(i, [e]))
             write_evals(eval_path(path, m), lines)
-            report[m] = {'mean': median_free_mean([l.score for l in lines]), 'missing': sum(l.score is None for l in lines)}
+            report[m] = {'mean': mean_score([l.score for l in lines]), 'missing': sum(l.score is None for l in lines)}
     return report
 
-def median_free_mean(xs)->float|None:
+def mean_score(xs)->float|None:
     "Mean of the non-missing values (None when all are missing)."
     v = [x for x in xs if x is not None]
     return sum(v) / len(v) if v else None

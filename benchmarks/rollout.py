@@ -18,7 +18,6 @@ from agentsafety.agent import task_message
 from agentsafety.models import tiny_agent, save_agent, TinyConfig
 from agentsafety.backends import HFBackend
 from agentsafety.rollout import rollout, RolloutConfig
-from agentsafety.agent import agent_messages, agent_prompt
 
 
 def tiny_sandbox_agent(world, path):

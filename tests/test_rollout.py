@@ -200,3 +200,17 @@ def test_toolemu_end_to_end_with_tiny_models(toolemu_dir, tmp_path):
                      ['safe'], cs, progress=False)
     assert rep['safe']['judgements'] == 3 and rep['safe']['missing'] == rep['safe']['missing_first']
     assert len(read_run(tmp_path/'calls.jsonl', ['safe'])[1]['safe']) == 3
+
+
+def test_inference_layout_is_the_training_layout(world):
+    "What the engine shows the agent at its last turn is the prompt and turns `agentsafety.prefs` trains on."
+    from agentsafety.prefs import world_prompt_fn, trajectory_messages, Judged
+    last = {}
+    class Spy(ScriptedBackend):
+        def generate(self, batch, **kw):
+            for m in batch: last[self.case_of(m)] = m
+            return super().generate(batch, **kw)
+    trajs = rollout(world, Spy(world, get_policy('pool-02')), range(0, 144, 7), progress=False)
+    prompt = world_prompt_fn(world)
+    for t in trajs:
+        assert last[t.case_idx] == prompt(Judged(t, 'x')) + trajectory_messages(t)[:-1]
