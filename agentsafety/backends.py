@@ -134,7 +134,7 @@ class HFBackend(Backend):
                  prefill_rows:int|None=None, # most prompts prefilled together (None: 1 on a CPU, 16 on a GPU)
                  prefill_budget:int=2**26, # a prefill group holds at most this many (rows x length^2)
                  prefix_cache:int=2**29, # bytes of key/value blocks kept for prompts that share a beginning (0: off)
-                 prefix_block:int=64, # tokens per cached block
+                 prefix_block:int=128, # tokens per cached block
                  threads:int|None=None, # torch CPU threads while generating; None: 1 for models under 20M parameters on CPU
                  name:str|None=None):
         import torch
@@ -176,6 +176,10 @@ class HFBackend(Backend):
         return ids
 
     def count_tokens(self, messages): return len(self.encode(messages))
+
+    def clear_cache(self):
+        "Forget cached prompt blocks and encodings (e.g. between timed runs)."
+        self._blocks.clear(); self._encoded.clear(); self._blocks_bytes = 0
 
     def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
         n = len(batch)

@@ -43,8 +43,11 @@ def main():
                        for i in cases) / len(cases)
         cfg = dict(max_new_tokens=a.max_new_tokens, max_retries=a.retries, temperature=0.0, seed=0)
         hf.generate([[{'role': 'user', 'content': 'warm up'}]], max_new_tokens=4)
+        hf.clear_cache()  # each run starts with no cached prompt blocks
         t0 = time.perf_counter()
         batched = rollout(world, hf, cases, RolloutConfig(batch_size=len(cases), **cfg), progress=False)
+        t1 = time.perf_counter()
+        hf.clear_cache()
         t1 = time.perf_counter()
         single = rollout(world, hf, cases, RolloutConfig(batch_size=1, **cfg), progress=False)
         t2 = time.perf_counter()
