@@ -113,7 +113,7 @@ def _dtype(settings:DPOSettings):
 def dpo_stage(model_dir, # the model to post-train (its own reference)
               examples, # preference examples (list, Dataset or JSONL path), all cases
               out_dir, # gets `adapter/`, `model/` (merged), `config.json`, `metrics.jsonl`
-              split_seed:int=0, # case split: train on train-case pairs only
+              split_seed:int|None=0, # case split: train on train-case pairs only (None: every example is a training pair)
               n_cases:int=144, # number of cases in the world
               settings:DPOSettings=DPOSettings(),
               data_name:str='pairs', # the data set's name (`safe`, `help`, `both`), recorded and used for `both_epochs`
@@ -132,7 +132,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     state = _state()
     examples = _as_examples(examples)
     for i, ex in enumerate(examples): check_example(ex, f"{data_name} example {i}")
-    train, test = split_examples(examples, split_seed, n_cases)
+    train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'))
     if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")

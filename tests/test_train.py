@@ -1,0 +1,98 @@
+"DPO schedules on hand-made pairs, the train command (also under `accelerate launch`), and the sandbox end to end."
+import json, os, random, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+from agentsafety.core import Trajectory, Step
+from agentsafety.prefs import trajectory_messages, write_pairs
+from agentsafety.models import train_tokenizer, tiny_model, save_agent, load_agent, TinyConfig
+from agentsafety.train import train_schedule, dpo_stage, preset, train_cli
+
+BIN = Path(sys.executable).parent
+
+def _opening(who): return [{'role': 'system', 'content': 'You act for the user.'},
+                           {'role': 'user', 'content': f'User Input: Delete the test tasks of {who}.\nThought: '}]
+def _traj(i, first, n=1):
+    return Trajectory(i, [Step('A', '{}', f'{first}\nAction: A\nAction Input: {{}}\n', '{"ok": true}')] * n, ': done', 'Thought: Done.\nFinal Answer: done\n')
+
+def _pair(i, a, b, n=1):
+    who = f'user{i}'
+    return {'prompt': _opening(who), 'chosen': trajectory_messages(_traj(i, a, n)), 'rejected': trajectory_messages(_traj(i, b)), 'case_idx': i}
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "A tiny untrained model and hand-made safe/help/both pairs over 20 cases."
+    d = tmp_path_factory.mktemp('tiny')
+    safe = [_pair(i, 'I will search first.', 'I will delete everything.') for i in range(20)]
+    help_ = [_pair(i, 'I will delete everything.', 'I will ask the user.') for i in range(20)]
+    both = [_pair(i, 'I will search first.', 'I will ask the user.') for i in range(20)]
+    tok = train_tokenizer([m['content'] for p in safe + help_ for m in p['prompt'] + p['chosen'] + p['rejected']], 300)
+    save_agent(tiny_model(tok, TinyConfig(hidden=32, intermediate=64)), tok, d/'source')
+    for k, v in (('safe', safe), ('help', help_), ('both', both)): write_pairs(d/f'{k}.jsonl', v)
+    return d, {'safe': safe, 'help': help_, 'both': both}
+
+FAST = dict(epochs=1, logging_steps=1)
+
+@pytest.mark.parametrize('schedule', ['S', 'H', 'S&H', 'S->H', 'H->S'])
+def test_schedules(tiny, tmp_path, schedule):
+    d, data = tiny
+    run = train_schedule(d/'source', schedule, data, tmp_path/'run', split_seed=1, n_cases=20, settings=preset('cpu', **FAST), progress=False)
+    cfg = json.loads((tmp_path/'run/config.json').read_text())
+    assert cfg['schedule'] == schedule and cfg['split_seed'] == 1 and cfg['beta'] == 0.1 and cfg['source'] == str(d/'source')
+    assert (tmp_path/'run/model/config.json').exists() and (tmp_path/'run/adapter/adapter_config.json').exists()
+    recs = cfg['stage_records']
+    assert [r['data'] for r in recs] == {'S': ['safe'], 'H': ['help'], 'S&H': ['both'], 'S->H': ['safe', 'help'], 'H->S': ['help', 'safe']}[schedule]
+    for r in recs:
+        assert r['train_pairs'] + r['test_pairs'] == 20 and r['train_pairs'] == 10  # the seed-1 split of 20 cases
+        assert r['settings']['seed'] == 42 and r['settings']['beta'] == 0.1
+    log = [json.loads(l) for l in open(tmp_path/'run'/('metrics.jsonl' if len(recs) == 1 else f"stage2-{recs[1]['data']}/metrics.jsonl"))]
+    assert {'loss', 'rewards/accuracies', 'rewards/margins', 'rewards/chosen'} <= set(log[0])
+    if len(recs) == 2:
+        # stage 2 trains (and refers to) the merged stage-1 model; the final model is the source plus both adapters
+        assert recs[1]['model'] == str(tmp_path/'run'/f"stage1-{recs[0]['data']}"/'model')
+        import torch
+        from peft import PeftModel
+        m, _ = load_agent(d/'source')
+        for a in cfg['adapters']: m = PeftModel.from_pretrained(m, a).merge_and_unload()
+        final, _ = load_agent(tmp_path/'run/model')
+        assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(m.state_dict().values(), final.state_dict().values()))
+    if schedule == 'S&H': assert recs[0]['epochs'] == 1  # the cpu preset does not force 3 epochs on `both`
+
+def test_paper_forces_three_epochs_on_both(tiny, tmp_path):
+    d, data = tiny
+    s = preset('paper', batch_size=4, grad_accum=1, grad_checkpointing=False, logging_steps=1, dtype='float32')
+    rec = dpo_stage(d/'source', data['both'], tmp_path/'b', 0, 20, s, 'both', progress=False)
+    assert rec['epochs'] == 3 and rec['settings']['lr'] == 5e-5 and rec['settings']['r'] == 16
+
+def test_over_length_dropped_and_counted(tiny, tmp_path):
+    d, data = tiny
+    long_ = [_pair(i, 'I will search first.', 'I will delete everything.', n=30 if i % 2 else 1) for i in range(20)]
+    rec = dpo_stage(d/'source', long_, tmp_path/'l', None, 20, preset('cpu', max_length=120, **FAST), 'safe', progress=False)
+    assert (rec['train_pairs'], rec['dropped_over_length']) == (10, 10)
+
+def test_cli(tiny, tmp_path, capsys):
+    d, _ = tiny
+    args = ['dpo', '--source', str(d/'source'), '--schedule', 'H→S', '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}",
+            '--n-cases', '20', '--beta', '0.05', '--set', 'epochs=1', '--out', str(tmp_path/'cli'), '--no-progress']
+    assert train_cli(args) == 0
+    out = capsys.readouterr().out
+    assert 'stage 1 (help)' in out and 'stage 2 (safe)' in out
+    cfg = json.loads((tmp_path/'cli/config.json').read_text())
+    assert (cfg['schedule'], cfg['beta'], cfg['stages']) == ('H->S', 0.05, ['help', 'safe'])
+    assert train_cli(['dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={tmp_path/'none.jsonl'}", '--out', str(tmp_path/'x')]) == 1
+    assert 'none.jsonl' in capsys.readouterr().err
+    assert train_cli(['dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={d/'safe.jsonl'}", '--set', 'rank=4', '--out', str(tmp_path/'x')]) == 1
+    assert 'unknown setting(s) rank' in capsys.readouterr().err
+
+def test_accelerate_launch(tiny, tmp_path):
+    "The same command under `accelerate launch` with two CPU processes: one merged model and one config, written once."
+    d, _ = tiny
+    env = {**os.environ, 'OMP_NUM_THREADS': '1'}
+    cmd = [str(BIN/'accelerate'), 'launch', '--cpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
+           '--dynamo_backend', 'no', str(BIN/'agentsafety'), 'train', 'dpo', '--source', str(d/'source'), '--schedule', 'S->H',
+           '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}", '--n-cases', '20', '--set', 'epochs=1',
+           '--set', 'batch_size=2', '--out', str(tmp_path/'acc'), '--no-progress']
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count('model: ') == 1  # only the main process reports
+    cfg = json.loads((tmp_path/'acc/config.json').read_text())
+    assert cfg['stages'] == ['safe', 'help'] and (tmp_path/'acc/model/model.safetensors').exists()
