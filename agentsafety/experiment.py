@@ -11,8 +11,10 @@ from typing import Any, Callable
 from .core import atomic_write_text
 
 # %% auto #0
-__all__ = ['stable_hash', 'tree_hash', 'StageResult', 'Pipeline', 'notebook_path', 'parse_value', 'run_paper', 'paper_cli',
-           'conclusions']
+__all__ = ['STUDY_PRESETS', 'PREF_RULES', 'STAGE_FUNCTIONS', 'stable_hash', 'tree_hash', 'StageResult', 'Pipeline',
+           'notebook_path', 'parse_value', 'run_paper', 'paper_cli', 'conclusions', 'SourceSpec', 'StudyConfig',
+           'study_config', 'agent_name', 'results_file', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case',
+           'stage_tokenizer', 'stage_source', 'stage_train', 'stage_eval', 'Job', 'run_job', 'run_jobs', 'Study']
 
 # %% ../nbs/13_experiment.ipynb #c005
 def stable_hash(obj)->str:
@@ -172,3 +174,370 @@ def conclusions(summary:dict)->str:
             out.append(f"- Persistence of {name} gains through later {'helpfulness' if k == 'S' else 'safety'} training: {txt} "
                        "(1 = fully kept, 0 = wiped out).")
     return '\n'.join(out)
+
+# %% ../nbs/13_experiment.ipynb #c022
+@dataclass
+class SourceSpec:
+    "A source agent: a tiny model fine-tuned on one scripted strategy mixture, or an existing local model."
+    nick: str # its name in agent directories (no `_`), e.g. `Tiny-A`
+    mixture: str = 'mix:reckless=0.5,careful=0.2,cautious=0.15,flailing=0.15' # policy whose trajectories it imitates
+    seed: int = 0 # model initialisation and SFT data-order seed
+    model: str|None = None # a local model directory to use as is instead of fine-tuning (e.g. an HF checkpoint)
+
+# %% ../nbs/13_experiment.ipynb #c023
+@dataclass
+class StudyConfig:
+    "Every choice of one run of the study."
+    preset: str = 'full' # the preset these values started from
+    env: str = 'sandbox' # `sandbox` (programmatic tools and judges); ToolEmu needs LLM emulator and judges (GPU)
+    world_seed: int = 0 # seed of the sandbox's generated cases
+    n_cases: int = 144 # cases in the world; each split seed tests on half of them
+    pool_size: int = 25 # scripted agents in the preference-data pool (the paper's 25 source agents)
+    pool_seed: int = 0 # seed of the pool's strategy mixtures
+    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0),
+                                                   SourceSpec('Tiny-B', 'mix:reckless=0.35,careful=0.2,cautious=0.25,flailing=0.2', 1)])
+    schedules: list = field(default_factory=lambda: ['S', 'H', 'S&H', 'S->H', 'H->S']) # DPO schedules
+    betas: list = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
+    seeds: list = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
+    judge: str = 'prog' # nickname of the judge in file and agent names
+    pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
+    vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the world's text; line pieces make prompts short)
+    model: dict = field(default_factory=dict) # `agentsafety.models.TinyConfig` overrides
+    sft: dict = field(default_factory=dict) # `agentsafety.models.SFTSettings` overrides
+    dpo_preset: str = 'cpu' # `agentsafety.train` preset: `cpu` (tiny models) or `paper`
+    dpo: dict = field(default_factory=dict) # `agentsafety.train.DPOSettings` overrides
+    rollout: dict = field(default_factory=dict) # `agentsafety.rollout.RolloutConfig` overrides
+    bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
+    workers: int = 2 # processes that train and evaluate in parallel
+
+    def to_dict(self)->dict: return asdict(self)
+
+    def table(self):
+        "The configuration as a two-column table."
+        import pandas as pd
+        rows = {k: (', '.join(f"{s['nick']} ({s['model'] or s['mixture']})" for s in v) if k == 'sources' else v)
+                for k, v in self.to_dict().items()}
+        return pd.DataFrame({'value': [str(v) for v in rows.values()]}, index=list(rows))
+
+# %% ../nbs/13_experiment.ipynb #c024
+STUDY_PRESETS = {
+    'quick': dict(sources=[SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0)],
+                  betas=[0.1], seeds=[0], bootstrap=100),
+    'full': {},
+    'paper': dict(env='toolemu', dpo_preset='paper', judge='q32', bootstrap=10000, workers=1,
+                  sources=[SourceSpec('Llama3.1-8B', model='meta-llama/Llama-3.1-8B-Instruct'),
+                           SourceSpec('Qwen2.5-7B', model='Qwen/Qwen2.5-7B-Instruct'),
+                           SourceSpec('Phi-4', model='microsoft/phi-4')]),
+}
+
+def study_config(preset:str='full', **overrides)->StudyConfig:
+    "The `StudyConfig` of `preset` with field `overrides` (sources may be given as dicts)."
+    if preset not in STUDY_PRESETS: raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(STUDY_PRESETS)}")
+    known = {f for f in StudyConfig.__dataclass_fields__}
+    bad = sorted(set(overrides) - known)
+    if bad: raise ValueError(f"unknown StudyConfig field(s): {', '.join(bad)}")
+    kw = {**STUDY_PRESETS[preset], **overrides, 'preset': preset}
+    kw['sources'] = [s if isinstance(s, SourceSpec) else SourceSpec(**s) for s in kw.get('sources', StudyConfig().sources)]
+    for s in kw['sources']:
+        if '_' in s.nick: raise ValueError(f"source nickname {s.nick!r} must not contain '_' (agent names are split on it)")
+    return StudyConfig(**kw)
+
+# %% ../nbs/13_experiment.ipynb #c027
+def agent_name(source:str, schedule:str|None=None, beta:float=0.1, seed:int=0, judge:str='prog')->str:
+    "Directory name of a source (no schedule) or of a trained agent."
+    if schedule is None: return source
+    from agentsafety.train import parse_schedule
+    b = '' if float(beta) == 0.1 else f"_beta-{beta:g}"
+    return 'dpo_' + source + ''.join(f"_{d}_{judge}{b}_s{seed}" for d in parse_schedule(schedule))
+
+def results_file(agent:str, judge:str='prog', n_cases:int=144, env:str='sandbox')->str:
+    "The trajectory file name of an agent's evaluation run."
+    return f"{agent}_emu-{env}_eval-{judge}_r0-{n_cases}_run.jsonl"
+
+# %% ../nbs/13_experiment.ipynb #c030
+def _world(cfg:dict):
+    "The sandbox world of a study config."
+    from agentsafety.sandbox import SandboxWorld
+    if cfg['env'] != 'sandbox': raise NotImplementedError(f"env {cfg['env']!r}: this runner drives the sandbox world; "
+                                                          "ToolEmu runs use `agentsafety rollout --env toolemu` and `agentsafety judge` with GPU backends")
+    return SandboxWorld(seed=cfg['world_seed'], n_cases=cfg['n_cases'])
+
+def stage_world(path:Path, cfg:dict):
+    "Write the world's cases and toolkits in ToolEmu's format."
+    _world(cfg).to_dir(path)
+
+def stage_pool(path:Path, cfg:dict):
+    "Play every pool policy on every case and write its judged trajectories (the preference-data pool)."
+    from agentsafety.policies import policy_pool, play_policy
+    world = _world(cfg)
+    for p in policy_pool(cfg['pool_seed'], cfg['pool_size']):
+        play_policy(world, p).write(path/p.name/results_file(p.name, cfg['judge'], cfg['n_cases']))
+
+# %% ../nbs/13_experiment.ipynb #c031
+PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
+
+def stage_prefs(path:Path, cfg:dict, pool_dir:str):
+    "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool."
+    from agentsafety.prefs import load_judged, build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
+    world = _world(cfg)
+    pool, prompt = load_judged(pool_dir), world_prompt_fn(world, **_prompt_kw(cfg))
+    counts = {}
+    for name, rules in PREF_RULES.items():
+        pairs = cap_per_case(build_pairs(pool, PairRules(**rules)), cfg.get('pairs_per_case'), seed=cfg['pool_seed'])
+        examples, _ = pair_examples(pool, pairs, prompt)
+        write_pairs(path/f"{name}.jsonl", examples)
+        counts[name] = len(examples)
+    atomic_write_text(path/'counts.json', json.dumps(counts))
+
+def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
+    "At most `k` pairs per case, drawn with a seeded generator (all pairs when `k` is None); order kept."
+    if k is None: return list(pairs)
+    import random
+    by_case: dict = {}
+    for i, p in enumerate(pairs): by_case.setdefault(p.case_idx, []).append(i)
+    rng, keep = random.Random(seed), set()
+    for c in sorted(by_case): keep.update(rng.sample(by_case[c], min(k, len(by_case[c]))))
+    return [p for i, p in enumerate(pairs) if i in keep]
+
+def _prompt_kw(cfg:dict)->dict:
+    "Prompt variant and detail the agent sees, from the rollout overrides."
+    r = cfg.get('rollout', {})
+    return {k: r[k] for k in ('variant', 'detail') if k in r}
+
+# %% ../nbs/13_experiment.ipynb #c033
+def stage_tokenizer(path:Path, cfg:dict, pool_dir:str):
+    "A tokenizer trained on the world's prompts and the pool's trajectories."
+    from agentsafety.models import train_tokenizer
+    from agentsafety.prefs import load_judged, world_prompt_fn, trajectory_messages
+    world = _world(cfg)
+    prompt = world_prompt_fn(world, **_prompt_kw(cfg))
+    texts = [m['content'] for j in load_judged(pool_dir) for m in prompt(j) + trajectory_messages(j.traj)]
+    train_tokenizer(texts, cfg['vocab_size']).save_pretrained(path)
+
+def stage_source(path:Path, cfg:dict, source:dict, tokenizer_dir:str):
+    "Fine-tune a tiny model on the scripted trajectories of the source's strategy mixture (all cases)."
+    from transformers import AutoTokenizer
+    from agentsafety.models import tiny_model, TinyConfig, sft, sft_examples, SFTSettings
+    from agentsafety.policies import play_policy
+    from agentsafety.prefs import world_prompt_fn, Judged
+    world = _world(cfg)
+    run = play_policy(world, source['mixture'], seed=source['seed'])
+    prompt = world_prompt_fn(world, **_prompt_kw(cfg))
+    examples = sft_examples((prompt(Judged(t, source['nick'])), t) for t in run.trajectories)
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    model = tiny_model(tok, TinyConfig(**{**cfg['model'], 'seed': source['seed']}))
+    metrics = sft(model, tok, examples, SFTSettings(**{**cfg['sft'], 'seed': source['seed']}), out_dir=path/'model', progress=False)
+    atomic_write_text(path/'sft_metrics.json', json.dumps(metrics, default=str))
+
+# %% ../nbs/13_experiment.ipynb #c034
+def stage_train(path:Path, cfg:dict, parent:str, data_file:str, data_name:str, beta:float, seed:int, meta:dict):
+    "One DPO stage with a fresh LoRA adapter on the `parent` model; the merged model lands in `path/model`."
+    from agentsafety.train import dpo_stage, preset
+    settings = preset(cfg['dpo_preset'], **{**cfg['dpo'], 'beta': beta})
+    dpo_stage(parent, data_file, path, split_seed=seed, n_cases=cfg['n_cases'], settings=settings,
+              data_name=data_name, progress=False, meta=meta)
+
+def stage_eval(path:Path, cfg:dict, agent:str, model_dir:str, cases:list):
+    "Roll the agent out greedily on `cases`, judge every trajectory, and write them in the results-tree layout."
+    from agentsafety.backends import HFBackend
+    from agentsafety.rollout import rollout, RolloutConfig
+    from agentsafety.core import EvalLine, write_evals, eval_path, METRICS
+    world = _world(cfg)
+    traj_file = path/results_file(agent, cfg['judge'], cfg['n_cases'])
+    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, RolloutConfig(**cfg['rollout']), out=traj_file, progress=False)
+    judged = [world.judge(t) for t in trajs]
+    for m in METRICS:
+        write_evals(eval_path(traj_file, m), [EvalLine(i, [replace(j[m], eval_id=i)]) for i, j in enumerate(judged)])
+
+# %% ../nbs/13_experiment.ipynb #c036
+STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_tokenizer, stage_source, stage_train, stage_eval)}
+
+@dataclass
+class Job:
+    "One stage to run: its name, its key config, the stage function's name and arguments, its dependencies."
+    name: str
+    config: dict
+    fn: str
+    kwargs: dict
+    deps: list = field(default_factory=list) # `StageResult`s
+
+def run_job(root:str, job:Job)->StageResult:
+    "Run one job's stage under `root` (in this process) with a single torch thread."
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fn = STAGE_FUNCTIONS[job.fn]
+        return Pipeline(root).run(job.name, job.config, lambda path: fn(path, **job.kwargs), job.deps)
+    except Exception as e: raise RuntimeError(f"stage {job.name} failed: {type(e).__name__}: {e}") from e
+    finally: torch.set_num_threads(old)
+
+def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='stages')->list[StageResult]:
+    "Run `jobs` (independent of each other) on up to `workers` processes; results in job order."
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
+    out: list = [None] * len(jobs)
+    todo = [i for i, j in enumerate(jobs) if not Pipeline(root).done(j.name, Pipeline(root).key(j.name, j.config, j.deps))]
+    for i in set(range(len(jobs))) - set(todo):
+        out[i] = run_job(str(root), jobs[i]); bar.update()
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as ex:
+            futs = {ex.submit(run_job, str(root), jobs[i]): i for i in todo}
+            for f in as_completed(futs):
+                out[futs[f]] = f.result(); bar.update()
+    else:
+        for i in todo: out[i] = run_job(str(root), jobs[i]); bar.update()
+    bar.close()
+    return out
+
+# %% ../nbs/13_experiment.ipynb #c038
+def _sub(cfg:dict, *keys)->dict: return {k: cfg[k] for k in keys}
+
+_WORLD_KEYS = ('env', 'world_seed', 'n_cases')
+_POOL_KEYS = _WORLD_KEYS + ('pool_seed', 'pool_size', 'judge')
+
+class Study:
+    "One run of the study under `out_dir`: cached stages from the world to the results tree."
+    def __init__(self, cfg:StudyConfig, out_dir, progress:bool=True):
+        self.cfg, self.root, self.progress = cfg, Path(out_dir)/'stages', progress
+        self.c = cfg.to_dict()
+        self.pipe = Pipeline(self.root)
+        self.results_dir = Path(out_dir)/'results'
+        self.stage: dict[str, StageResult] = {}
+
+    def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
+        res = run_jobs(self.root, jobs, self.cfg.workers, self.progress, desc)
+        self.stage.update({r.name: r for r in res})
+        return res
+
+    def world(self):
+        "The world (its cases and toolkits written under `stages/world`)."
+        self._run([Job('world', _sub(self.c, *_WORLD_KEYS), 'stage_world', {'cfg': self.c})], 'world')
+        return _world(self.c)
+
+    def world_summary(self):
+        "Counts of the world's cases, toolkits and tools."
+        from agentsafety.toolemu import load_toolemu, case_summary
+        import pandas as pd
+        s = case_summary(load_toolemu(self.stage['world'].path))
+        return pd.Series({k: v for k, v in s.items()})
+
+    def pool(self)->StageResult:
+        "The scripted pool's judged trajectories."
+        if 'pool' not in self.stage:
+            self._run([Job('pool', _sub(self.c, *_POOL_KEYS), 'stage_pool', {'cfg': self.c}, [self.stage['world']])], 'pool')
+        return self.stage['pool']
+
+    def pool_summary(self):
+        "Each pool agent's mean scores, and the pool's Safety/Help(Ignore) correlation."
+        import pandas as pd, numpy as np
+        from agentsafety.prefs import load_judged
+        pool = load_judged(self.pool().path)
+        df = pd.DataFrame([{'agent': j.model, 'safety': j.score('safe'), 'help': j.score('help_ignore_safety')} for j in pool])
+        table = df.groupby('agent')[['safety', 'help']].mean().round(3)
+        table.attrs['correlation'] = float(np.corrcoef(df['safety'], df['help'])[0, 1])
+        return table
+
+    def prefs(self):
+        "Preference-pair counts per data set (S = safe, H = help, S&H = both)."
+        import pandas as pd
+        pool = self.pool()
+        cfg = _sub(self.c, *_POOL_KEYS, 'pairs_per_case') | {'rollout': self.c['rollout']}
+        self._run([Job('prefs', cfg, 'stage_prefs', {'cfg': self.c, 'pool_dir': str(pool.path)}, [pool])], 'prefs')
+        counts = json.loads((self.stage['prefs'].path/'counts.json').read_text())
+        return pd.Series(counts, name='pairs')
+
+    def sources(self):
+        "Tokenizer and source agents (fine-tuned, or given as local models)."
+        import pandas as pd
+        pool = self.pool()
+        tcfg = _sub(self.c, *_POOL_KEYS, 'vocab_size') | {'rollout': self.c['rollout']}
+        tok = self._run([Job('tokenizer', tcfg, 'stage_tokenizer', {'cfg': self.c, 'pool_dir': str(pool.path)}, [pool])], 'tokenizer')[0]
+        jobs = [Job(f"source/{s['nick']}", _sub(self.c, *_WORLD_KEYS, 'model', 'sft', 'rollout') | {'source': s}, 'stage_source',
+                    {'cfg': self.c, 'source': s, 'tokenizer_dir': str(tok.path)}, [tok])
+                for s in self.c['sources'] if not s['model']]
+        self._run(jobs, 'source agents')
+        rows = []
+        for s in self.c['sources']:
+            m = json.loads((self.root/'source'/s['nick']/'sft_metrics.json').read_text()) if not s['model'] else {}
+            rows.append({'source': s['nick'], 'trained on': s['model'] or s['mixture'], 'sft loss': m.get('train_loss', m.get('loss')),
+                         'examples': m.get('examples', m.get('n_examples'))})
+        return pd.DataFrame(rows)
+
+    def source_model(self, nick:str)->str:
+        "Directory of source `nick`'s model."
+        s = next(s for s in self.c['sources'] if s['nick'] == nick)
+        return s['model'] or str(self.root/'source'/nick/'model')
+
+    def _train_job(self, nick, schedule, beta, seed, parent_dir, parent_dep)->Job:
+        from agentsafety.train import parse_schedule
+        data = parse_schedule(schedule)[-1]
+        name = agent_name(nick, schedule, beta, seed, self.cfg.judge)
+        prefs = self.stage['prefs']
+        cfg = _sub(self.c, 'n_cases', 'dpo_preset', 'dpo') | {'data': data, 'beta': beta, 'seed': seed}
+        deps = [prefs] + ([parent_dep] if parent_dep else [])
+        return Job(f"train/{name}", cfg, 'stage_train',
+                   {'cfg': self.c, 'parent': parent_dir, 'data_file': str(prefs.path/f"{data}.jsonl"), 'data_name': data,
+                    'beta': beta, 'seed': seed, 'meta': {'agent': name, 'schedule': schedule, 'source': nick}}, deps)
+
+    def train(self):
+        "The DPO grid: single-stage runs first, then second stages on their merged first-stage models."
+        import pandas as pd
+        if 'prefs' not in self.stage: self.prefs()
+        grid = [(s['nick'], b, sd) for s in self.c['sources'] for b in self.c['betas'] for sd in self.c['seeds']]
+        singles = [sch for sch in self.c['schedules'] if '->' not in sch]
+        firsts = sorted({sch.split('->')[0] for sch in self.c['schedules'] if '->' in sch} | set(singles), key=['S', 'H', 'S&H'].index)
+        src_deps = {s['nick']: self.stage.get(f"source/{s['nick']}") for s in self.c['sources']}
+        jobs = [self._train_job(n, sch, b, sd, self.source_model(n), src_deps[n]) for n, b, sd in grid for sch in firsts]
+        self._run(jobs, 'DPO, first stages')
+        seconds = []
+        for n, b, sd in grid:
+            for sch in self.c['schedules']:
+                if '->' not in sch: continue
+                first = self.stage[f"train/{agent_name(n, sch.split('->')[0], b, sd, self.cfg.judge)}"]
+                seconds.append(self._train_job(n, sch, b, sd, str(first.path/'model'), first))
+        self._run(seconds, 'DPO, second stages')
+        rows = []
+        for n, b, sd in grid:
+            for sch in self.c['schedules']:
+                r = self.stage[f"train/{agent_name(n, sch, b, sd, self.cfg.judge)}"]
+                rec = json.loads((r.path/'config.json').read_text()) if (r.path/'config.json').exists() else {}
+                rows.append({'agent': agent_name(n, sch, b, sd, self.cfg.judge), 'source': n, 'schedule': sch, 'β': b, 'seed': sd,
+                             'seconds': round(r.seconds, 1)})
+        return pd.DataFrame(rows)
+
+    def trained_agents(self)->list[tuple[str, str, int]]:
+        "(agent name, model directory, split seed) of every trained agent of the grid."
+        return [(agent_name(s['nick'], sch, b, sd, self.cfg.judge),
+                 str(self.root/'train'/agent_name(s['nick'], sch, b, sd, self.cfg.judge)/'model'), sd)
+                for s in self.c['sources'] for b in self.c['betas'] for sd in self.c['seeds'] for sch in self.c['schedules']]
+
+    def evaluate(self)->Path:
+        "Roll out every source on all cases and every trained agent on its test cases; return the results tree."
+        from agentsafety.core import split_cases
+        n, ecfg = self.c['n_cases'], _sub(self.c, *_WORLD_KEYS, 'judge', 'rollout')
+        jobs = [Job(f"eval/{s['nick']}", ecfg | {'cases': 'all'}, 'stage_eval',
+                    {'cfg': self.c, 'agent': s['nick'], 'model_dir': self.source_model(s['nick']), 'cases': list(range(n))},
+                    [d for d in [self.stage.get(f"source/{s['nick']}")] if d]) for s in self.c['sources']]
+        for name, model_dir, sd in self.trained_agents():
+            jobs.append(Job(f"eval/{name}", ecfg | {'cases': f'test-{sd}'}, 'stage_eval',
+                            {'cfg': self.c, 'agent': name, 'model_dir': model_dir, 'cases': split_cases(sd, n)[1]},
+                            [self.stage[f"train/{name}"]]))
+        self._run(jobs, 'evaluation rollouts')
+        self.results_dir = self.root/'eval'
+        atomic_write_text(self.results_dir/'analysis.json', json.dumps({'n_cases': n, 'judges': {self.cfg.judge: self.cfg.judge}}))
+        return self.results_dir
+
+    def run(self, bootstrap:int|None=None)->dict:
+        "Every stage, then the analysis of the results tree (also written as `summary.json`)."
+        from agentsafety.analysis import analyze
+        self.world(); self.prefs(); self.sources(); self.train()
+        results = self.evaluate()
+        out = self.root.parent
+        summary = analyze(results, out=out, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap, progress=self.progress)
+        summary['config'] = self.c
+        atomic_write_text(out/'summary.json', json.dumps(summary, indent=1, default=str))
+        return summary
