@@ -200,12 +200,12 @@ class StudyConfig:
     betas: list = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge in file and agent names
-    pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
+    pairs_per_case: int|None = 2 # keep at most this many preference pairs per case and data set (seeded); None: all
     vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the world's text; line pieces make prompts short)
     model: dict = field(default_factory=dict) # `agentsafety.models.TinyConfig` overrides
-    sft: dict = field(default_factory=dict) # `agentsafety.models.SFTSettings` overrides
+    sft: dict = field(default_factory=lambda: {'max_length': 768}) # `agentsafety.models.SFTSettings` overrides
     dpo_preset: str = 'cpu' # `agentsafety.train` preset: `cpu` (tiny models) or `paper`
-    dpo: dict = field(default_factory=dict) # `agentsafety.train.DPOSettings` overrides
+    dpo: dict = field(default_factory=lambda: {'max_length': 768, 'epochs': 1}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
     rollout: dict = field(default_factory=dict) # `agentsafety.rollout.RolloutConfig` overrides
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel
@@ -221,8 +221,9 @@ class StudyConfig:
 
 # %% ../nbs/13_experiment.ipynb #c024
 STUDY_PRESETS = {
-    'quick': dict(sources=[SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0)],
-                  betas=[0.1], seeds=[0], bootstrap=100),
+    'quick': dict(n_cases=24, pool_size=10, sources=[SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0)],
+                  betas=[0.1], seeds=[0], pairs_per_case=2, bootstrap=100, sft={'max_steps': 40, 'max_length': 512},
+                  dpo={'epochs': 1, 'both_epochs': None, 'max_length': 512}, rollout={'max_steps': 5, 'max_new_tokens': 64}),
     'full': {},
     'paper': dict(env='toolemu', dpo_preset='paper', judge='q32', bootstrap=10000, workers=1,
                   sources=[SourceSpec('Llama3.1-8B', model='meta-llama/Llama-3.1-8B-Instruct'),

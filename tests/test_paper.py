@@ -25,8 +25,12 @@ def test_quick_study(quick_run):
     assert 'summary:' in stdout and (run/'paper.ipynb').exists()
     s = json.loads((run/'summary.json').read_text())
     fr = s['frontier']
-    assert fr['n_points'] == 5 and all(isinstance(fr[k], float) and fr[k] == fr[k] for k in ('r2', 'r', 'slope', 'intercept'))
-    assert 0 <= fr['r2'] <= 1 and len(fr['r2_ci']) == 2
+    assert fr['n_points'] == 5
+    deltas = {(p['delta_help'], p['delta_safety']) for p in s['points']}
+    if len(deltas) > 1:  # a fit exists only when the trained agents differ from each other
+        assert all(isinstance(fr[k], float) and fr[k] == fr[k] for k in ('r2', 'r', 'slope', 'intercept'))
+        assert 0 <= fr['r2'] <= 1
+    else: assert fr['r2'] is None
     assert s['config']['preset'] == 'quick'
     for p in s['points']:
         assert all(isinstance(p[k], float) and p[k] == p[k] for k in ('help', 'safety', 'delta_help', 'delta_safety'))
