@@ -164,7 +164,10 @@ def conclusions(summary:dict)->str:
                    f"({'raising it everywhere' if lo > 0 else 'not raising it everywhere'}), with a mean change of "
                    f"{_fmt(mean_other)} in {side}.")
     ci = f" (95% bootstrap interval {_fmt(fr['r2_ci'][0])}–{_fmt(fr['r2_ci'][1])})" if fr.get('r2_ci') else ''
-    out.append(f"- Across all {fr['n_points']} trained points, ΔSafety = {_fmt(fr['slope'])} · ΔHelp {'+' if fr['intercept'] >= 0 else '−'} "
+    if fr.get('r2') is None:
+        out.append(f"- No line can be fitted through the {fr['n_points']} trained points: their changes do not vary "
+                   "(the trained agents behave alike), so this run says nothing about the frontier.")
+    else: out.append(f"- Across all {fr['n_points']} trained points, ΔSafety = {_fmt(fr['slope'])} · ΔHelp {'+' if fr['intercept'] >= 0 else '−'} "
                f"{abs(fr['intercept']):.2f}, r = {_fmt(fr['r'])}, R² = {fr['r2']:.3f}{ci}: "
                f"{'most' if fr['r2'] >= 0.5 else 'less than half'} of the variation in safety gains goes with helpfulness lost.")
     for k, name in (('S', 'safety'), ('H', 'helpfulness')):
