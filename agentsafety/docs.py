@@ -79,7 +79,9 @@ def build_docs(root='.', # the project root (holds settings.ini and nbs/)
     if not fallback:
         subprocess.run([_script('nbdev_docs')], cwd=root, check=True)
         return root/out
-    subprocess.run([_script('nbdev_proc_nbs')], cwd=root, check=True)
+    # nbdev's own `nbdev_proc_nbs` first tries to install quarto and then `pip install -e` the project with whatever
+    # pip is on PATH; the processing step alone (`proc_nbs`) needs neither, so run just that, in the project's root.
+    subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(force=True)'], cwd=root, check=True)
     dest = root/out
     if dest.exists(): shutil.rmtree(dest)
     render_html(root/'_proc', dest)
