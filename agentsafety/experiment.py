@@ -142,7 +142,8 @@ def paper_cli(argv:list[str]|None=None)->int:
     print(f"summary: {summary}")
     if summary.exists():
         fr = json.loads(summary.read_text()).get('frontier', {})
-        if 'r2' in fr: print(f"R² = {fr['r2']:.4f} over {fr.get('n_points')} points" + (f", 95% CI {fr['r2_ci']}" if fr.get('r2_ci') else ''))
+        if fr.get('r2') is None: print(f"no frontier fit: the {fr.get('n_points')} trained points do not vary")
+        else: print(f"R² = {fr['r2']:.4f} over {fr.get('n_points')} points" + (f", 95% CI {fr['r2_ci']}" if fr.get('r2_ci') else ''))
     return 0
 
 # %% ../nbs/13_experiment.ipynb #c019
