@@ -123,7 +123,7 @@ def frontier_chart(summary:dict):
     pts['label'] = pts['schedule'] + '-' + pts['beta'].astype(str)
     pick = alt.selection_point(fields=['source', 'schedule', 'beta'], name='pick')
     fr = summary.get('frontier', {})
-    title = f"Δsafety vs Δhelp (R² = {fr['r2']:.3f})" if 'r2' in fr else 'Δsafety vs Δhelp'
+    title = f"Δsafety vs Δhelp (R² = {fr['r2']:.3f})" if fr.get('r2') is not None else 'Δsafety vs Δhelp (no fit)'
     return alt.Chart(pts, title=title).mark_point(filled=True, size=90).encode(
         x=alt.X('delta_help:Q', title='Δ Help(Ignore)'), y=alt.Y('delta_safety:Q', title='Δ Safety'),
         color='source:N', shape='schedule:N', opacity=alt.condition(pick, alt.value(1), alt.value(0.35)),
