@@ -4,17 +4,19 @@
 
 # %% ../nbs/09_models.ipynb #c002
 from __future__ import annotations
-import json, math, os, random, tempfile, warnings
+import json, math, os, random, tempfile, time, warnings
+from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Callable, Iterable
-from .core import DataError, Trajectory
+from .core import DataError, Trajectory, atomic_write_text
 
 # %% auto #0
-__all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'train_tokenizer', 'TinyConfig', 'tiny_model', 'n_params',
-           'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'drop_long', 'sft_examples', 'SFTSettings',
-           'auto_threads', 'torch_threads', 'sft']
+__all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'SFT_WORLDS', 'train_tokenizer', 'TinyConfig', 'tiny_model',
+           'n_params', 'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'drop_long', 'sft_examples',
+           'SFTSettings', 'auto_threads', 'torch_threads', 'cpu_lm_head', 'sft', 'sandbox_items', 'sandbox_tokenizer',
+           'SourceSpec', 'make_source', 'turn_stats', 'sandbox_eval']
 
 # %% ../nbs/09_models.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -28,16 +30,19 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}<|assistant|>{%- endif -%}")
 
 # %% ../nbs/09_models.ipynb #c008
+PIECES = ('line', 'line-digits', 'word')
+
 def _pre_tokenizer(pieces:str):
-    "Pre-tokenizer: `line` (merges within a line, across spaces) or `word` (GPT-2 style word pieces)."
+    "Pre-tokenizer: `line` (merges within a line, across spaces), `line-digits` (the same with every digit its own token) or `word` (GPT-2 style)."
     from tokenizers import pre_tokenizers as pt
     if pieces == 'word': return pt.ByteLevel(add_prefix_space=False)
-    if pieces == 'line': return pt.Sequence([pt.Split('\n', 'merged_with_previous'), pt.ByteLevel(add_prefix_space=False, use_regex=False)])
-    raise ValueError(f"pieces must be 'line' or 'word', got {pieces!r}")
+    if pieces not in PIECES: raise ValueError(f"pieces must be one of {', '.join(PIECES)}, got {pieces!r}")
+    steps = [pt.Split('\n', 'merged_with_previous')] + ([pt.Digits(individual_digits=True)] if pieces == 'line-digits' else [])
+    return pt.Sequence(steps + [pt.ByteLevel(add_prefix_space=False, use_regex=False)])
 
 def train_tokenizer(texts:Iterable[str], # the text to learn merges from
                     vocab_size:int=2048, # total vocabulary, special tokens included
-                    pieces:str='line', # `line` or `word` (see above)
+                    pieces:str='line', # `line`, `line-digits` or `word` (see above)
                     min_frequency:int=2, # a merge needs at least this many occurrences
                     model_max_length:int=4096):
     "A byte-level BPE tokenizer trained on `texts`, with the chat template and special tokens of this module."
@@ -117,10 +122,12 @@ def drop_long(examples:list[dict], tokenizer, max_length:int, # examples with `p
               completions:tuple=('completion',), # `('chosen', 'rejected')` for preference pairs
              )->tuple[list[dict], int]:
     "(kept examples, number dropped): an example is dropped when the prompt or the prompt with any completion exceeds `max_length`."
-    kept = []
-    for ex in examples:
-        n = max([chat_length(tokenizer, ex['prompt'], True)] + [chat_length(tokenizer, ex['prompt'] + ex[c]) for c in completions])
-        if n <= max_length: kept.append(ex)
+    memo = {}
+    def n(msgs, gen=False):
+        key = (json.dumps(msgs, sort_keys=True), gen)  # pairs share prompts and trajectories: measure each once
+        if key not in memo: memo[key] = chat_length(tokenizer, msgs, gen)
+        return memo[key]
+    kept = [ex for ex in examples if max([n(ex['prompt'], True)] + [n(ex['prompt'] + ex[c]) for c in completions]) <= max_length]
     return kept, len(examples) - len(kept)
 
 # %% ../nbs/09_models.ipynb #c023
@@ -167,7 +174,40 @@ def _quiet(progress:bool):
     if progress: datasets.enable_progress_bars(); hf_logging.enable_progress_bar()
     else: datasets.disable_progress_bars(); hf_logging.disable_progress_bar()
 
-# %% ../nbs/09_models.ipynb #c025
+# %% ../nbs/09_models.ipynb #c026
+def cpu_lm_head(model):
+    "On CPU, make `model(..., fused_lm_head=True)` score only the labelled positions with one plain matmul."
+    import functools, types, torch
+    from trl.trainer.utils import FusedCausalLMOutput
+    if next(model.parameters()).device.type != 'cpu': return model
+    cls_forward = type(model).forward
+
+    @functools.wraps(cls_forward)
+    def forward(self, *args, fused_lm_head=False, labels=None, shift_labels=None, num_items_in_batch=None, **kw):
+        if not fused_lm_head:
+            extra = {k: v for k, v in (('labels', labels), ('shift_labels', shift_labels), ('num_items_in_batch', num_items_in_batch)) if v is not None}
+            return cls_forward(self, *args, **kw, **extra)
+        kw['use_cache'] = False
+        h = self.get_decoder()(*args, **kw).last_hidden_state
+        if shift_labels is None: h, lab = h[:, :-1], labels[:, 1:]
+        else: lab = shift_labels
+        mask = lab != -100
+        logits = self.get_output_embeddings()(h[mask]).float()
+        logp = torch.log_softmax(logits, -1)
+        tgt = lab[mask]
+        lp = logp.gather(-1, tgt[:, None]).squeeze(-1)
+        with torch.no_grad():
+            ent, mean = -(logp.exp() * logp).sum(-1), logits.mean(-1)
+            top, sq = logits.argmax(-1) == tgt, torch.logsumexp(2 * logp, -1)
+        full = lambda x: x.new_zeros(mask.shape).masked_scatter(mask, x)
+        log_probs = full(lp)
+        loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
+        return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=full(ent), log_sum_sq_probs=full(sq),
+                                   mean_logits=full(mean), is_top1=full(top), label_mask=mask)
+    model.forward = types.MethodType(forward, model)
+    return model
+
+# %% ../nbs/09_models.ipynb #c028
 def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(),
         out_dir=None, # where to save the model and tokenizer (None: keep in memory only)
         progress:bool=True, # show a progress bar
@@ -188,6 +228,7 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
                          report_to='none', disable_tqdm=not progress, bf16=False, fp16=False,
                          activation_checkpointing=False, dataloader_pin_memory=False)
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(kept), processing_class=tokenizer)
+        cpu_lm_head(trainer.model)
         if not progress: trainer.remove_callback(PrinterCallback)
         out = trainer.train()
     model.eval()
@@ -198,3 +239,86 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
         save_agent(model, tokenizer, out_dir)
         (Path(out_dir)/'sft_metrics.json').write_text(json.dumps({**metrics, 'settings': asdict(settings)}, indent=1))
     return metrics
+
+# %% ../nbs/09_models.ipynb #c033
+SFT_WORLDS = (1000, 1001) # sandbox seeds of SFT data: never the study's world (seed 0 by default)
+
+def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0.5,reckless=0.5`, `pool-03`, ...
+                  worlds:Iterable[int]=SFT_WORLDS, # seeds of the sandbox worlds to play
+                  seed:int=0, # the policy's seed
+                  cases:Iterable[int]|None=None, # case indices in each world (None: all)
+                  max_steps:int=15, # tool calls per episode before it is stopped
+                 )->list[tuple[list[dict], Trajectory]]:
+    "`(agent prompt, trajectory)` items of `policy` on every case of the sandbox worlds `worlds`."
+    from agentsafety.sandbox import SandboxWorld
+    from agentsafety.policies import get_policy, play
+    from agentsafety.agent import agent_prompt
+    pol, out = get_policy(policy, seed), []
+    for ws in worlds:
+        w = SandboxWorld(ws)
+        for i in (range(len(w.cases)) if cases is None else cases):
+            out.append((agent_prompt(w.cases[i], w.case_toolkits(i)), play(w, pol, i, max_steps)))
+    return out
+
+def sandbox_tokenizer(worlds:Iterable[int]=SFT_WORLDS, vocab_size:int=8192, seed:int=0, cases=None, pieces:str='line'):
+    "A tokenizer trained on the prompts and trajectories of the four pure strategies on sandbox worlds `worlds`."
+    from agentsafety.prefs import trajectory_messages
+    from agentsafety.policies import STRATEGIES
+    worlds = list(worlds)
+    texts = [m['content'] for s in STRATEGIES for p, t in sandbox_items(s, worlds, seed, cases) for m in p + trajectory_messages(t)]
+    return train_tokenizer(texts, vocab_size, pieces)
+
+# %% ../nbs/09_models.ipynb #c036
+@dataclass
+class SourceSpec:
+    "A source model: the scripted policy it imitates, its data, its size and its training."
+    name: str = 'source' # directory and report name
+    policy: str = 'mix:reckless=0.4,cautious=0.4,careful=0.1,flailing=0.1' # the sandbox policy it learns from
+    seed: int = 0 # policy, initialisation and data-order seed
+    worlds: tuple = SFT_WORLDS # sandbox seeds of its SFT data
+    cases: tuple|None = None # case indices per world (None: all 144)
+    vocab_size: int = 8192 # tokenizer size (when `make_source` trains one)
+    pieces: str = 'line' # tokenizer pre-splitting (see `train_tokenizer`)
+    model: TinyConfig = field(default_factory=TinyConfig)
+    sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=6, lr=1e-2, max_length=512))
+
+# %% ../nbs/09_models.ipynb #c037
+def make_source(spec:SourceSpec, out_dir, # the model's directory
+                tokenizer=None, # a shared tokenizer (None: train one on the four strategies' text of `spec.worlds`)
+                progress:bool=True)->dict:
+    "Build, fine-tune and save the source model `spec`; returns its record (also saved as `source.json`)."
+    t0 = time.time()
+    tok = tokenizer if tokenizer is not None else sandbox_tokenizer(spec.worlds, spec.vocab_size, spec.seed, spec.cases, spec.pieces)
+    items = sandbox_items(spec.policy, spec.worlds, spec.seed, spec.cases)
+    model = tiny_model(tok, replace(spec.model, seed=spec.seed))
+    metrics = sft(model, tok, sft_examples(items), replace(spec.sft, seed=spec.seed), out_dir, progress)
+    rec = {'spec': asdict(spec), 'sft': metrics, 'parameters': n_params(model), 'vocab': len(tok), 'seconds': time.time() - t0}
+    atomic_write_text(Path(out_dir)/'source.json', json.dumps(rec, indent=1) + '\n')
+    return rec
+
+# %% ../nbs/09_models.ipynb #c039
+def turn_stats(trajs:Iterable[Trajectory])->dict:
+    "Counts of readable and unreadable agent turns, and the share readable (`parse_rate`)."
+    trajs = list(trajs)
+    ok = sum(len(t.steps) + (t.stop_reason == 'final_answer') for t in trajs)
+    bad = sum(len(t.extra.get('format_errors', [])) for t in trajs)
+    return {'turns': ok + bad, 'readable': ok, 'unreadable': bad, 'parse_rate': ok / (ok + bad) if ok + bad else None,
+            'stops': dict(sorted(Counter(t.stop_reason for t in trajs).items()))}
+
+def sandbox_eval(model_dir, # a saved model (plus `+`-joined LoRA adapters are not needed: give merged models)
+                 cases:Iterable[int], # case indices of the world
+                 world_seed:int=0, # the sandbox world
+                 config=None, # an `agentsafety.rollout.RolloutConfig` (default: greedy, 15 steps, 128 new tokens per turn)
+                 out=None, # trajectory file to write (and resume), or None
+                 progress:bool=False)->dict:
+    "Roll a saved model out on sandbox cases and judge it: mean Safety, Help(Ignore), Help(Safe) and turn statistics."
+    from agentsafety.sandbox import SandboxWorld
+    from agentsafety.rollout import rollout, RolloutConfig
+    from agentsafety.backends import HFBackend
+    world = SandboxWorld(world_seed)
+    cfg = config or RolloutConfig(max_steps=15, max_new_tokens=128, token_budget=1500, batch_size=128)
+    trajs = rollout(world, HFBackend(model_dir), list(cases), cfg, out, progress)
+    evals = [world.judge(t) for t in trajs]
+    mean = lambda m: sum(e[m].score for e in evals) / len(evals)
+    return {'safety': mean('safe'), 'help_ignore': mean('help_ignore_safety'), 'help_safe': mean('help_safe'),
+            **turn_stats(trajs), 'cases': len(trajs), 'trajectories': trajs, 'evaluations': evals}

@@ -16,8 +16,8 @@ from .core import (DataError, Trajectory, Evaluation, EvalLine, median_score, ch
 # %% auto #0
 __all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
            'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
-           'judge_artefact', 'check_example', 'pair_examples', 'split_examples', 'write_pairs', 'read_pairs',
-           'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
+           'judge_artefact', 'check_example', 'pair_examples', 'decision_pair', 'split_examples', 'write_pairs',
+           'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
 
 # %% ../nbs/08_prefs.ipynb #c006
 @dataclass
@@ -259,6 +259,16 @@ def pair_examples(pool:list[Judged], pairs:list[Pair],
     return out, rejected
 
 # %% ../nbs/08_prefs.ipynb #c048
+def decision_pair(ex:dict)->dict|None:
+    "The pair cut after the first assistant turn where chosen and rejected differ; None when they never do."
+    c, r = ex['chosen'], ex['rejected']
+    k = 0
+    while k < min(len(c), len(r)) and c[k] == r[k]: k += 1
+    if k == len(c) and k == len(r): return None
+    cut = lambda m: m[:k + 1] if k < len(m) and m[k]['role'] == 'assistant' else m[:k + 2]
+    return {**ex, 'chosen': cut(c), 'rejected': cut(r)}
+
+# %% ../nbs/08_prefs.ipynb #c051
 def split_examples(examples:list[dict], seed:int, # the split seed
                    n_cases:int=144, # number of cases in the world
                   )->tuple[list[dict], list[dict]]:
@@ -269,7 +279,7 @@ def split_examples(examples:list[dict], seed:int, # the split seed
         if not 0 <= ex['case_idx'] < n_cases: raise DataError(f"example {i}: case_idx {ex['case_idx']} is outside 0..{n_cases - 1}")
     return [e for e in examples if e['case_idx'] not in test], [e for e in examples if e['case_idx'] in test]
 
-# %% ../nbs/08_prefs.ipynb #c051
+# %% ../nbs/08_prefs.ipynb #c054
 def write_pairs(path, examples:list[dict]):
     "Write preference examples as JSONL."
     write_jsonl(path, examples)
@@ -291,7 +301,7 @@ def load_pairs(path):
     "A preference JSONL file as a `datasets.Dataset`."
     return to_dataset(read_pairs(path))
 
-# %% ../nbs/08_prefs.ipynb #c054
+# %% ../nbs/08_prefs.ipynb #c057
 def score_mix(examples:list[dict], which:str='')->Counter:
     "Counts of (chosen, rejected) scores; `which='2'` for the second metric."
     return Counter((e[f'chosen_score{which}'], e[f'rejected_score{which}']) for e in examples)
@@ -300,7 +310,7 @@ def format_mix(mix:Counter)->str:
     "`(3,1) 8,194 · (3,0) 1,917 · ...`, most frequent first."
     return ' · '.join(f"({c},{r}) {n:,}" for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0])))
 
-# %% ../nbs/08_prefs.ipynb #c059
+# %% ../nbs/08_prefs.ipynb #c062
 def _jsonable_mix(mix:Counter)->dict:
     return {f"{c},{r}": n for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
 

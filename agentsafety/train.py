@@ -4,14 +4,14 @@
 
 # %% ../nbs/10_train.ipynb #c002
 from __future__ import annotations
-import argparse, json, os, shutil, sys, tempfile, time
+import argparse, json, os, random, shutil, sys, tempfile, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, replace, fields
 from pathlib import Path
 from typing import Sequence
 from .core import DataError, atomic_write_text, split_cases
-from .prefs import read_pairs, split_examples, check_example
-from .models import drop_long, load_agent, save_agent, auto_threads, torch_threads
+from .prefs import read_pairs, split_examples, check_example, decision_pair
+from .models import drop_long, load_agent, save_agent, auto_threads, torch_threads, cpu_lm_head
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'dpo_stage', 'train_schedule',
@@ -41,6 +41,8 @@ class DPOSettings:
     max_grad_norm: float = 1.0
     grad_checkpointing: bool = True # recompute activations in the backward pass (saves memory, costs time)
     max_length: int = 8192 # longer pairs (prompt + either completion, chat template applied) are dropped and counted
+    max_pairs: int|None = None # train on at most this many pairs, sampled with `seed` (None: all)
+    decision_only: bool = False # cut each pair after its first diverging assistant turn (`agentsafety.prefs.decision_pair`)
     precompute_ref: bool = True # reference log-probs computed once before training
     ref_batch_size: int|None = None # batch for that precomputation (None: `batch_size`)
     seed: int = 42 # training seed (adapter init, data order); not the split seed
@@ -133,8 +135,12 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     examples = _as_examples(examples)
     for i, ex in enumerate(examples): check_example(ex, f"{data_name} example {i}")
     train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
+    if settings.decision_only: train, test = ([d for d in map(decision_pair, xs) if d is not None] for xs in (train, test))
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'))
+    n_fit = len(train_kept)
+    if settings.max_pairs is not None and len(train_kept) > settings.max_pairs:
+        train_kept = random.Random(settings.seed).sample(train_kept, settings.max_pairs)
     if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")
     test_kept, test_dropped = drop_long(test, tok, settings.max_length, ('chosen', 'rejected')) if settings.evaluate else (test, 0)
     epochs = settings.both_epochs if (data_name == 'both' and settings.both_epochs and settings.epochs == 1) else settings.epochs
@@ -164,6 +170,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train_kept),
                              eval_dataset=ds(test_kept) if settings.evaluate and test_kept else None,
                              processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
+        cpu_lm_head(trainer.model.get_base_model())
         if not progress: trainer.remove_callback(PrinterCallback)
         t0 = time.time()
         result = trainer.train()
@@ -172,7 +179,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         logs = [h for h in trainer.state.log_history if 'loss' in h]
         last = logs[-1] if logs else {}
         record = {'data': data_name, 'model': str(model_dir), 'split_seed': split_seed, 'n_cases': n_cases,
-                  'pairs': len(examples), 'train_pairs': len(train_kept), 'dropped_over_length': dropped,
+                  'pairs': len(examples), 'train_pairs': len(train_kept), 'dropped_over_length': dropped, 'fitting_pairs': n_fit,
                   'test_pairs': len(test), 'epochs': epochs, 'steps': result.global_step, 'train_loss': result.training_loss,
                   'final_loss': last.get('loss'), 'final_reward_accuracy': last.get('rewards/accuracies'),
                   'final_margin': last.get('rewards/margins'), 'runtime_s': runtime,
