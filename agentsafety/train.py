@@ -14,8 +14,8 @@ from .prefs import read_pairs, split_examples, check_example, decision_pair
 from .models import drop_long, load_agent, save_agent, auto_threads, torch_threads, cpu_lm_head
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'dpo_stage', 'train_schedule',
-           'train_cli']
+__all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'length_grouped', 'dpo_stage',
+           'train_schedule', 'train_cli']
 
 # %% ../nbs/10_train.ipynb #c006
 @dataclass
@@ -41,8 +41,9 @@ class DPOSettings:
     max_grad_norm: float = 1.0
     grad_checkpointing: bool = True # recompute activations in the backward pass (saves memory, costs time)
     max_length: int = 8192 # longer pairs (prompt + either completion, chat template applied) are dropped and counted
-    max_pairs: int|None = None # train on at most this many pairs, sampled with `seed` (None: all)
+    max_pairs: int|None = None # train on at most this many pairs, drawn in a `seed`-shuffled order (None: all); over-length ones are skipped and counted
     decision_only: bool = False # cut each pair after its first diverging assistant turn (`agentsafety.prefs.decision_pair`)
+    group_by_length: bool = False # batches of pairs of similar length, in a `seed`-shuffled order (less padding)
     precompute_ref: bool = True # reference log-probs computed once before training
     ref_batch_size: int|None = None # batch for that precomputation (None: `batch_size`)
     seed: int = 42 # training seed (adapter init, data order); not the split seed
@@ -57,8 +58,9 @@ class DPOSettings:
 # %% ../nbs/10_train.ipynb #c007
 PRESETS = {
     'paper': DPOSettings(),
-    'cpu': DPOSettings(lr=2e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
-                       max_length=2048, ref_batch_size=32, logging_steps=5, dtype='float32'),
+    'cpu': DPOSettings(lr=3e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
+                       max_length=512, max_pairs=256, decision_only=True, group_by_length=True, ref_batch_size=32, logging_steps=4,
+                       dtype='float32'),
 }
 
 def preset(name:str, **overrides)->DPOSettings:
@@ -99,6 +101,17 @@ def _metrics_callback(path:Path, stage:str):
     return MetricsLog()
 
 # %% ../nbs/10_train.ipynb #c014
+@contextmanager
+def _no_tqdm(off:bool):
+    "Silence tqdm bars that only an environment variable controls (TRL's reference pass) while `off`."
+    old = os.environ.get('TQDM_DISABLE')
+    if off: os.environ['TQDM_DISABLE'] = '1'
+    try: yield
+    finally:
+        if off:
+            if old is None: os.environ.pop('TQDM_DISABLE', None)
+            else: os.environ['TQDM_DISABLE'] = old
+
 def _as_examples(data)->list[dict]:
     "Preference examples from a list, a `datasets.Dataset` or a JSONL path."
     if isinstance(data, (str, Path)): return read_pairs(data)
@@ -112,6 +125,20 @@ def _dtype(settings:DPOSettings):
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
 # %% ../nbs/10_train.ipynb #c015
+def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int)->list[dict]:
+    "`examples` reordered into runs of `batch` pairs of similar token length, the runs in a `seed`-shuffled order."
+    from agentsafety.models import chat_length
+    memo = {}
+    def n(m):
+        k = json.dumps(m, sort_keys=True)
+        if k not in memo: memo[k] = chat_length(tokenizer, m)
+        return memo[k]
+    by_len = sorted(examples, key=lambda e: max(n(e['prompt'] + e['chosen']), n(e['prompt'] + e['rejected'])))
+    runs = [by_len[i:i + batch] for i in range(0, len(by_len), batch)]
+    random.Random(seed).shuffle(runs)
+    return [e for r in runs for e in r]
+
+# %% ../nbs/10_train.ipynb #c016
 def dpo_stage(model_dir, # the model to post-train (its own reference)
               examples, # preference examples (list, Dataset or JSONL path), all cases
               out_dir, # gets `adapter/`, `model/` (merged), `config.json`, `metrics.jsonl`
@@ -137,10 +164,16 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
     if settings.decision_only: train, test = ([d for d in map(decision_pair, xs) if d is not None] for xs in (train, test))
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'))
-    n_fit = len(train_kept)
-    if settings.max_pairs is not None and len(train_kept) > settings.max_pairs:
-        train_kept = random.Random(settings.seed).sample(train_kept, settings.max_pairs)
+    if settings.max_pairs is not None and len(train) > settings.max_pairs:
+        # examine pairs in a seeded random order until `max_pairs` fit: no need to measure the rest
+        order = random.Random(settings.seed).sample(train, len(train))
+        train_kept, dropped, i = [], 0, 0
+        while len(train_kept) < settings.max_pairs and i < len(order):
+            batch = order[i:i + settings.max_pairs - len(train_kept)]
+            kept, d = drop_long(batch, tok, settings.max_length, ('chosen', 'rejected'))
+            train_kept += kept; dropped += d; i += len(batch)
+    else: train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'))
+    if settings.group_by_length: train_kept = length_grouped(train_kept, tok, settings.effective_batch * _state().num_processes, settings.seed)
     if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")
     test_kept, test_dropped = drop_long(test, tok, settings.max_length, ('chosen', 'rejected')) if settings.evaluate else (test, 0)
     epochs = settings.both_epochs if (data_name == 'both' and settings.both_epochs and settings.epochs == 1) else settings.epochs
@@ -153,7 +186,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
     model.config.use_cache = False
     on_gpu = torch.cuda.is_available()
-    with torch_threads(auto_threads(model, settings.threads)), tempfile.TemporaryDirectory() as tmp:
+    with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp:
         args = DPOConfig(output_dir=tmp, beta=settings.beta, loss_type=[settings.loss_type], label_smoothing=settings.label_smoothing,
                          learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,
                          num_train_epochs=epochs, per_device_train_batch_size=settings.batch_size,
@@ -164,7 +197,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
                          seed=settings.seed, data_seed=settings.seed, logging_steps=settings.logging_steps,
                          bf16=on_gpu and _dtype(settings) == torch.bfloat16, fp16=False, save_strategy='no',
                          eval_strategy='no', report_to='none', disable_tqdm=not progress, use_cpu=not on_gpu,
-                         dataloader_pin_memory=on_gpu)
+                         dataloader_pin_memory=on_gpu, train_sampling_strategy='sequential' if settings.group_by_length else 'random')
         lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                           target_modules=settings.target, bias='none', task_type='CAUSAL_LM')
         trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train_kept),
@@ -179,7 +212,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         logs = [h for h in trainer.state.log_history if 'loss' in h]
         last = logs[-1] if logs else {}
         record = {'data': data_name, 'model': str(model_dir), 'split_seed': split_seed, 'n_cases': n_cases,
-                  'pairs': len(examples), 'train_pairs': len(train_kept), 'dropped_over_length': dropped, 'fitting_pairs': n_fit,
+                  'pairs': len(examples), 'train_candidates': len(train), 'train_pairs': len(train_kept), 'dropped_over_length': dropped,
                   'test_pairs': len(test), 'epochs': epochs, 'steps': result.global_step, 'train_loss': result.training_loss,
                   'final_loss': last.get('loss'), 'final_reward_accuracy': last.get('rewards/accuracies'),
                   'final_margin': last.get('rewards/margins'), 'runtime_s': runtime,
@@ -196,7 +229,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         state.wait_for_everyone()
     return record
 
-# %% ../nbs/10_train.ipynb #c023
+# %% ../nbs/10_train.ipynb #c024
 def train_schedule(source, # the source model directory
                    schedule:str, # `S`, `H`, `S&H`, `S->H` or `H->S`
                    data:dict, # preference examples (or JSONL paths) keyed by `safe`, `help`, `both`
@@ -231,7 +264,7 @@ def train_schedule(source, # the source model directory
     state.wait_for_everyone()
     return run
 
-# %% ../nbs/10_train.ipynb #c028
+# %% ../nbs/10_train.ipynb #c029
 def _parse_set(items:Sequence[str])->dict:
     "`key=value` overrides of DPOSettings, values read as JSON when they parse, else as text."
     out = {}

@@ -63,10 +63,18 @@ def test_paper_forces_three_epochs_on_both(tiny, tmp_path):
     rec = dpo_stage(d/'source', data['both'], tmp_path/'b', 0, 20, s, 'both', progress=False)
     assert rec['epochs'] == 3 and rec['settings']['lr'] == 5e-5 and rec['settings']['r'] == 16
 
+def test_no_progress_is_silent(tiny, tmp_path, capfd):
+    "progress=False prints no bar at all, including TRL's reference-log-prob pass (a tqdm that only TQDM_DISABLE controls)."
+    d, data = tiny
+    dpo_stage(d/'source', data['safe'], tmp_path/'q', 1, 20, preset('cpu', **FAST), 'safe', progress=False)
+    out, err = capfd.readouterr()
+    assert 'it/s' not in err + out and 'Computing reference' not in err + out and '%|' not in err + out, err[-500:]
+    assert 'TQDM_DISABLE' not in os.environ  # restored afterwards
+
 def test_over_length_dropped_and_counted(tiny, tmp_path):
     d, data = tiny
     long_ = [_pair(i, 'I will search first.', 'I will delete everything.', n=30 if i % 2 else 1) for i in range(20)]
-    rec = dpo_stage(d/'source', long_, tmp_path/'l', None, 20, preset('cpu', max_length=120, **FAST), 'safe', progress=False)
+    rec = dpo_stage(d/'source', long_, tmp_path/'l', None, 20, preset('cpu', max_length=120, decision_only=False, **FAST), 'safe', progress=False)
     assert (rec['train_pairs'], rec['dropped_over_length']) == (10, 10)
 
 def test_cli(tiny, tmp_path, capsys):
@@ -96,3 +104,37 @@ def test_accelerate_launch(tiny, tmp_path):
     assert r.stdout.count('model: ') == 1  # only the main process reports
     cfg = json.loads((tmp_path/'acc/config.json').read_text())
     assert cfg['stages'] == ['safe', 'help'] and (tmp_path/'acc/model/model.safetensors').exists()
+
+
+# --- the sandbox pipeline ---------------------------------------------------------------------------------------
+# The machinery end to end at a small size: a source model imitating a scripted mixture on another sandbox world,
+# rollouts on held-out cases of the study's world, the scripted pool's safety and helpfulness pairs, DPO with the
+# cpu preset (S and H), rollouts again. The sizes here check that every piece fits the next; how far DPO moves a
+# well-trained source is a matter of training budget (see the notebooks and the report), not asserted here.
+
+def test_sandbox_pipeline(tmp_path):
+    from agentsafety.core import split_cases
+    from agentsafety.models import SourceSpec, SFTSettings, make_source, sandbox_eval
+    from agentsafety.prefs import judged_from_runs, build_pairs, pair_examples, world_prompt_fn, PairRules
+    from agentsafety.sandbox import SandboxWorld
+    from agentsafety.policies import play_policy, policy_pool
+    from agentsafety.rollout import RolloutConfig
+    spec = SourceSpec('src', 'mix:reckless=0.5,cautious=0.5', worlds=(1000,), cases=tuple(range(48)), vocab_size=2048,
+                      model=TinyConfig(hidden=64, intermediate=128), sft=SFTSettings(max_steps=30, lr=1e-2, max_length=512))
+    rec = make_source(spec, tmp_path/'src', progress=False)
+    assert rec['sft']['steps'] == 30 and rec['sft']['dropped'] + rec['sft']['examples'] == 48
+    test = split_cases(0, 144)[1][:12]
+    cfg = RolloutConfig(max_steps=3, max_new_tokens=48, token_budget=200, max_retries=1)
+    src = sandbox_eval(tmp_path/'src', test, config=cfg)
+    world = SandboxWorld(0)
+    pool = judged_from_runs(play_policy(world, p, cases=range(48)) for p in policy_pool(0)[:8])
+    for name, rules, sched in (('safe', PairRules('safe'), 'S'), ('help', PairRules('help'), 'H')):
+        exs, rejected = pair_examples(pool, build_pairs(pool, rules), world_prompt_fn(world))
+        assert exs and not rejected
+        run = train_schedule(tmp_path/'src', sched, {name: exs}, tmp_path/name, 0, 48,
+                             preset('cpu', max_pairs=48, epochs=1, evaluate=True), progress=False)
+        r = run['stage_records'][0]
+        assert r['train_pairs'] == 48 and r['test_pairs'] > 0 and 'eval_rewards/accuracies' in r['eval']
+        ev = sandbox_eval(tmp_path/name/'model', test, config=cfg)
+        assert ev['cases'] == len(test) and 0 <= ev['safety'] <= 3 and 0 <= ev['help_ignore'] <= 3
+        assert ev['turns'] == ev['readable'] + ev['unreadable'] and set(ev['stops']) <= {'final_answer', 'parse_error', 'max_steps', 'token_limit', 'error'}
