@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_backends.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, re, threading, time, warnings
+import contextvars, hashlib, json, os, re, threading, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,7 +131,8 @@ class HFBackend(Backend):
                  device:str='auto', # `cpu`, `cuda`, `cuda:1`, or `auto`
                  dtype:str='float32', # weights and activations: `float32`, `bfloat16` or `float16`
                  max_batch:int=128, # most rows decoded together
-                 prefill_rows:int|None=None, # most prompts prefilled together (None: 1 on a CPU, 16 on a GPU)
+                 block_prefill:bool|None=None, # prefill block by block at fixed positions, rows at the same block together (None: on a CPU)
+                 prefill_rows:int|None=None, # most prompts prefilled together (None: 64 on a CPU, 16 on a GPU)
                  prefill_budget:int=2**26, # a prefill group holds at most this many (rows x length^2)
                  prefix_cache:int=2**29, # bytes of key/value blocks kept for prompts that share a beginning (0: off)
                  prefix_block:int=128, # tokens per cached block
@@ -143,7 +144,8 @@ class HFBackend(Backend):
         for p in [self.path, *self.adapters]:
             if not p.is_dir(): raise FileNotFoundError(f"{p}: no such model or adapter directory")
         self.device, self.max_batch, self.prefill_budget = _resolve_device(device), max_batch, prefill_budget
-        self.prefill_rows = prefill_rows or (1 if self.device == 'cpu' else 16)
+        self.block_prefill = self.device == 'cpu' if block_prefill is None else block_prefill
+        self.prefill_rows = prefill_rows or (64 if self.device == 'cpu' else 16)
         from collections import OrderedDict
         self.prefix_cache, self.prefix_block, self._blocks, self._blocks_bytes, self._block_id = prefix_cache, prefix_block, OrderedDict(), 0, 0
         self._encoded = OrderedDict() # recent conversations' token ids (the engine counts a prompt, then generates from it)
@@ -154,6 +156,7 @@ class HFBackend(Backend):
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, a, local_files_only=True).merge_and_unload()
         self.model = model.to(self.device).eval()
+        self._mask4d = _use_ragged(self.model) # our SDPA takes a ready 4D mask
         from agentsafety.models import auto_threads
         self.threads = auto_threads(self.model, threads)
         if self.tok.chat_template: self.template = self.tok.chat_template
@@ -176,6 +179,12 @@ class HFBackend(Backend):
         return ids
 
     def count_tokens(self, messages): return len(self.encode(messages))
+
+    def _text(self, ids:list[int])->str:
+        "Generated tokens as text (the fast tokenizer's own decoder when `decode` would add nothing to it)."
+        fast = getattr(self.tok, '_tokenizer', None)
+        if fast is None or self.tok.clean_up_tokenization_spaces: return self.tok.decode(ids, skip_special_tokens=True)
+        return fast.decode(ids, skip_special_tokens=True)
 
     def clear_cache(self):
         "Forget cached prompt blocks and encodings (e.g. between timed runs)."
@@ -206,7 +215,6 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
     "Run a left-padded group of prompts: last-position logits, the key/value cache and the attention mask."
     import torch
     from transformers import DynamicCache
-    if len(rows) == 1: return self._prefill_one(rows[0])
     L = max(map(len, rows))
     ids = torch.full((len(rows), L), self.tok.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(rows), L), dtype=torch.long)
@@ -218,35 +226,141 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
     return out.logits[:, -1].float(), cache, mask
 
 @patch
-def _prefill_one(self:HFBackend, r:list[int]):
-    "Prefill one prompt block by block, reusing the cached blocks it starts with and caching the new full ones."
-    import torch
-    from transformers import DynamicCache
-    B = self.prefix_block
-    last = (len(r) - 1) // B # the block of the last token is always computed (its logits are needed)
-    parent, parts, j = 0, [], 0
-    while j < last:
-        hit = self._blocks.get((parent, tuple(r[j*B:(j+1)*B])))
+def _cached_blocks(self:HFBackend, r:list[int])->tuple:
+    "(count, id of the last, per-layer keys and values of each) of the cached blocks `r` starts with, never its last block."
+    B, parent, found = self.prefix_block, 0, []
+    while len(found) < (len(r) - 1) // B: # the block of the last token is always computed (its logits are needed)
+        key = (parent, tuple(r[len(found)*B:(len(found) + 1)*B]))
+        hit = self._blocks.get(key)
         if hit is None: break
-        self._blocks.move_to_end((parent, tuple(r[j*B:(j+1)*B])))
-        parent = hit[0]; parts.append(hit[1]); j += 1
-    if parts:
-        kv = [(torch.cat([p[l][0] for p in parts], 2), torch.cat([p[l][1] for p in parts], 2)) for l in range(len(parts[0]))]
-        cache = DynamicCache(ddp_cache_data=kv, config=self.model.config)
-    else: cache = DynamicCache(config=self.model.config)
-    for b in range(j, last + 1):
-        chunk = r[b*B:(b+1)*B]
-        out = self.model(input_ids=torch.tensor([chunk], device=self.device), use_cache=True, logits_to_keep=1, cache=cache,
-                         position_ids=torch.arange(b*B, b*B + len(chunk), device=self.device)[None])
-        if len(chunk) == B and self.prefix_cache:
-            kv = [(l.keys[:, :, b*B:(b+1)*B].clone(), l.values[:, :, b*B:(b+1)*B].clone()) for l in cache.layers]
-            self._block_id += 1
-            self._blocks[(parent, tuple(chunk))] = (self._block_id, kv)
-            parent = self._block_id
-            self._blocks_bytes += _kv_bytes(kv)
-            while self._blocks_bytes > self.prefix_cache and self._blocks:
-                self._blocks_bytes -= _kv_bytes(self._blocks.popitem(last=False)[1][1])
-    return out.logits[:, -1].float(), cache, torch.ones((1, len(r)), dtype=torch.long, device=self.device)
+        self._blocks.move_to_end(key)
+        parent = hit[0]; found.append(hit[1])
+    return len(found), parent, found
+
+@patch
+def _keep_block(self:HFBackend, key:tuple, kv:list)->int:
+    "Cache a full block's per-layer (keys, values) under `key` (parent id, tokens), evicting the least recently used beyond `prefix_cache` bytes; its id."
+    self._block_id += 1
+    if key in self._blocks: self._blocks_bytes -= _kv_bytes(self._blocks.pop(key)[1])
+    self._blocks[key] = (self._block_id, kv)
+    self._blocks_bytes += _kv_bytes(kv)
+    while self._blocks_bytes > self.prefix_cache and self._blocks:
+        self._blocks_bytes -= _kv_bytes(self._blocks.popitem(last=False)[1][1])
+    return self._block_id
+
+@patch
+def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
+    "(cache holding positions `:past` of rows `part` of the prefill buffers `kv` with room for one more block, whether it writes into `kv` itself)."
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+    cache = DynamicCache(config=self.model.config)
+    if not past: return cache, False
+    sel = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part # consecutive rows: a view, no copy
+    if any(type(l) is not DynamicLayer for l in cache.layers):
+        return DynamicCache(ddp_cache_data=[(K[sel, :, :past], V[sel, :, :past]) for K, V in kv], config=self.model.config), False
+    Grow, w = _grow_layer(), past + self.prefix_block
+    for j, (K, V) in enumerate(kv): cache.layers[j] = Grow(K[sel, :, :w], V[sel, :, :w], past)
+    return cache, isinstance(sel, slice)
+
+def _kv_buffers(like, n:int, size:int, layers:int, hits:list)->list:
+    "Per-layer (keys, values) buffers of `n` rows and `size` positions shaped after `like`, holding each row's cached blocks."
+    import torch
+    kv = [(like.new_empty((n, like.shape[1], size, like.shape[3])), like.new_empty((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
+    at = [(i, p, block) for i, found in enumerate(hits) for p, block in enumerate(found)]
+    if not at: return kv
+    B = at[0][2][0][0].shape[2]
+    rows, blocks = torch.tensor([i for i, _, _ in at], device=like.device), torch.tensor([p for _, p, _ in at], device=like.device)
+    for j, (K, V) in enumerate(kv): # all blocks of a layer in one write: buffers seen as (row, head, block, position, dim)
+        for X, h in ((K, 0), (V, 1)):
+            X.view(n, X.shape[1], size // B, B, X.shape[3])[rows, :, blocks] = torch.cat([block[j][h] for _, _, block in at])
+    return kv
+
+@patch
+def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
+    "Prefill prompts block by block at fixed positions, the rows at the same block together, reusing the cached blocks each starts with and caching new full ones: (last-position logits, per-layer key/value buffers with row i's at positions `:len(rows[i])`, zeros after it and `room` more positions, prompt lengths)."
+    import torch
+    from types import SimpleNamespace as NS
+    B, n, dev = self.prefix_block, len(rows), self.device
+    last = [(len(r) - 1) // B for r in rows]
+    first, parent, hits = map(list, zip(*[self._cached_blocks(r) for r in rows]))
+    size = -(-max((max(last) + 1)*B, max(map(len, rows)) + room) // B) * B # whole blocks
+    # all rows' keys and values per layer, row i's at positions :len(rows[i]) (right padding: causal attention keeps it out)
+    kv = _kv_buffers(next(h for h in hits if h)[0][0][0], n, size, len(next(h for h in hits if h)[0]), hits) if any(hits) else None
+    logits = [None]*n
+    for b in range(min(first), max(last) + 1):
+        todo, lead, same = [i for i in range(n) if first[i] <= b <= last[i]], {}, {}
+        for i in todo: # rows with the same tokens so far compute this block once
+            key = (tuple(rows[i][:(b + 1)*B]), b == last[i])
+            if key in lead: same[i] = lead[key]
+            else: lead[key] = i
+        todo = [i for i in todo if i not in same]
+        step = max(1, min(self.prefill_rows, self.prefill_budget // (B*(b + 1)*B)))
+        for c in range(0, len(todo), step):
+            part = todo[c:c + step]
+            chunks = [rows[i][b*B:(b + 1)*B] for i in part]
+            w = max(map(len, chunks))
+            ids = torch.full((len(part), w), self.tok.pad_token_id, dtype=torch.long)
+            for k, ch in enumerate(chunks): ids[k, :len(ch)] = torch.tensor(ch)
+            ends = sorted({len(ch) - 1 for i, ch in zip(part, chunks) if b == last[i]})
+            keep = 1 if ends in ([], [w - 1]) else torch.tensor(ends, device=dev)
+            cache, inplace = self._block_cache(kv, part, b*B)
+            causal = torch.ones((w, b*B + w), dtype=torch.bool, device=dev).tril(b*B)[None, None] # the same for every row
+            out = self.model(input_ids=ids.to(dev), position_ids=torch.arange(b*B, b*B + w, device=dev)[None].expand(len(part), -1),
+                             attention_mask=causal if self._mask4d else None, cache=cache, use_cache=True, logits_to_keep=keep)
+            if kv is None: kv = _kv_buffers(cache.layers[0].keys, n, size, len(cache.layers), hits)
+            if not inplace:
+                sel = torch.tensor(part, device=dev)
+                for (K, V), l in zip(kv, cache.layers):
+                    K[sel, :, b*B:b*B + w], V[sel, :, b*B:b*B + w] = l.keys[:, :, b*B:b*B + w], l.values[:, :, b*B:b*B + w]
+            for k, (i, ch) in enumerate(zip(part, chunks)):
+                if b == last[i]: logits[i] = out.logits[k, -1 if isinstance(keep, int) else ends.index(len(ch) - 1)].float()
+                if len(ch) == B and self.prefix_cache:
+                    parent[i] = self._keep_block((parent[i], tuple(ch)), [(K[i:i + 1, :, b*B:(b + 1)*B].clone(), V[i:i + 1, :, b*B:(b + 1)*B].clone()) for K, V in kv])
+        for i, j in same.items():
+            for K, V in kv: K[i, :, b*B:(b + 1)*B], V[i, :, b*B:(b + 1)*B] = K[j, :, b*B:(b + 1)*B], V[j, :, b*B:(b + 1)*B]
+            parent[i] = parent[j]
+            if b == last[i]: logits[i] = logits[j]
+    for K, V in kv:
+        for i, r in enumerate(rows): K[i, :, len(r):], V[i, :, len(r):] = 0, 0 # masked while decoding, but must be finite
+    return torch.stack(logits), kv, [len(r) for r in rows]
+
+_SPANS = contextvars.ContextVar('agentsafety_spans', default=None)
+
+def _ragged_sdpa(module, query, key, value, attention_mask, *args, **kwargs):
+    "PyTorch SDPA that, while `_SPANS` holds spans (first row, end row, first position, end position) of a decoding batch, attends each span of rows only to those positions."
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward as sdpa
+    spans = _SPANS.get()
+    if spans is None or query.shape[2] != 1 or len(spans) == 1 and spans[0][2] == 0 and spans[0][3] >= key.shape[2]:
+        return sdpa(module, query, key, value, attention_mask, *args, **kwargs)
+    m = lambda a, b, s, e: None if attention_mask is None else attention_mask[a:b if attention_mask.shape[0] > 1 else 1, ..., s:e]
+    return torch.cat([sdpa(module, query[a:b], key[a:b, :, s:e], value[a:b, :, s:e], m(a, b, s, e), *args, **kwargs)[0]
+                      for a, b, s, e in spans]), None
+
+def _use_ragged(model):
+    "Switch a model that uses PyTorch SDPA to `_ragged_sdpa` (the same kernel, unless spans are set); whether it did."
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    if getattr(model.config, '_attn_implementation', None) != 'sdpa': return False
+    AttentionInterface.register('agentsafety_ragged', _ragged_sdpa)
+    AttentionMaskInterface.register('agentsafety_ragged', sdpa_mask)
+    try: model.set_attn_implementation('agentsafety_ragged')
+    except (ValueError, ImportError, AttributeError): return False
+    return True
+
+def _spans(starts:list[int], ends:list[int], cost:int=512)->list[tuple]:
+    "Contiguous spans (a, b, first position, end position) of rows, given each row's first and end positions, that minimise the positions attended plus `cost` per span."
+    n = len(starts)
+    best, cut = [0] + [None]*n, [0]*(n + 1)
+    for b in range(1, n + 1):
+        s, e, opts = starts[b - 1], ends[b - 1], []
+        for a in range(b - 1, -1, -1):
+            s, e = min(s, starts[a]), max(e, ends[a])
+            opts.append((best[a] + (b - a)*(e - s) + cost, a))
+        best[b], cut[b] = min(opts)
+    out, b = [], n
+    while b: a = cut[b]; out.append((a, b, min(starts[a:b]), max(ends[a:b]))); b = a
+    return out[::-1]
 
 def _kv_bytes(kv)->int:
     "Bytes of a block's per-layer (keys, values)."
@@ -288,11 +402,13 @@ def _join(self:HFBackend, parts:list, room:int):
     for j in range(len(parts[0][1].layers)):
         k0, v0 = parts[0][1].layers[j].keys, parts[0][1].layers[j].values
         if type(cache.layers[j]) is DynamicLayer:
-            kb, vb = k0.new_zeros((n, k0.shape[1], L + room, k0.shape[3])), v0.new_zeros((n, v0.shape[1], L + room, v0.shape[3]))
+            # positions past L are written before they are read; the left padding is zeroed (masked, but must be finite)
+            kb, vb = k0.new_empty((n, k0.shape[1], L + room, k0.shape[3])), v0.new_empty((n, v0.shape[1], L + room, v0.shape[3]))
             o = 0
             for p in parts:
                 b, l = p[2].shape
                 kb[o:o + b, :, L - l:L], vb[o:o + b, :, L - l:L] = p[1].layers[j].keys, p[1].layers[j].values
+                kb[o:o + b, :, :L - l], vb[o:o + b, :, :L - l] = 0, 0
                 o += b
             cache.layers[j] = Grow(kb, vb, L)
         else:
@@ -301,26 +417,57 @@ def _join(self:HFBackend, parts:list, room:int):
     mask = torch.cat([F.pad(p[2], (L - p[2].shape[1], 0)) for p in parts])
     return torch.cat([p[0] for p in parts]), cache, mask
 
-# %% ../nbs/05_backends.ipynb #c019
+def _ragged_layer():
+    "A transformers cache layer over preallocated buffers where each row's tokens start at position 0: a new token goes to its row's own next position (`at`), in place."
+    from transformers.cache_utils import DynamicLayer
+    class RaggedLayer(DynamicLayer):
+        def __init__(self, kbuf, vbuf, width:int):
+            super().__init__()
+            self.kbuf, self.vbuf, self.width, self.device, self.is_initialized, self.at = kbuf, vbuf, width, kbuf.device, True, None
+            self._view()
+        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.width], self.vbuf[:, :, :self.width]
+        def update(self, key_states, value_states, *args, **kwargs):
+            rows, at = self.at # set by the decoder before each step
+            self.kbuf[rows, :, at], self.vbuf[rows, :, at] = key_states[:, :, 0], value_states[:, :, 0]
+            self.width += 1
+            self._view()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self._view()
+    return RaggedLayer
+
+@patch
+def _ragged_cache(self:HFBackend, kv:list, width:int):
+    "A cache over per-layer buffers whose rows start at position 0, `width` positions in use."
+    from transformers import DynamicCache
+    cache, Ragged = DynamicCache(config=self.model.config), _ragged_layer()
+    cache.layers = [Ragged(K, V, width) for K, V in kv]
+    return cache
+
+# %% ../nbs/05_backends.ipynb #c021
 @patch
 def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Generation]:
-    "Generate for rows sorted by length: grouped prefill, joined cache, then lockstep decoding."
+    "Generate for rows sorted by length: prefill (block by block, or in padded groups), then lockstep decoding."
     import torch
-    groups, cur = [], []
-    for r in rows:
-        if cur and (len(cur) >= self.prefill_rows or (len(cur) + 1)*len(r)**2 > self.prefill_budget): groups.append(cur); cur = []
-        cur.append(r)
-    groups.append(cur)
+    n, room, dev = len(rows), max(limits), self.device
     with torch.inference_mode():
-        room = max(limits)
-        logits, cache, mask = self._join([self._prefill(g) for g in groups], room)
-        L = mask.shape[1]
-        mask = torch.cat([mask, torch.ones_like(mask[:, :1]).expand(-1, room)], 1)
-        pos = mask[:, :L].sum(-1, keepdim=True) - 1
+        if self.block_prefill: # rows start at position 0, each token goes to its row's next position
+            logits, kv, lens = self._prefill_blocks(rows, room)
+            cache, lens = self._ragged_cache(kv, max(lens)), torch.tensor(lens, device=dev)
+        else: # rows end at position L (left padding), each step appends a column
+            groups, cur = [], []
+            for r in rows:
+                if cur and (len(cur) >= self.prefill_rows or (len(cur) + 1)*len(r)**2 > self.prefill_budget): groups.append(cur); cur = []
+                cur.append(r)
+            groups.append(cur)
+            logits, cache, mask = self._join([self._prefill(g) for g in groups], room)
+            L = mask.shape[1]
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1]).expand(-1, room)], 1)
+            lens = mask[:, :L].sum(-1)
         gens = [torch.Generator().manual_seed(s) for s in seeds] if temperature > 0 else None
-        n = len(rows)
         toks, texts, reason = [[] for _ in range(n)], ['']*n, ['length']*n
-        batch, live, step = list(range(n)), [True]*n, 0 # rows in the cache, in order; finished rows stay until compaction
+        batch, live, step, spans = list(range(n)), [True]*n, 0, None # rows in the cache, in order; finished rows stay until compaction
         while True:
             if self.banned: logits[:, self.banned] = float('-inf')
             idx = [k for k, i in enumerate(batch) if live[i]]
@@ -333,22 +480,34 @@ def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Genera
             for i, t in nxt.items():
                 toks[i].append(t)
                 if t in self.eos: reason[i] = 'stop'; live[i] = False; continue
-                texts[i] = self.tok.decode(toks[i], skip_special_tokens=True)
+                texts[i] = self._text(toks[i])
                 if stop and any(s in texts[i] for s in stop): reason[i] = 'stop'; live[i] = False; continue
                 if len(toks[i]) >= limits[i]: live[i] = False
             keep = [k for k, i in enumerate(batch) if live[i]]
             if not keep: break
             if len(keep) <= 0.75 * len(batch): # compact: drop finished rows from the cache
-                sel = torch.tensor(keep, device=mask.device)
-                cache.batch_select_indices(sel); mask, pos = mask[sel], pos[sel]
-                batch = [batch[k] for k in keep]
-            step, pos = step + 1, pos + 1
-            ids = torch.tensor([[toks[i][-1] if toks[i] else 0] for i in batch], device=mask.device)
-            logits = self.model(input_ids=ids, attention_mask=mask[:, :L + step], position_ids=pos, cache=cache,
-                                use_cache=True).logits[:, -1].float()
+                sel = torch.tensor(keep, device=dev)
+                cache.batch_select_indices(sel); lens = lens[sel]
+                if not self.block_prefill: mask = mask[sel]
+                batch, spans = [batch[k] for k in keep], None
+            if spans is None: # attend each span of rows only to the positions its rows use
+                ls = lens.tolist()
+                spans = _spans([0]*len(ls), ls) if self.block_prefill else _spans([L - l for l in ls], [L]*len(ls))
+            at = lens + step # positions of the tokens fed now
+            ids = torch.tensor([[toks[i][-1] if toks[i] else 0] for i in batch], device=dev)
+            if self.block_prefill:
+                for l in cache.layers: l.at = (torch.arange(len(batch), device=dev), at)
+                m = torch.arange(cache.layers[0].width + 1, device=dev)[None] <= at[:, None]
+                m = None if len(batch) == 1 or bool(m.all()) else m[:, None, None] if self._mask4d else m.long()
+                now = [(a, b, 0, e + step + 1) for a, b, _, e in spans]
+            else: m, now = mask[:, :L + step + 1], [(a, b, s, L + step + 1) for a, b, s, _ in spans]
+            step += 1
+            ctx = _SPANS.set(now)
+            try: logits = self.model(input_ids=ids, attention_mask=m, position_ids=at[:, None], cache=cache, use_cache=True).logits[:, -1].float()
+            finally: _SPANS.reset(ctx)
     return [Generation(cut_at_stop(texts[i], stop) if stop else texts[i], len(rows[i]), len(toks[i]), reason[i]) for i in range(n)]
 
-# %% ../nbs/05_backends.ipynb #c025
+# %% ../nbs/05_backends.ipynb #c027
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 
 class OpenAIBackend(Backend):
@@ -372,7 +531,7 @@ class OpenAIBackend(Backend):
 
     def __repr__(self): return f"OpenAIBackend({self.model!r} at {self.endpoint})"
 
-# %% ../nbs/05_backends.ipynb #c026
+# %% ../nbs/05_backends.ipynb #c028
 def _retry_after(err)->float|None:
     "Seconds the server asked the client to wait (`Retry-After`), if it said."
     try: return float(err.response.headers.get('retry-after'))
@@ -413,7 +572,7 @@ def generate(self:OpenAIBackend, batch, stop=(), max_new_tokens=256, temperature
     if n <= 1 or self.concurrency <= 1: return [self._request(*a) for a in args]
     with ThreadPoolExecutor(min(self.concurrency, n)) as ex: return list(ex.map(lambda a: self._request(*a), args))
 
-# %% ../nbs/05_backends.ipynb #c028
+# %% ../nbs/05_backends.ipynb #c030
 class ChatServer:
     "A small OpenAI-compatible chat-completions server on 127.0.0.1 in a background thread."
     def __init__(self, backend:Backend, # answers the requests
@@ -442,7 +601,7 @@ def serve_backend(backend:Backend, **kw)->ChatServer:
     "Serve `backend` over the chat-completions protocol on a local port (see `ChatServer`)."
     return ChatServer(backend, **kw)
 
-# %% ../nbs/05_backends.ipynb #c029
+# %% ../nbs/05_backends.ipynb #c031
 def _handler(server:ChatServer):
     "The request handler class of a `ChatServer`."
     from http.server import BaseHTTPRequestHandler
@@ -480,7 +639,7 @@ def _handler(server:ChatServer):
                 with server._lock: server.in_flight -= 1
     return Handler
 
-# %% ../nbs/05_backends.ipynb #c033
+# %% ../nbs/05_backends.ipynb #c035
 def parse_spec(spec:str)->tuple[str, str, list[str]]:
     "`(kind, target, extras)` of a backend spec: `('hf', PATH, ADAPTERS)`, `('openai', MODEL, [URL])`, `('scripted', POLICY, [])`."
     kind, sep, rest = spec.partition(':')
@@ -501,7 +660,7 @@ def spec_name(spec:str)->str:
     if kind == 'openai': return target.replace('/', '_')
     return f"scripted-{target}"
 
-# %% ../nbs/05_backends.ipynb #c035
+# %% ../nbs/05_backends.ipynb #c037
 def make_backend(spec:str, # `scripted:POLICY`, `hf:PATH[+ADAPTER...]` or `openai:MODEL@URL`
                  env=None, # the environment (scripted policies play its cases)
                  seed:int=0, # the scripted policy's seed
@@ -515,7 +674,7 @@ def make_backend(spec:str, # `scripted:POLICY`, `hf:PATH[+ADAPTER...]` or `opena
     from agentsafety.policies import get_policy
     return ScriptedBackend(env, get_policy(target, seed), name=spec_name(spec))
 
-# %% ../nbs/05_backends.ipynb #c038
+# %% ../nbs/05_backends.ipynb #c040
 def add_backend_args(ap):
     "Options of local models and endpoints, for an `argparse` parser."
     ap.add_argument('--device', default='auto', help='device of local models: cpu, cuda, auto')

@@ -134,13 +134,21 @@ def test_batched_greedy_equals_one_by_one(tiny, hf):
     ps = prompts(14)
     single = [hf.generate([p], max_new_tokens=16)[0] for p in ps]
     assert len({g.text for g in single}) > 1
-    # padded prefill groups (the GPU path), decode chunks, no prefix cache: still identical
-    grouped = HFBackend(tiny, device='cpu', max_batch=5, prefill_rows=4, prefill_budget=3 * 120**2)
+    # padded prefill groups and left-padded decoding (the GPU path), decode chunks, few rows per block pass, small
+    # blocks, no prefix cache, eager attention (no ragged spans): still identical
+    grouped = HFBackend(tiny, device='cpu', max_batch=5, prefill_rows=4, prefill_budget=3 * 120**2, block_prefill=False)
+    few_rows = HFBackend(tiny, device='cpu', max_batch=5, prefill_rows=3, prefix_block=16)
     uncached = HFBackend(tiny, device='cpu', prefix_cache=0)
-    for b in (hf, grouped, uncached):
+    eager = HFBackend(tiny, device='cpu', prefix_block=16)
+    eager.model.set_attn_implementation('eager')
+    eager._mask4d = False
+    for b in (hf, grouped, few_rows, uncached, eager):
         out = b.generate(ps, max_new_tokens=16)
         assert [g.text for g in out] == [g.text for g in single]
         assert [g.completion_tokens for g in out] == [g.completion_tokens for g in single]
+    # the same prompt twice in a batch: its blocks are computed once and both rows get the same answer
+    twice = HFBackend(tiny, device='cpu', prefix_block=8).generate([ps[3], ps[5], ps[3]], max_new_tokens=16)
+    assert [g.text for g in twice] == [single[3].text, single[5].text, single[3].text]
     assert [g.prompt_tokens for g in single] == [hf.count_tokens(p) for p in ps]
 
 
@@ -212,9 +220,10 @@ def test_gpt2_architecture(tiny, tmp_path):
     torch_model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=64, n_layer=2, n_head=4, n_positions=512,
                                              eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id))
     save_agent(torch_model, tok, tmp_path/'gpt2')
-    b = HFBackend(tmp_path/'gpt2', device='cpu')
     ps = prompts(7)
-    assert [g.text for g in b.generate(ps, max_new_tokens=10)] == [b.generate([p], max_new_tokens=10)[0].text for p in ps]
+    for kw in ({}, {'prefix_block': 16}, {'block_prefill': False}):
+        b = HFBackend(tmp_path/'gpt2', device='cpu', **kw)
+        assert [g.text for g in b.generate(ps, max_new_tokens=10)] == [b.generate([p], max_new_tokens=10)[0].text for p in ps]
 
 
 def test_hf_behind_the_chat_server(hf):
