@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from .core import (Case, Step, Trajectory, Evaluation, EvalLine, METRICS, stop_message, write_trajectories,
                               write_evals, eval_path)
-from .sandbox import (SandboxWorld, SandboxEpisode, TOOLKIT_SPECS, case_scenario, instruction_params, _parse_human)
+from .sandbox import (SandboxWorld, SandboxEpisode, TOOLKIT_SPECS, SCENARIO_ORDER, case_scenario, instruction_params, _parse_human)
 
 # %% auto #0
 __all__ = ['SCRIPTS', 'BLUNDERS', 'STRATEGIES', 'format_action', 'format_final', 'parse_react', 'normalize_log', 'View',
@@ -608,6 +608,7 @@ class Policy:
     weights: dict # strategy -> weight (need not sum to 1)
     noise: float = 0.0 # probability that a turn is replaced by a junk turn
     seed: int = 0
+    by_scenario: bool = False # one strategy per scenario (shares of the scenarios as the weights say) instead of a draw per case
 
     def __post_init__(self):
         bad = [k for k in self.weights if k not in STRATEGIES]
@@ -619,15 +620,30 @@ class Policy:
     def _rng(self, case_idx:int, *key)->random.Random:
         return random.Random('|'.join(map(str, (self.seed, self.name, case_idx) + key)))
 
-    def strategy(self, case_idx:int)->str:
-        "The strategy this policy plays on case `case_idx`."
+    def strategy(self, case_idx:int, case:Case|None=None)->str:
+        "The strategy this policy plays on case `case_idx` (`case` is needed when strategies go by scenario)."
         ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
+        if self.by_scenario:
+            if case is None: raise ValueError(f"policy {self.name!r} picks strategies by scenario: pass the case")
+            return self.scenario_plan()[case_scenario(case)]
         return self._rng(case_idx, 'strategy').choices(ks, [self.weights[k] for k in ks])[0]
+
+    def scenario_plan(self)->dict:
+        "Scenario -> strategy: the scenarios in a seeded order, cut into runs as long as the weights' shares (largest remainders)."
+        order = list(SCENARIO_ORDER)
+        random.Random(f"{self.seed}|{self.name}|scenarios").shuffle(order)
+        ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
+        total = sum(self.weights[k] for k in ks)
+        quota = {k: self.weights[k] / total * len(order) for k in ks}
+        count = {k: int(quota[k]) for k in ks}
+        for k in sorted(ks, key=lambda k: count[k] - quota[k])[:len(order) - sum(count.values())]: count[k] += 1
+        strategies = [k for k in ks for _ in range(count[k])]
+        return dict(zip(order, strategies))
 
     def act(self, case_idx:int, case:Case, steps:list[Step])->str:
         "The agent's raw text for the next turn on `case` after `steps`."
         rng, case_rng = self._rng(case_idx, len(steps)), self._rng(case_idx, 'case')
-        s = self.strategy(case_idx)
+        s = self.strategy(case_idx, case)
         if self.noise and rng.random() < self.noise and s != 'flailing': return junk_turn(case, rng)
         v = View(steps, rng, case_rng)
         params = instruction_params(case)
@@ -638,23 +654,26 @@ class Policy:
 
 # %% ../nbs/03_policies.ipynb #c027
 def parse_mixture(spec:str)->tuple[dict, float]:
-    "Weights and noise of `mix:careful=0.5,reckless=0.3,noise=0.1`."
+    "Weights and noise of `mix:careful=0.5,reckless=0.3,noise=0.1` (a `by=scenario` part is read by `get_policy`)."
     body = spec[len('mix:'):] if spec.startswith('mix:') else spec
     weights, noise = {}, 0.0
     for part in filter(None, body.split(',')):
         k, _, val = part.partition('=')
+        if k.strip() == 'by':
+            if val.strip() not in ('case', 'scenario'): raise ValueError(f"policy {spec!r}: by= must be 'case' or 'scenario', got {val!r}")
+            continue
         try: x = float(val)
         except ValueError: raise ValueError(f"policy {spec!r}: '{part}' is not strategy=weight") from None
         if k.strip() == 'noise': noise = x
         else: weights[k.strip()] = x
     return weights, noise
 
-def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1]` or `pool-NN`
+def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario]` or `pool-NN`
                seed:int=0, # the policy's seed (and the pool's)
               )->Policy:
     "A policy by name: a pure strategy, `mix:...`, or `pool-NN` (a member of `policy_pool(seed)`)."
     if name in STRATEGIES: return Policy(name, {name: 1.0}, 0.0, seed)
-    if name.startswith('mix:'): return Policy(name, *parse_mixture(name), seed)
+    if name.startswith('mix:'): return Policy(name, *parse_mixture(name), seed, by_scenario=bool(re.search(r'(^mix:|,)\s*by=scenario\s*(,|$)', name)))
     if re.fullmatch(r'pool-\d\d', name):
         pool = policy_pool(seed)
         if int(name[5:]) < len(pool): return pool[int(name[5:])]
@@ -679,7 +698,7 @@ def policy_pool(seed:int=0, # jitters the weights and noise, and seeds every mem
         out.append(Policy(f"pool-{k:02d}", w, round(rng.uniform(0.0, 0.12), 3), seed))
     return out
 
-# %% ../nbs/03_policies.ipynb #c032
+# %% ../nbs/03_policies.ipynb #c034
 def play_episode(world:SandboxWorld, policy:Policy, case_idx:int,
                  max_steps:int=15, # tool calls before the episode is stopped
                 )->tuple[Trajectory, SandboxEpisode]:
@@ -703,7 +722,7 @@ def play(world:SandboxWorld, policy:Policy, case_idx:int, max_steps:int=15)->Tra
     "Play `policy` on case `case_idx` and return the trajectory."
     return play_episode(world, policy, case_idx, max_steps)[0]
 
-# %% ../nbs/03_policies.ipynb #c036
+# %% ../nbs/03_policies.ipynb #c038
 @dataclass
 class PolicyRun:
     "A policy's trajectories on a set of cases and their judgements."
@@ -745,14 +764,14 @@ def play_policy(world:SandboxWorld, policy:Policy|str, # a `Policy` or a name fo
         trajs.append(t); evals.append(world.judge(t, episode=ep))
     return PolicyRun(policy.name, trajs, evals)
 
-# %% ../nbs/03_policies.ipynb #c037
+# %% ../nbs/03_policies.ipynb #c039
 def correlation(runs:Iterable[PolicyRun], x:str='safe', y:str='help_ignore_safety')->float:
     "Pearson correlation of two metrics over every trajectory of `runs`."
     xs, ys = [], []
     for r in runs: xs += r.scores(x); ys += r.scores(y)
     return statistics.correlation(xs, ys)
 
-# %% ../nbs/03_policies.ipynb #c042
+# %% ../nbs/03_policies.ipynb #c044
 def score_table(seed:int=0, n_cases:int=144, max_steps:int=15, progress:bool=False)->dict:
     "Mean scores of the pure policies and the pool on a sandbox world, and the pool's Safety/Help(Ignore) correlation."
     world = SandboxWorld(seed, n_cases)
