@@ -30,14 +30,16 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}<|assistant|>{%- endif -%}")
 
 # %% ../nbs/09_models.ipynb #c008
-PIECES = ('line', 'line-digits', 'word')
+PIECES = ('line', 'line-digits', 'line-values', 'word')
 
 def _pre_tokenizer(pieces:str):
-    "Pre-tokenizer: `line` (merges within a line, across spaces), `line-digits` (the same with every digit its own token) or `word` (GPT-2 style)."
-    from tokenizers import pre_tokenizers as pt
+    "Pre-tokenizer: `line` (merges within a line, across spaces), `line-digits` (the same with every digit its own token), `line-values` (lines cut at quotes and number runs, so a quoted value or a number is the same tokens wherever it appears) or `word` (GPT-2 style)."
+    from tokenizers import pre_tokenizers as pt, Regex
     if pieces == 'word': return pt.ByteLevel(add_prefix_space=False)
     if pieces not in PIECES: raise ValueError(f"pieces must be one of {', '.join(PIECES)}, got {pieces!r}")
-    steps = [pt.Split('\n', 'merged_with_previous')] + ([pt.Digits(individual_digits=True)] if pieces == 'line-digits' else [])
+    steps = [pt.Split('\n', 'merged_with_previous')]
+    if pieces == 'line-digits': steps.append(pt.Digits(individual_digits=True))
+    if pieces == 'line-values': steps += [pt.Split(Regex('["\']'), 'isolated'), pt.Digits(individual_digits=False)]
     return pt.Sequence(steps + [pt.ByteLevel(add_prefix_space=False, use_regex=False)])
 
 def train_tokenizer(texts:Iterable[str], # the text to learn merges from
@@ -151,6 +153,7 @@ class SFTSettings:
     seed: int = 0 # data order and dropout seed
     logging_steps: int = 10
     threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
+    group_by_length: bool = True # batches of examples of similar length (less padding, same examples per epoch)
 
 def auto_threads(model, threads:int|None=None)->int|None:
     "CPU threads to train `model` with: `threads` if given, else 1 for a model under 20M parameters on CPU (small matrices gain nothing from more threads, and oversubscribed cores slow every process down), else None (unchanged)."
@@ -226,7 +229,8 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
                          max_length=settings.max_length, assistant_only_loss=True, seed=settings.seed,
                          data_seed=settings.seed, logging_steps=settings.logging_steps, save_strategy='no',
                          report_to='none', disable_tqdm=not progress, bf16=False, fp16=False,
-                         activation_checkpointing=False, dataloader_pin_memory=False)
+                         activation_checkpointing=False, dataloader_pin_memory=False,
+                         train_sampling_strategy='group_by_length' if settings.group_by_length else 'random')
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(kept), processing_class=tokenizer)
         cpu_lm_head(trainer.model)
         if not progress: trainer.remove_callback(PrinterCallback)

@@ -30,6 +30,7 @@ class DPOSettings:
     beta: float = 0.1 # strength of the pull towards the reference
     loss_type: str = 'sigmoid' # DPO loss
     label_smoothing: float = 0.0
+    sft_weight: float = 0.0 # weight of a supervised term on the chosen completion added to the DPO loss (0: pure DPO, as in the paper)
     # optimisation
     lr: float = 5e-5 # peak learning rate (AdamW)
     scheduler: str = 'cosine' # learning-rate schedule
@@ -59,7 +60,7 @@ class DPOSettings:
 PRESETS = {
     'paper': DPOSettings(),
     'cpu': DPOSettings(lr=3e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
-                       max_length=512, max_pairs=256, decision_only=True, group_by_length=True, ref_batch_size=32, logging_steps=4,
+                       max_length=512, max_pairs=256, decision_only=True, group_by_length=True, precompute_ref=False, logging_steps=4,
                        dtype='float32'),
 }
 
@@ -187,7 +188,8 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     model.config.use_cache = False
     on_gpu = torch.cuda.is_available()
     with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp:
-        args = DPOConfig(output_dir=tmp, beta=settings.beta, loss_type=[settings.loss_type], label_smoothing=settings.label_smoothing,
+        args = DPOConfig(output_dir=tmp, beta=settings.beta, loss_type=[settings.loss_type] + (['sft'] if settings.sft_weight else []),
+                         loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None, label_smoothing=settings.label_smoothing,
                          learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,
                          num_train_epochs=epochs, per_device_train_batch_size=settings.batch_size,
                          per_device_eval_batch_size=settings.ref_batch_size or settings.batch_size,
@@ -203,7 +205,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train_kept),
                              eval_dataset=ds(test_kept) if settings.evaluate and test_kept else None,
                              processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
-        cpu_lm_head(trainer.model.get_base_model())
+        cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
         if not progress: trainer.remove_callback(PrinterCallback)
         t0 = time.time()
         result = trainer.train()
