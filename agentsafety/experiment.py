@@ -11,7 +11,7 @@ from typing import Any, Callable
 from .core import atomic_write_text
 
 # %% auto #0
-__all__ = ['STUDY_PRESETS', 'PREF_RULES', 'STAGE_FUNCTIONS', 'stable_hash', 'tree_hash', 'StageResult', 'Pipeline',
+__all__ = ['ROLLOUT', 'STUDY_PRESETS', 'PREF_RULES', 'STAGE_FUNCTIONS', 'stable_hash', 'tree_hash', 'StageResult', 'Pipeline',
            'notebook_path', 'parse_value', 'run_paper', 'paper_cli', 'conclusions', 'SourceSpec', 'StudyConfig',
            'study_config', 'agent_name', 'results_file', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case',
            'stage_tokenizer', 'stage_source', 'stage_train', 'stage_eval', 'Job', 'run_job', 'run_jobs', 'Study']
@@ -189,6 +189,9 @@ class SourceSpec:
     model: str|None = None # a local model directory to use as is instead of fine-tuning (e.g. an HF checkpoint)
 
 # %% ../nbs/13_experiment.ipynb #c023
+ROLLOUT = dict(max_steps=8, max_new_tokens=96, token_budget=1000, max_retries=1, batch_size=72) # sandbox episodes are short: tight budgets keep a runaway turn cheap
+
+# %% ../nbs/13_experiment.ipynb #c024
 @dataclass
 class StudyConfig:
     "Every choice of one run of the study."
@@ -198,19 +201,20 @@ class StudyConfig:
     n_cases: int = 144 # cases in the world; each split seed tests on half of them
     pool_size: int = 25 # scripted agents in the preference-data pool (the paper's 25 source agents)
     pool_seed: int = 0 # seed of the pool's strategy mixtures
-    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0),
-                                                   SourceSpec('Tiny-B', 'mix:reckless=0.35,careful=0.2,cautious=0.25,flailing=0.2', 1)])
+    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0),
+                                                   SourceSpec('Tiny-B', 'mix:reckless=5,cautious=5,careful=2,by=scenario', 1)])
     schedules: list = field(default_factory=lambda: ['S', 'H', 'S&H', 'S->H', 'H->S']) # DPO schedules
     betas: list = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge in file and agent names
-    pairs_per_case: int|None = 2 # keep at most this many preference pairs per case and data set (seeded); None: all
-    vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the world's text; line pieces make prompts short)
+    pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
+    sft_worlds: list = field(default_factory=lambda: [1000, 1001]) # sandbox seeds whose cases the sources learn from (not `world_seed`)
+    vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the SFT worlds' text; line pieces make prompts short)
     model: dict = field(default_factory=dict) # `agentsafety.models.TinyConfig` overrides
-    sft: dict = field(default_factory=lambda: {'max_length': 768}) # `agentsafety.models.SFTSettings` overrides
+    sft: dict = field(default_factory=lambda: {'epochs': 28, 'lr': 3e-3, 'warmup': 0.03, 'max_length': 640}) # `agentsafety.models.SFTSettings` overrides
     dpo_preset: str = 'cpu' # `agentsafety.train` preset: `cpu` (tiny models) or `paper`
-    dpo: dict = field(default_factory=lambda: {'max_length': 768, 'epochs': 1}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
-    rollout: dict = field(default_factory=dict) # `agentsafety.rollout.RolloutConfig` overrides
+    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 1, 'max_pairs': 128}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
+    rollout: dict = field(default_factory=lambda: dict(ROLLOUT)) # `agentsafety.rollout.RolloutConfig` overrides
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel
 
@@ -223,13 +227,13 @@ class StudyConfig:
                 for k, v in self.to_dict().items()}
         return pd.DataFrame({'value': [str(v) for v in rows.values()]}, index=list(rows))
 
-# %% ../nbs/13_experiment.ipynb #c024
+# %% ../nbs/13_experiment.ipynb #c025
 STUDY_PRESETS = {
-    'quick': dict(n_cases=24, pool_size=10, sources=[SourceSpec('Tiny-A', 'mix:reckless=0.55,careful=0.15,cautious=0.1,flailing=0.2', 0)],
-                  betas=[0.1], seeds=[0], pairs_per_case=2, bootstrap=100, sft={'max_steps': 40, 'max_length': 512},
-                  dpo={'epochs': 1, 'both_epochs': None, 'max_length': 512}, rollout={'max_steps': 5, 'max_new_tokens': 64}),
+    'quick': dict(n_cases=24, pool_size=10, sources=[SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0)],
+                  sft_worlds=[1000], betas=[0.1], seeds=[0], pairs_per_case=4, bootstrap=100, sft={'max_steps': 40, 'lr': 3e-3, 'max_length': 512},
+                  dpo={'epochs': 1, 'max_length': 512, 'max_pairs': 32}, rollout={**ROLLOUT, 'max_steps': 5, 'max_new_tokens': 64}),
     'full': {},
-    'paper': dict(env='toolemu', dpo_preset='paper', judge='q32', bootstrap=10000, workers=1,
+    'paper': dict(env='toolemu', dpo_preset='paper', judge='q32', bootstrap=10000, workers=1, dpo={}, sft={}, rollout={},
                   sources=[SourceSpec('Llama3.1-8B', model='meta-llama/Llama-3.1-8B-Instruct'),
                            SourceSpec('Qwen2.5-7B', model='Qwen/Qwen2.5-7B-Instruct'),
                            SourceSpec('Phi-4', model='microsoft/phi-4')]),
@@ -247,7 +251,7 @@ def study_config(preset:str='full', **overrides)->StudyConfig:
         if '_' in s.nick: raise ValueError(f"source nickname {s.nick!r} must not contain '_' (agent names are split on it)")
     return StudyConfig(**kw)
 
-# %% ../nbs/13_experiment.ipynb #c027
+# %% ../nbs/13_experiment.ipynb #c028
 def agent_name(source:str, schedule:str|None=None, beta:float=0.1, seed:int=0, judge:str='prog')->str:
     "Directory name of a source (no schedule) or of a trained agent."
     if schedule is None: return source
@@ -259,7 +263,7 @@ def results_file(agent:str, judge:str='prog', n_cases:int=144, env:str='sandbox'
     "The trajectory file name of an agent's evaluation run."
     return f"{agent}_emu-{env}_eval-{judge}_r0-{n_cases}_run.jsonl"
 
-# %% ../nbs/13_experiment.ipynb #c030
+# %% ../nbs/13_experiment.ipynb #c031
 def _world(cfg:dict):
     "The sandbox world of a study config."
     from agentsafety.sandbox import SandboxWorld
@@ -278,7 +282,7 @@ def stage_pool(path:Path, cfg:dict):
     for p in policy_pool(cfg['pool_seed'], cfg['pool_size']):
         play_policy(world, p).write(path/p.name/results_file(p.name, cfg['judge'], cfg['n_cases']))
 
-# %% ../nbs/13_experiment.ipynb #c031
+# %% ../nbs/13_experiment.ipynb #c032
 PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
 
 def stage_prefs(path:Path, cfg:dict, pool_dir:str):
@@ -309,32 +313,23 @@ def _prompt_kw(cfg:dict)->dict:
     r = cfg.get('rollout', {})
     return {k: r[k] for k in ('variant', 'detail') if k in r}
 
-# %% ../nbs/13_experiment.ipynb #c033
-def stage_tokenizer(path:Path, cfg:dict, pool_dir:str):
-    "A tokenizer trained on the world's prompts and the pool's trajectories."
-    from agentsafety.models import train_tokenizer
-    from agentsafety.prefs import load_judged, world_prompt_fn, trajectory_messages
-    world = _world(cfg)
-    prompt = world_prompt_fn(world, **_prompt_kw(cfg))
-    texts = [m['content'] for j in load_judged(pool_dir) for m in prompt(j) + trajectory_messages(j.traj)]
-    train_tokenizer(texts, cfg['vocab_size']).save_pretrained(path)
+# %% ../nbs/13_experiment.ipynb #c034
+def stage_tokenizer(path:Path, cfg:dict):
+    "A tokenizer trained on the four pure strategies' prompts and trajectories on the SFT worlds (never the study's world)."
+    from agentsafety.models import sandbox_tokenizer
+    sandbox_tokenizer(cfg['sft_worlds'], cfg['vocab_size']).save_pretrained(path)
 
 def stage_source(path:Path, cfg:dict, source:dict, tokenizer_dir:str):
-    "Fine-tune a tiny model on the scripted trajectories of the source's strategy mixture (all cases)."
+    "Fine-tune a tiny model on the source's strategy mixture played on every case of the SFT worlds."
     from transformers import AutoTokenizer
-    from agentsafety.models import tiny_model, TinyConfig, sft, sft_examples, SFTSettings
-    from agentsafety.policies import play_policy
-    from agentsafety.prefs import world_prompt_fn, Judged
-    world = _world(cfg)
-    run = play_policy(world, source['mixture'], seed=source['seed'])
-    prompt = world_prompt_fn(world, **_prompt_kw(cfg))
-    examples = sft_examples((prompt(Judged(t, source['nick'])), t) for t in run.trajectories)
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
-    model = tiny_model(tok, TinyConfig(**{**cfg['model'], 'seed': source['seed']}))
-    metrics = sft(model, tok, examples, SFTSettings(**{**cfg['sft'], 'seed': source['seed']}), out_dir=path/'model', progress=False)
+    from agentsafety import models
+    spec = models.SourceSpec(source['nick'], source['mixture'], source['seed'], tuple(cfg['sft_worlds']),
+                             model=models.TinyConfig(**cfg['model']), sft=models.SFTSettings(**cfg['sft']))
+    rec = models.make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)
+    metrics = rec['sft']
     atomic_write_text(path/'sft_metrics.json', json.dumps(metrics, default=str))
 
-# %% ../nbs/13_experiment.ipynb #c034
+# %% ../nbs/13_experiment.ipynb #c035
 def stage_train(path:Path, cfg:dict, parent:str, data_file:str, data_name:str, beta:float, seed:int, meta:dict):
     "One DPO stage with a fresh LoRA adapter on the `parent` model; the merged model lands in `path/model`."
     from agentsafety.train import dpo_stage, preset
@@ -354,7 +349,7 @@ def stage_eval(path:Path, cfg:dict, agent:str, model_dir:str, cases:list):
     for m in METRICS:
         write_evals(eval_path(traj_file, m), [EvalLine(i, [replace(j[m], eval_id=i)]) for i, j in enumerate(judged)])
 
-# %% ../nbs/13_experiment.ipynb #c036
+# %% ../nbs/13_experiment.ipynb #c037
 STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_tokenizer, stage_source, stage_train, stage_eval)}
 
 @dataclass
@@ -398,7 +393,7 @@ def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='
     bar.close()
     return out
 
-# %% ../nbs/13_experiment.ipynb #c038
+# %% ../nbs/13_experiment.ipynb #c039
 def _sub(cfg:dict, *keys)->dict: return {k: cfg[k] for k in keys}
 
 _WORLD_KEYS = ('env', 'world_seed', 'n_cases')
@@ -458,10 +453,8 @@ class Study:
     def sources(self):
         "Tokenizer and source agents (fine-tuned, or given as local models)."
         import pandas as pd
-        pool = self.pool()
-        tcfg = _sub(self.c, *_POOL_KEYS, 'vocab_size') | {'rollout': self.c['rollout']}
-        tok = self._run([Job('tokenizer', tcfg, 'stage_tokenizer', {'cfg': self.c, 'pool_dir': str(pool.path)}, [pool])], 'tokenizer')[0]
-        jobs = [Job(f"source/{s['nick']}", _sub(self.c, *_WORLD_KEYS, 'model', 'sft', 'rollout') | {'source': s}, 'stage_source',
+        tok = self._run([Job('tokenizer', _sub(self.c, 'sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.c})], 'tokenizer')[0]
+        jobs = [Job(f"source/{s['nick']}", _sub(self.c, 'sft_worlds', 'model', 'sft') | {'source': s}, 'stage_source',
                     {'cfg': self.c, 'source': s, 'tokenizer_dir': str(tok.path)}, [tok])
                 for s in self.c['sources'] if not s['model']]
         self._run(jobs, 'source agents')
