@@ -211,9 +211,9 @@ class StudyConfig:
     sft_worlds: list = field(default_factory=lambda: [1000, 1001]) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the SFT worlds' text; line pieces make prompts short)
     model: dict = field(default_factory=dict) # `agentsafety.models.TinyConfig` overrides
-    sft: dict = field(default_factory=lambda: {'epochs': 28, 'lr': 3e-3, 'warmup': 0.03, 'max_length': 640}) # `agentsafety.models.SFTSettings` overrides
+    sft: dict = field(default_factory=lambda: {'epochs': 20, 'lr': 3e-3, 'warmup': 0.03, 'max_length': 640}) # `agentsafety.models.SFTSettings` overrides
     dpo_preset: str = 'cpu' # `agentsafety.train` preset: `cpu` (tiny models) or `paper`
-    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 1, 'max_pairs': 128}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
+    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 1, 'max_pairs': 96}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
     rollout: dict = field(default_factory=lambda: dict(ROLLOUT)) # `agentsafety.rollout.RolloutConfig` overrides
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel

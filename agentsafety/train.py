@@ -51,6 +51,7 @@ class DPOSettings:
     logging_steps: int = 40 # optimiser steps between metric logs
     dtype: str|None = None # model weights: None = bfloat16 on GPU, float32 on CPU
     threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
+    cpu_head: bool = True # on CPU, score only the completion positions (`agentsafety.models.cpu_lm_head`); False: TRL's own CPU path, which scores every position
     evaluate: bool = False # after training, score the held-out (test-case) pairs
 
     @property
@@ -205,7 +206,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train_kept),
                              eval_dataset=ds(test_kept) if settings.evaluate and test_kept else None,
                              processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
-        cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
+        if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
         if not progress: trainer.remove_callback(PrinterCallback)
         t0 = time.time()
         result = trainer.train()
