@@ -342,6 +342,8 @@ def stage_eval(path:Path, cfg:dict, agent:str, model_dir:str, cases:list):
     from agentsafety.backends import HFBackend
     from agentsafety.rollout import rollout, RolloutConfig
     from agentsafety.core import EvalLine, write_evals, eval_path, METRICS
+    from agentsafety.models import _quiet
+    _quiet(False)  # no weight-loading bars from worker processes
     world = _world(cfg)
     traj_file = path/results_file(agent, cfg['judge'], cfg['n_cases'])
     trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, RolloutConfig(**cfg['rollout']), out=traj_file, progress=False)

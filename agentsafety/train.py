@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #c002
 from __future__ import annotations
-import argparse, json, os, random, shutil, sys, tempfile, time
+import argparse, json, os, random, shutil, sys, tempfile, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, replace, fields
 from pathlib import Path
@@ -188,7 +188,8 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
     model.config.use_cache = False
     on_gpu = torch.cuda.is_available()
-    with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp:
+    with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing.* is deprecated', category=FutureWarning)  # raised inside TRL/PEFT, nothing to act on
         args = DPOConfig(output_dir=tmp, beta=settings.beta, loss_type=[settings.loss_type] + (['sft'] if settings.sft_weight else []),
                          loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None, label_smoothing=settings.label_smoothing,
                          learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,

@@ -18,10 +18,12 @@ def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('paper')
     r = _paper(out)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return out/'quick', r.stdout
+    return out/'quick', r.stdout, r.stderr
 
 def test_quick_study(quick_run):
-    run, stdout = quick_run
+    run, stdout, stderr = quick_run
+    # --no-progress: no bar from the stages' worker processes (weight loading, TRL's reference pass, training)
+    assert not any(bar in stderr for bar in ('Loading weights', 'Computing reference', 'it/s]')), stderr[-2000:]
     assert 'summary:' in stdout and (run/'paper.ipynb').exists()
     s = json.loads((run/'summary.json').read_text())
     fr = s['frontier']
@@ -41,7 +43,7 @@ def test_quick_study(quick_run):
     assert not errors
 
 def test_rerun_skips_finished_stages(quick_run, tmp_path):
-    run, _ = quick_run
+    run = quick_run[0]
     before = json.loads((run/'summary.json').read_text())
     stamps = {p: p.stat().st_mtime for p in (run/'stages').rglob('stage.json')}
     r = _paper(run.parent)
@@ -52,7 +54,7 @@ def test_rerun_skips_finished_stages(quick_run, tmp_path):
 
 def test_killed_run_resumes_to_the_same_summary(quick_run, tmp_path):
     "Kill `agentsafety paper` while it trains, run it again: finished stages are kept and the summary is the same."
-    run, _ = quick_run
+    run = quick_run[0]
     reference = json.loads((run/'summary.json').read_text())
     # start from the finished run's early stages (world, pool, prefs, tokenizer, sources) so the kill lands in training
     for st in ('world', 'pool', 'prefs', 'tokenizer', 'source'):
@@ -84,7 +86,7 @@ def test_replicate_mode(match_eval_dir, tmp_path):
 
 def test_explore_notebook_runs_headless(quick_run, tmp_path):
     import papermill as pm
-    run, _ = quick_run
+    run = quick_run[0]
     out = tmp_path/'explore.ipynb'
     pm.execute_notebook(str(ROOT/'nbs'/'explore.ipynb'), str(out), cwd=str(ROOT/'nbs'), kernel_name='python3', progress_bar=False,
                         parameters={'results_dir': str(run/'stages'/'eval'), 'summary_path': str(run/'summary.json')})
