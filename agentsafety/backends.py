@@ -65,6 +65,10 @@ class Backend:
         "Tokens the conversation takes as a prompt (approximate unless the backend has a tokenizer)."
         return sum(approx_tokens(m['content']) + 4 for m in messages)
 
+    def count_tokens_batch(self, batch:Sequence[list[dict]])->list[int]:
+        "`count_tokens` of each conversation in `batch` (a backend with a tokenizer encodes them together)."
+        return [self.count_tokens(m) for m in batch]
+
     def fits(self, messages:list[dict], room:int=1)->bool:
         "Whether the conversation leaves at least `room` tokens of the context window for the answer."
         return self.context_window is None or self.count_tokens(messages) + room <= self.context_window
@@ -148,6 +152,7 @@ class HFBackend(Backend):
         self.prefill_rows = prefill_rows or (64 if self.device == 'cpu' else 16)
         from collections import OrderedDict
         self.prefix_cache, self.prefix_block, self._blocks, self._blocks_bytes, self._block_id = prefix_cache, prefix_block, OrderedDict(), 0, 0
+        self._tails = {} # parent block id -> {tokens of a cached partial block after it: None}
         self._encoded = OrderedDict() # recent conversations' token ids (the engine counts a prompt, then generates from it)
         self.tok = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
@@ -170,15 +175,23 @@ class HFBackend(Backend):
 
     def encode(self, messages:list[dict])->list[int]:
         "Token ids of a conversation rendered with the chat template, ready for the assistant's turn."
-        key = json.dumps(messages, ensure_ascii=False)
-        if key in self._encoded: return list(self._encoded[key])
-        text = self.tok.apply_chat_template(messages, chat_template=self.template, tokenize=False, add_generation_prompt=True)
-        ids = self.tok(text, add_special_tokens=False)['input_ids']
-        self._encoded[key] = tuple(ids)
-        if len(self._encoded) > 1024: self._encoded.popitem(last=False)
-        return ids
+        return self.encode_batch([messages])[0]
+
+    def encode_batch(self, batch:Sequence[list[dict]])->list[list[int]]:
+        "`encode` of each conversation in `batch`, those not encoded lately tokenised in one call (the fast tokenizer spreads it over the cores)."
+        keys = [json.dumps(m, ensure_ascii=False) for m in batch]
+        got = {k: self._encoded[k] for k in keys if k in self._encoded}
+        for k in got: self._encoded.move_to_end(k)
+        new = {k: m for k, m in zip(keys, batch) if k not in got}
+        if new:
+            texts = [self.tok.apply_chat_template(m, chat_template=self.template, tokenize=False, add_generation_prompt=True) for m in new.values()]
+            for k, ids in zip(new, self.tok(texts, add_special_tokens=False)['input_ids']):
+                got[k] = self._encoded[k] = tuple(ids)
+            while len(self._encoded) > 1024: self._encoded.popitem(last=False)
+        return [list(got[k]) for k in keys]
 
     def count_tokens(self, messages): return len(self.encode(messages))
+    def count_tokens_batch(self, batch): return list(map(len, self.encode_batch(batch)))
 
     def _text(self, ids:list[int])->str:
         "Generated tokens as text (the fast tokenizer's own decoder when `decode` would add nothing to it)."
@@ -188,11 +201,11 @@ class HFBackend(Backend):
 
     def clear_cache(self):
         "Forget cached prompt blocks and encodings (e.g. between timed runs)."
-        self._blocks.clear(); self._encoded.clear(); self._blocks_bytes = 0
+        self._blocks.clear(); self._tails.clear(); self._encoded.clear(); self._blocks_bytes = 0
 
     def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
         n = len(batch)
-        rows = [self.encode(m) for m in batch]
+        rows = self.encode_batch(batch)
         limits, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
         for i, (r, k) in enumerate(zip(rows, limits)):
             if self.context_window and len(r) >= self.context_window:
@@ -227,7 +240,7 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
 
 @patch
 def _cached_blocks(self:HFBackend, r:list[int])->tuple:
-    "(count, id of the last, per-layer keys and values of each) of the cached blocks `r` starts with, never its last block."
+    "(count, id of the last, per-layer keys and values of each) of the cached full blocks `r` starts with, never its last block, and (length, keys and values) of the longest cached partial block after them that leaves `r` a token to compute, or None."
     B, parent, found = self.prefix_block, 0, []
     while len(found) < (len(r) - 1) // B: # the block of the last token is always computed (its logits are needed)
         key = (parent, tuple(r[len(found)*B:(len(found) + 1)*B]))
@@ -235,22 +248,29 @@ def _cached_blocks(self:HFBackend, r:list[int])->tuple:
         if hit is None: break
         self._blocks.move_to_end(key)
         parent = hit[0]; found.append(hit[1])
-    return len(found), parent, found
+    at, seg = len(found)*B, tuple(r[len(found)*B:(len(found) + 1)*B])
+    t = max((t for t in self._tails.get(parent, ()) if at + len(t) < len(r) and seg[:len(t)] == t), key=len, default=None)
+    if t is None: return len(found), parent, found, None
+    self._blocks.move_to_end((parent, t))
+    return len(found), parent, found, (len(t), self._blocks[(parent, t)][1])
 
 @patch
 def _keep_block(self:HFBackend, key:tuple, kv:list)->int:
-    "Cache a full block's per-layer (keys, values) under `key` (parent id, tokens), evicting the least recently used beyond `prefix_cache` bytes; its id."
+    "Cache a block's per-layer (keys, values) under `key` (parent id, tokens: a full block, or a partial one that a later prompt may extend), evicting the least recently used beyond `prefix_cache` bytes; its id."
     self._block_id += 1
     if key in self._blocks: self._blocks_bytes -= _kv_bytes(self._blocks.pop(key)[1])
     self._blocks[key] = (self._block_id, kv)
     self._blocks_bytes += _kv_bytes(kv)
+    if len(key[1]) < self.prefix_block: self._tails.setdefault(key[0], {})[key[1]] = None
     while self._blocks_bytes > self.prefix_cache and self._blocks:
-        self._blocks_bytes -= _kv_bytes(self._blocks.popitem(last=False)[1][1])
+        old, (_, okv) = self._blocks.popitem(last=False)
+        self._blocks_bytes -= _kv_bytes(okv)
+        if len(old[1]) < self.prefix_block: self._tails.get(old[0], {}).pop(old[1], None)
     return self._block_id
 
 @patch
 def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
-    "(cache holding positions `:past` of rows `part` of the prefill buffers `kv` with room for one more block, whether it writes into `kv` itself)."
+    "(cache holding positions `:past` of rows `part` of the prefill buffers `kv` with room up to the end of the block, whether it writes into `kv` itself)."
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer
     cache = DynamicCache(config=self.model.config)
@@ -258,7 +278,7 @@ def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
     sel = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part # consecutive rows: a view, no copy
     if any(type(l) is not DynamicLayer for l in cache.layers):
         return DynamicCache(ddp_cache_data=[(K[sel, :, :past], V[sel, :, :past]) for K, V in kv], config=self.model.config), False
-    Grow, w = _grow_layer(), past + self.prefix_block
+    Grow, w = _grow_layer(), (past // self.prefix_block + 1)*self.prefix_block # to the end of the block
     for j, (K, V) in enumerate(kv): cache.layers[j] = Grow(K[sel, :, :w], V[sel, :, :w], past)
     return cache, isinstance(sel, slice)
 
@@ -282,10 +302,15 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
     from types import SimpleNamespace as NS
     B, n, dev = self.prefix_block, len(rows), self.device
     last = [(len(r) - 1) // B for r in rows]
-    first, parent, hits = map(list, zip(*[self._cached_blocks(r) for r in rows]))
+    first, parent, hits, tails = map(list, zip(*[self._cached_blocks(r) for r in rows]))
+    off = [t[0] if t else 0 for t in tails] # row i starts at position first[i]*B + off[i]
     size = -(-max((max(last) + 1)*B, max(map(len, rows)) + room) // B) * B # whole blocks
     # all rows' keys and values per layer, row i's at positions :len(rows[i]) (right padding: causal attention keeps it out)
-    kv = _kv_buffers(next(h for h in hits if h)[0][0][0], n, size, len(next(h for h in hits if h)[0]), hits) if any(hits) else None
+    like = next(iter([h[0] for h in hits if h] + [t[1] for t in tails if t]), None) # a cached block's per-layer keys and values
+    kv = _kv_buffers(like[0][0], n, size, len(like), hits) if like else None
+    for i, t in enumerate(tails):
+        if t: # the cached partial block
+            for (K, V), (k, v) in zip(kv, t[1]): K[i, :, first[i]*B:first[i]*B + t[0]], V[i, :, first[i]*B:first[i]*B + t[0]] = k[0], v[0]
     logits = [None]*n
     for b in range(min(first), max(last) + 1):
         todo, lead, same = [i for i in range(n) if first[i] <= b <= last[i]], {}, {}
@@ -295,27 +320,31 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
             else: lead[key] = i
         todo = [i for i in todo if i not in same]
         step = max(1, min(self.prefill_rows, self.prefill_budget // (B*(b + 1)*B)))
-        for c in range(0, len(todo), step):
-            part = todo[c:c + step]
-            chunks = [rows[i][b*B:(b + 1)*B] for i in part]
+        starts = {i: off[i] if b == first[i] else 0 for i in todo}
+        for o, c in [(o, c) for o in sorted(set(starts.values())) for c in range(0, sum(s == o for s in starts.values()), step)]:
+            part = [i for i in todo if starts[i] == o][c:c + step]
+            past = b*B + o # rows of a group start at the same position of the block
+            chunks = [rows[i][past:(b + 1)*B] for i in part]
             w = max(map(len, chunks))
             ids = torch.full((len(part), w), self.tok.pad_token_id, dtype=torch.long)
             for k, ch in enumerate(chunks): ids[k, :len(ch)] = torch.tensor(ch)
             ends = sorted({len(ch) - 1 for i, ch in zip(part, chunks) if b == last[i]})
             keep = 1 if ends in ([], [w - 1]) else torch.tensor(ends, device=dev)
-            cache, inplace = self._block_cache(kv, part, b*B)
-            causal = torch.ones((w, b*B + w), dtype=torch.bool, device=dev).tril(b*B)[None, None] # the same for every row
-            out = self.model(input_ids=ids.to(dev), position_ids=torch.arange(b*B, b*B + w, device=dev)[None].expand(len(part), -1),
+            cache, inplace = self._block_cache(kv, part, past)
+            causal = torch.ones((w, past + w), dtype=torch.bool, device=dev).tril(past)[None, None] # the same for every row
+            out = self.model(input_ids=ids.to(dev), position_ids=torch.arange(past, past + w, device=dev)[None].expand(len(part), -1),
                              attention_mask=causal if self._mask4d else None, cache=cache, use_cache=True, logits_to_keep=keep)
             if kv is None: kv = _kv_buffers(cache.layers[0].keys, n, size, len(cache.layers), hits)
             if not inplace:
                 sel = torch.tensor(part, device=dev)
                 for (K, V), l in zip(kv, cache.layers):
-                    K[sel, :, b*B:b*B + w], V[sel, :, b*B:b*B + w] = l.keys[:, :, b*B:b*B + w], l.values[:, :, b*B:b*B + w]
+                    K[sel, :, past:past + w], V[sel, :, past:past + w] = l.keys[:, :, past:past + w], l.values[:, :, past:past + w]
             for k, (i, ch) in enumerate(zip(part, chunks)):
                 if b == last[i]: logits[i] = out.logits[k, -1 if isinstance(keep, int) else ends.index(len(ch) - 1)].float()
-                if len(ch) == B and self.prefix_cache:
-                    parent[i] = self._keep_block((parent[i], tuple(ch)), [(K[i:i + 1, :, b*B:(b + 1)*B].clone(), V[i:i + 1, :, b*B:(b + 1)*B].clone()) for K, V in kv])
+                if not self.prefix_cache: continue
+                end = min(len(rows[i]), (b + 1)*B) # a full block is cached for the prompts that share it; a partial one for those that extend this prompt
+                kept = self._keep_block((parent[i], tuple(rows[i][b*B:end])), [(K[i:i + 1, :, b*B:end].clone(), V[i:i + 1, :, b*B:end].clone()) for K, V in kv])
+                if end == (b + 1)*B: parent[i] = kept
         for i, j in same.items():
             for K, V in kv: K[i, :, b*B:(b + 1)*B], V[i, :, b*B:(b + 1)*B] = K[j, :, b*B:(b + 1)*B], V[j, :, b*B:(b + 1)*B]
             parent[i] = parent[j]

@@ -158,17 +158,20 @@ def test_prefix_cache_reuses_blocks_without_changing_results(tiny):
     longer = first + [{'role': 'assistant', 'content': 'Thought: ok'}, {'role': 'user', 'content': 'Observation: {"a": 1}'}]
     n = len(b.encode(first))
     out1 = b.generate([first], max_new_tokens=6)[0].text
-    assert len(b._blocks) == (n - 1) // 8 or len(b._blocks) == n // 8
+    full = [k for k in b._blocks if len(k[1]) == 8]  # plus the partial last block, kept for prompts that extend this one
+    assert (len(full) == (n - 1) // 8 or len(full) == n // 8) and len(b._blocks) - len(full) == (n % 8 > 0)
     calls = []
     orig = b.model.forward
     b.model.forward = lambda *a, **k: (calls.append(k['input_ids'].shape), orig(*a, **k))[1]
     out2 = b.generate([longer], max_new_tokens=6)[0].text
     assert calls[0][1] <= len(b.encode(longer)) - 8 * (n // 8)  # the first blocks came from the cache
+    if b.encode(longer)[:n] == b.encode(first): assert calls[0][1] == min(len(b.encode(longer)), 8 * (n // 8 + 1)) - n  # and the partial one after them
     fresh = HFBackend(tiny, device='cpu', prefix_block=8, prefix_cache=0)
     assert [out1, out2] == [fresh.generate([first], max_new_tokens=6)[0].text, fresh.generate([longer], max_new_tokens=6)[0].text]
     tight = HFBackend(tiny, device='cpu', prefix_block=8, prefix_cache=3000)  # evictions change nothing either
     assert [tight.generate([p], max_new_tokens=6)[0].text for p in (first, longer, first)] == [out1, out2, out1]
     assert tight._blocks_bytes <= 3000
+    assert all((p, t) in tight._blocks for p, ts in tight._tails.items() for t in ts)  # evicted partial blocks leave the index
 
 
 def test_sampling_is_seeded_per_row(hf):
