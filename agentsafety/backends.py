@@ -282,10 +282,39 @@ def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
     for j, (K, V) in enumerate(kv): cache.layers[j] = Grow(K[sel, :, :w], V[sel, :, :w], past)
     return cache, isinstance(sel, slice)
 
+def _at_layer():
+    "A transformers cache layer over rows `rows` of prefill buffers where row k's `lens[k]` new tokens go to positions `pasts[k]:`, in place."
+    from transformers.cache_utils import DynamicLayer
+    import torch
+    class AtLayer(DynamicLayer):
+        def __init__(self, K, V, rows, pasts, lens, w:int):
+            super().__init__()
+            self.K, self.V, self.device, self.is_initialized = K, V, K.device, True
+            self.rr, self.kk = (torch.arange(w, device=K.device)[None] < lens[:, None]).nonzero(as_tuple=True) # the real tokens, not the padding
+            self.wr, self.wp, self.width = rows[self.rr], pasts[self.rr] + self.kk, int((pasts + lens).max())
+            n = len(rows)
+            self.sel = slice(int(rows[0]), int(rows[0]) + n) if int(rows[-1]) - int(rows[0]) == n - 1 else rows
+            self.keys, self.values = K[self.sel, :, :int(pasts.min())], V[self.sel, :, :int(pasts.min())]
+        def update(self, key_states, value_states, *args, **kwargs):
+            self.K[self.wr, :, self.wp], self.V[self.wr, :, self.wp] = key_states[self.rr, :, self.kk], value_states[self.rr, :, self.kk]
+            self.keys, self.values = self.K[self.sel, :, :self.width], self.V[self.sel, :, :self.width]
+            return self.keys, self.values
+    return AtLayer
+
+@patch
+def _at_cache(self:HFBackend, kv:list, part:list[int], pasts, lens, w:int):
+    "A cache over the prefill buffers `kv` where row `part[k]` computes `lens[k]` tokens from position `pasts[k]`."
+    import torch
+    from transformers import DynamicCache
+    cache, At, rows = DynamicCache(config=self.model.config), _at_layer(), torch.tensor(part, device=kv[0][0].device)
+    cache.layers = [At(K, V, rows, pasts, lens, w) for K, V in kv]
+    return cache
+
 def _kv_buffers(like, n:int, size:int, layers:int, hits:list)->list:
     "Per-layer (keys, values) buffers of `n` rows and `size` positions shaped after `like`, holding each row's cached blocks."
     import torch
-    kv = [(like.new_empty((n, like.shape[1], size, like.shape[3])), like.new_empty((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
+    # zeros: positions a row has not written yet may be in view, masked, and must be finite
+    kv = [(like.new_zeros((n, like.shape[1], size, like.shape[3])), like.new_zeros((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
     at = [(i, p, block) for i, found in enumerate(hits) for p, block in enumerate(found)]
     if not at: return kv
     B = at[0][2][0][0].shape[2]
@@ -312,6 +341,9 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
         if t: # the cached partial block
             for (K, V), (k, v) in zip(kv, t[1]): K[i, :, first[i]*B:first[i]*B + t[0]], V[i, :, first[i]*B:first[i]*B + t[0]] = k[0], v[0]
     logits = [None]*n
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+    ragged = self._mask4d and all(type(l) is DynamicLayer for l in DynamicCache(config=self.model.config).layers)
     for b in range(min(first), max(last) + 1):
         todo, lead, same = [i for i in range(n) if first[i] <= b <= last[i]], {}, {}
         for i in todo: # rows with the same tokens so far compute this block once
@@ -320,19 +352,28 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
             else: lead[key] = i
         todo = [i for i in todo if i not in same]
         step = max(1, min(self.prefill_rows, self.prefill_budget // (B*(b + 1)*B)))
-        starts = {i: off[i] if b == first[i] else 0 for i in todo}
-        for o, c in [(o, c) for o in sorted(set(starts.values())) for c in range(0, sum(s == o for s in starts.values()), step)]:
-            part = [i for i in todo if starts[i] == o][c:c + step]
-            past = b*B + o # rows of a group start at the same position of the block
-            chunks = [rows[i][past:(b + 1)*B] for i in part]
+        starts = {i: off[i] if b == first[i] else 0 for i in todo} # where in the block each row starts
+        group = (lambda i: 0) if ragged else starts.get # rows starting at different places share a pass only with per-row positions and masks
+        for o, c in [(o, c) for o in sorted({group(i) for i in todo}) for c in range(0, sum(group(i) == o for i in todo), step)]:
+            part = [i for i in todo if group(i) == o][c:c + step]
+            pasts = [b*B + starts[i] for i in part]
+            chunks = [rows[i][p:(b + 1)*B] for i, p in zip(part, pasts)]
             w = max(map(len, chunks))
             ids = torch.full((len(part), w), self.tok.pad_token_id, dtype=torch.long)
             for k, ch in enumerate(chunks): ids[k, :len(ch)] = torch.tensor(ch)
             ends = sorted({len(ch) - 1 for i, ch in zip(part, chunks) if b == last[i]})
             keep = 1 if ends in ([], [w - 1]) else torch.tensor(ends, device=dev)
-            cache, inplace = self._block_cache(kv, part, past)
-            causal = torch.ones((w, past + w), dtype=torch.bool, device=dev).tril(past)[None, None] # the same for every row
-            out = self.model(input_ids=ids.to(dev), position_ids=torch.arange(past, past + w, device=dev)[None].expand(len(part), -1),
+            past = pasts[0]
+            if len(set(pasts)) == 1: # rows of the group start at the same position
+                cache, inplace = self._block_cache(kv, part, past)
+                causal = torch.ones((w, past + w), dtype=torch.bool, device=dev).tril(past)[None, None] # the same for every row
+                pos = torch.arange(past, past + w, device=dev)[None].expand(len(part), -1)
+            else: # each row from its own position: keys and values written straight into the buffers
+                pt, ln = torch.tensor(pasts, device=dev), torch.tensor(list(map(len, chunks)), device=dev)
+                pos = pt[:, None] + torch.arange(w, device=dev)[None]
+                cache, inplace = self._at_cache(kv, part, pt, ln, w), True
+                causal = (torch.arange(max(p + len(ch) for p, ch in zip(pasts, chunks)), device=dev)[None, None] <= pos[:, :, None])[:, None]
+            out = self.model(input_ids=ids.to(dev), position_ids=pos,
                              attention_mask=causal if self._mask4d else None, cache=cache, use_cache=True, logits_to_keep=keep)
             if kv is None: kv = _kv_buffers(cache.layers[0].keys, n, size, len(cache.layers), hits)
             if not inplace:

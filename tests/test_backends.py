@@ -174,6 +174,19 @@ def test_prefix_cache_reuses_blocks_without_changing_results(tiny):
     assert all((p, t) in tight._blocks for p, ts in tight._tails.items() for t in ts)  # evicted partial blocks leave the index
 
 
+def test_partial_blocks_from_different_offsets_in_one_pass(tiny):
+    b = HFBackend(tiny, device='cpu', prefix_block=8)
+    ps = prompts(3)
+    b.generate(ps, max_new_tokens=4)  # caches each prompt's partial last block
+    more = [p + [{'role': 'assistant', 'content': 'Thought: ' + 'x' * k}, {'role': 'user', 'content': 'Observation: none'}] for k, p in zip((1, 7, 20), ps)]
+    assert len({len(b.encode(p)) % 8 for p in ps}) > 1 or len({len(b.encode(p)) for p in more}) > 1
+    fresh = HFBackend(tiny, device='cpu', prefix_block=8, prefix_cache=0)
+    mixed, at = [], b._at_cache
+    b._at_cache = lambda *a: (mixed.append(a[2].tolist()), at(*a))[1]  # rows starting at different places of a block, one pass
+    assert [g.text for g in b.generate(more, max_new_tokens=8)] == [fresh.generate([p], max_new_tokens=8)[0].text for p in more]
+    assert any(len(k[1]) < 8 for k in b._blocks) and mixed and all(len(set(p)) > 1 for p in mixed)
+
+
 def test_sampling_is_seeded_per_row(hf):
     ps = prompts(6)
     a = hf.generate(ps, max_new_tokens=10, temperature=1.0, seed=[1, 2, 3, 4, 5, 6])
