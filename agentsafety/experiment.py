@@ -201,8 +201,8 @@ class StudyConfig:
     n_cases: int = 144 # cases in the world; each split seed tests on half of them
     pool_size: int = 25 # scripted agents in the preference-data pool (the paper's 25 source agents)
     pool_seed: int = 0 # seed of the pool's strategy mixtures
-    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0),
-                                                   SourceSpec('Tiny-B', 'mix:reckless=5,cautious=5,careful=2,by=scenario', 1)])
+    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'reckless', 0),
+                                                   SourceSpec('Tiny-B', 'mix:reckless=3,careful=1,by=scenario', 1)])
     schedules: list = field(default_factory=lambda: ['S', 'H', 'S&H', 'S->H', 'H->S']) # DPO schedules
     betas: list = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
@@ -213,7 +213,7 @@ class StudyConfig:
     model: dict = field(default_factory=dict) # `agentsafety.models.TinyConfig` overrides
     sft: dict = field(default_factory=lambda: {'epochs': 20, 'lr': 3e-3, 'warmup': 0.03, 'max_length': 640}) # `agentsafety.models.SFTSettings` overrides
     dpo_preset: str = 'cpu' # `agentsafety.train` preset: `cpu` (tiny models) or `paper`
-    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 1, 'max_pairs': 96}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
+    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 2, 'max_pairs': 256}) # `agentsafety.train.DPOSettings` overrides (longer pairs are dropped)
     rollout: dict = field(default_factory=lambda: dict(ROLLOUT)) # `agentsafety.rollout.RolloutConfig` overrides
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel
