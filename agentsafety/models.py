@@ -14,9 +14,9 @@ from .core import DataError, Trajectory, atomic_write_text
 
 # %% auto #0
 __all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'SFT_WORLDS', 'train_tokenizer', 'TinyConfig', 'tiny_model',
-           'n_params', 'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'drop_long', 'sft_examples',
-           'SFTSettings', 'auto_threads', 'torch_threads', 'cpu_lm_head', 'sft', 'sandbox_items', 'sandbox_tokenizer',
-           'SourceSpec', 'make_source', 'turn_stats', 'sandbox_eval']
+           'n_params', 'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'length_cache', 'drop_long',
+           'sft_examples', 'SFTSettings', 'auto_threads', 'torch_threads', 'cpu_lm_head', 'sft', 'sandbox_items',
+           'sandbox_tokenizer', 'SourceSpec', 'make_source', 'turn_stats', 'sandbox_eval']
 
 # %% ../nbs/09_models.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -120,15 +120,21 @@ def chat_length(tokenizer, messages:list[dict], add_generation_prompt:bool=False
     return len(tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=True,
                                              return_dict=True)['input_ids'])
 
+def length_cache(tokenizer)->Callable:
+    "`chat_length` under `tokenizer` as a function of `(messages, add_generation_prompt=False)` that measures each conversation once."
+    memo = {}
+    def n(messages, add_generation_prompt=False):
+        key = (json.dumps(messages, sort_keys=True), add_generation_prompt)  # pairs share prompts and trajectories
+        if key not in memo: memo[key] = chat_length(tokenizer, messages, add_generation_prompt)
+        return memo[key]
+    return n
+
 def drop_long(examples:list[dict], tokenizer, max_length:int, # examples with `prompt` and completion fields
               completions:tuple=('completion',), # `('chosen', 'rejected')` for preference pairs
+              lengths:Callable|None=None, # a `length_cache(tokenizer)` to share with later steps (None: a fresh one)
              )->tuple[list[dict], int]:
     "(kept examples, number dropped): an example is dropped when the prompt or the prompt with any completion exceeds `max_length`."
-    memo = {}
-    def n(msgs, gen=False):
-        key = (json.dumps(msgs, sort_keys=True), gen)  # pairs share prompts and trajectories: measure each once
-        if key not in memo: memo[key] = chat_length(tokenizer, msgs, gen)
-        return memo[key]
+    n = lengths or length_cache(tokenizer)
     kept = [ex for ex in examples if max([n(ex['prompt'], True)] + [n(ex['prompt'] + ex[c]) for c in completions]) <= max_length]
     return kept, len(examples) - len(kept)
 

@@ -105,11 +105,6 @@ def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None)->Traje
 # %% ../nbs/06_rollout.ipynb #c015
 def _is_oom(e:BaseException)->bool: return type(e).__name__ == 'OutOfMemoryError'
 
-def _count_tokens(backend:Backend, batch:list)->list[int]:
-    "Prompt tokens of each conversation, counted together where the backend can."
-    many = getattr(backend, 'count_tokens_batch', None)
-    return many(batch) if many else [backend.count_tokens(m) for m in batch]
-
 def _generate(backend:Backend, items:list, cfg:RolloutConfig)->list:
     "Generations for `(live, messages, max_new)` items; on out-of-memory the batch is halved, a single row gets None."
     try: return backend.generate([m for _, m, _ in items], stop=STOP, max_new_tokens=[k for _, _, k in items],
@@ -164,7 +159,7 @@ def rollout(env:Environment, # the world the cases come from
                 live.append(_Live(i, env.episode(i), agent_prompt(env.cases[i], env.case_toolkits(i), cfg.variant, cfg.detail),
                                   case_seed(cfg.seed, i)))
             items, turns = [], [(r, agent_messages(r.opening, r.steps, r.retries, cfg.layout)) for r in live]
-            counts = _count_tokens(backend, [m for _, m in turns]) if ctx else [None]*len(turns)
+            counts = backend.count_tokens_batch([m for _, m in turns]) if ctx else [None]*len(turns)
             for (r, msgs), n in zip(turns, counts):
                 k = cfg.max_new_tokens if cfg.token_budget is None else min(cfg.max_new_tokens, cfg.token_budget - r.tokens)
                 if ctx:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 from .core import DataError, atomic_write_text, split_cases
 from .prefs import read_pairs, split_examples, check_example, decision_pair
-from .models import drop_long, load_agent, save_agent, auto_threads, torch_threads, cpu_lm_head
+from .models import drop_long, length_cache, load_agent, save_agent, auto_threads, torch_threads, cpu_lm_head
 
 # %% auto #0
 __all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'length_grouped', 'dpo_stage',
@@ -127,14 +127,11 @@ def _dtype(settings:DPOSettings):
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
 # %% ../nbs/10_train.ipynb #c015
-def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int)->list[dict]:
+def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int,
+                   lengths=None, # a `length_cache(tokenizer)` that already measured these pairs (None: a fresh one)
+                  )->list[dict]:
     "`examples` reordered into runs of `batch` pairs of similar token length, the runs in a `seed`-shuffled order."
-    from agentsafety.models import chat_length
-    memo = {}
-    def n(m):
-        k = json.dumps(m, sort_keys=True)
-        if k not in memo: memo[k] = chat_length(tokenizer, m)
-        return memo[k]
+    n = lengths or length_cache(tokenizer)
     by_len = sorted(examples, key=lambda e: max(n(e['prompt'] + e['chosen']), n(e['prompt'] + e['rejected'])))
     runs = [by_len[i:i + batch] for i in range(0, len(by_len), batch)]
     random.Random(seed).shuffle(runs)
@@ -166,18 +163,19 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
     if settings.decision_only: train, test = ([d for d in map(decision_pair, xs) if d is not None] for xs in (train, test))
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    lengths = length_cache(tok)  # measured once, for dropping and for grouping
     if settings.max_pairs is not None and len(train) > settings.max_pairs:
         # examine pairs in a seeded random order until `max_pairs` fit: no need to measure the rest
         order = random.Random(settings.seed).sample(train, len(train))
         train_kept, dropped, i = [], 0, 0
         while len(train_kept) < settings.max_pairs and i < len(order):
             batch = order[i:i + settings.max_pairs - len(train_kept)]
-            kept, d = drop_long(batch, tok, settings.max_length, ('chosen', 'rejected'))
+            kept, d = drop_long(batch, tok, settings.max_length, ('chosen', 'rejected'), lengths)
             train_kept += kept; dropped += d; i += len(batch)
-    else: train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'))
-    if settings.group_by_length: train_kept = length_grouped(train_kept, tok, settings.effective_batch * _state().num_processes, settings.seed)
+    else: train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'), lengths)
+    if settings.group_by_length: train_kept = length_grouped(train_kept, tok, settings.effective_batch * _state().num_processes, settings.seed, lengths)
     if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")
-    test_kept, test_dropped = drop_long(test, tok, settings.max_length, ('chosen', 'rejected')) if settings.evaluate else (test, 0)
+    test_kept, test_dropped = drop_long(test, tok, settings.max_length, ('chosen', 'rejected'), lengths) if settings.evaluate else (test, 0)
     epochs = settings.both_epochs if (data_name == 'both' and settings.both_epochs and settings.epochs == 1) else settings.epochs
     cols = ('prompt', 'chosen', 'rejected')
     ds = lambda exs: Dataset.from_list([{k: e[k] for k in cols} for e in exs])
