@@ -325,9 +325,7 @@ def stage_source(path:Path, cfg:dict, source:dict, tokenizer_dir:str):
     from agentsafety import models
     spec = models.SourceSpec(source['nick'], source['mixture'], source['seed'], tuple(cfg['sft_worlds']),
                              model=models.TinyConfig(**cfg['model']), sft=models.SFTSettings(**cfg['sft']))
-    rec = models.make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)
-    metrics = rec['sft']
-    atomic_write_text(path/'sft_metrics.json', json.dumps(metrics, default=str))
+    models.make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)  # writes model/source.json
 
 # %% ../nbs/13_experiment.ipynb #c035
 def stage_train(path:Path, cfg:dict, parent:str, data_file:str, data_name:str, beta:float, seed:int, meta:dict):
@@ -462,9 +460,9 @@ class Study:
         self._run(jobs, 'source agents')
         rows = []
         for s in self.c['sources']:
-            m = json.loads((self.root/'source'/s['nick']/'sft_metrics.json').read_text()) if not s['model'] else {}
-            rows.append({'source': s['nick'], 'trained on': s['model'] or s['mixture'], 'sft loss': m.get('train_loss', m.get('loss')),
-                         'examples': m.get('examples', m.get('n_examples'))})
+            m = json.loads((self.root/'source'/s['nick']/'model'/'source.json').read_text())['sft'] if not s['model'] else {}
+            rows.append({'source': s['nick'], 'trained on': s['model'] or s['mixture'], 'sft loss': m.get('train_loss'),
+                         'examples': m.get('examples')})
         return pd.DataFrame(rows)
 
     def source_model(self, nick:str)->str:
