@@ -622,10 +622,10 @@ class Policy:
 
     def strategy(self, case_idx:int, case:Case|None=None)->str:
         "The strategy this policy plays on case `case_idx` (`case` is needed when strategies go by scenario)."
-        ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
         if self.by_scenario:
             if case is None: raise ValueError(f"policy {self.name!r} picks strategies by scenario: pass the case")
             return self.scenario_plan()[case_scenario(case)]
+        ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
         return self._rng(case_idx, 'strategy').choices(ks, [self.weights[k] for k in ks])[0]
 
     def scenario_plan(self)->dict:
@@ -653,27 +653,34 @@ class Policy:
         raise RuntimeError(f"script {case_scenario(case)} ended without a turn")
 
 # %% ../nbs/03_policies.ipynb #c027
-def parse_mixture(spec:str)->tuple[dict, float]:
-    "Weights and noise of `mix:careful=0.5,reckless=0.3,noise=0.1` (a `by=scenario` part is read by `get_policy`)."
+def _mixture(spec:str)->tuple[dict, float, bool]:
+    "Weights, noise and whether strategies go by scenario, of `mix:careful=0.5,reckless=0.3,noise=0.1,by=scenario`."
     body = spec[len('mix:'):] if spec.startswith('mix:') else spec
-    weights, noise = {}, 0.0
+    weights, noise, by_scenario = {}, 0.0, False
     for part in filter(None, body.split(',')):
         k, _, val = part.partition('=')
         if k.strip() == 'by':
             if val.strip() not in ('case', 'scenario'): raise ValueError(f"policy {spec!r}: by= must be 'case' or 'scenario', got {val!r}")
+            by_scenario = val.strip() == 'scenario'
             continue
         try: x = float(val)
         except ValueError: raise ValueError(f"policy {spec!r}: '{part}' is not strategy=weight") from None
         if k.strip() == 'noise': noise = x
         else: weights[k.strip()] = x
-    return weights, noise
+    return weights, noise, by_scenario
+
+def parse_mixture(spec:str)->tuple[dict, float]:
+    "Weights and noise of `mix:careful=0.5,reckless=0.3,noise=0.1` (a `by=scenario` part is read by `get_policy`)."
+    return _mixture(spec)[:2]
 
 def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario]` or `pool-NN`
                seed:int=0, # the policy's seed (and the pool's)
               )->Policy:
     "A policy by name: a pure strategy, `mix:...`, or `pool-NN` (a member of `policy_pool(seed)`)."
     if name in STRATEGIES: return Policy(name, {name: 1.0}, 0.0, seed)
-    if name.startswith('mix:'): return Policy(name, *parse_mixture(name), seed, by_scenario=bool(re.search(r'(^mix:|,)\s*by=scenario\s*(,|$)', name)))
+    if name.startswith('mix:'):
+        weights, noise, by_scenario = _mixture(name)
+        return Policy(name, weights, noise, seed, by_scenario)
     if re.fullmatch(r'pool-\d\d', name):
         pool = policy_pool(seed)
         if int(name[5:]) < len(pool): return pool[int(name[5:])]
