@@ -2,10 +2,10 @@
 
 The paper trains with batch 1 per device, 8 accumulation steps and gradient checkpointing (memory savers for 7-8B
 models on GPUs), reference log-probs precomputed once, and TRL's own language-model head (which on a CPU scores
-every position of every sequence). Ours (the `cpu` preset) feeds the same 8 pairs per optimiser step as one batch of
+every position of every sequence). Ours (the `cpu` preset) feeds 8 pairs per optimiser step as one batch of
 similar-length pairs, without checkpointing, on both cores, computes the reference in the same step, and scores only
-the completion positions (`agentsafety.models.cpu_lm_head`). Both runs see the same pairs and take the same
-optimiser steps, so they should end at the same training loss.
+the completion positions (`agentsafety.models.cpu_lm_head`). Both runs see the same pairs in the same number of
+optimiser steps (ours grouped by length, so in another order), so they should end near the same training loss.
 
 Pairs per second are over the whole stage (`dpo_stage` wall time: data preparation, the reference pass, training,
 merging and saving), since the paper's configuration spends part of its time before training starts. A third run
