@@ -5,6 +5,7 @@
 # %% ../nbs/10_train.ipynb #c002
 from __future__ import annotations
 import argparse, json, os, random, shutil, sys, tempfile, time, warnings
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict, replace, fields
 from pathlib import Path
@@ -14,8 +15,8 @@ from .prefs import read_pairs, split_examples, check_example, decision_pair
 from .models import drop_long, length_cache, load_agent, save_agent, auto_threads, torch_threads, cpu_lm_head
 
 # %% auto #0
-__all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'length_grouped', 'dpo_stage',
-           'train_schedule', 'train_cli']
+__all__ = ['PRESETS', 'SCHEDULES', 'DPOSettings', 'preset', 'parse_schedule', 'schedule_name', 'shared_prefix', 'length_grouped',
+           'dpo_stage', 'train_schedule', 'train_cli']
 
 # %% ../nbs/10_train.ipynb #c006
 @dataclass
@@ -52,6 +53,7 @@ class DPOSettings:
     dtype: str|None = None # model weights: None = bfloat16 on GPU, float32 on CPU
     threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
     cpu_head: bool = True # on CPU, score only the completion positions (`agentsafety.models.cpu_lm_head`); False: TRL's own CPU path, which scores every position
+    share_prefix: bool = False # compute the tokens a pair's chosen and rejected sequences share (prompt and common turns) once per pair (`share_prefix`)
     evaluate: bool = False # after training, score the held-out (test-case) pairs
 
     @property
@@ -62,7 +64,7 @@ PRESETS = {
     'paper': DPOSettings(),
     'cpu': DPOSettings(lr=3e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
                        max_length=512, max_pairs=256, decision_only=True, group_by_length=True, precompute_ref=False, logging_steps=4,
-                       dtype='float32'),
+                       dtype='float32', share_prefix=True),
 }
 
 def preset(name:str, **overrides)->DPOSettings:
@@ -87,6 +89,63 @@ def schedule_name(s:str)->str:
     return next(k for k, v in SCHEDULES.items() if v == stages)
 
 # %% ../nbs/10_train.ipynb #c013
+def _pack_pairs(ids, # [2B, L] token ids: B chosen rows, then the B rejected rows in the same pair order
+                mask, # [2B, L] attention mask, right-padded
+               ):
+    "Pairs packed one per row: (ids, positions, allowed [B,1,N,N], row pair, row index) to unpack, or None when not packable."
+    import torch
+    n2, L = ids.shape
+    if n2 % 2 or mask is None or mask.ndim != 2: return None
+    B, m = n2 // 2, mask.bool()
+    lens = m.sum(1)
+    if not bool((m.long().cumprod(1).sum(1) == lens).all()): return None  # padding not (only) on the right
+    lc, lr = lens[:B], lens[B:]
+    same = (ids[:B] == ids[B:]) & m[:B] & m[B:]
+    p = torch.minimum(same.long().cumprod(1).sum(1), torch.minimum(lc, lr) - 1)  # shared prefix; each rest keeps >= 1 token
+    if not bool((p >= 1).all()): return None
+    n = lc + lr - p  # packed length: prefix, chosen rest, rejected rest
+    j = torch.arange(int(n.max()), device=ids.device)[None]
+    in_c, in_r = j < lc[:, None], (j >= lc[:, None]) & (j < n[:, None])
+    pos = torch.where(in_c, j.clamp(max=L - 1), torch.where(in_r, (j - lc[:, None] + p[:, None]).clamp(0, L - 1), 0))
+    packed = torch.where(in_c, ids[:B].gather(1, pos), torch.where(in_r, ids[B:].gather(1, pos), ids[:B, :1]))
+    seg = torch.where(in_c, 0, torch.where(in_r, 1, 2))  # 2: padding, which sees only the prefix
+    q, k = j[:, :, None], j[:, None, :]
+    allowed = (k <= q) & (k < n[:, None, None]) & ((k < p[:, None, None]) | (seg[:, :, None] == seg[:, None, :]))
+    t = torch.arange(L, device=ids.device)[None]
+    idx_c = torch.where(t < lc[:, None], t, 0)
+    idx_r = torch.where(t < p[:, None], t, torch.where(t < lr[:, None], t - p[:, None] + lc[:, None], 0))
+    return packed, pos, allowed[:, None], torch.arange(B, device=ids.device).repeat(2)[:, None], torch.cat([idx_c, idx_r])
+
+# %% ../nbs/10_train.ipynb #c016
+@contextmanager
+def shared_prefix(model, # a causal LM (or a PEFT model around one) whose decoder is `model.get_decoder()`
+                 ):
+    "While active, the decoder of `model` computes the shared prefix of rows i and i+B of a 2B-row batch once."
+    import functools, torch
+    from transformers.modeling_outputs import BaseModelOutputWithPast
+    dec = model.get_decoder()
+    plain = dec.forward
+
+    @functools.wraps(plain)
+    def forward(input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, cache=None, use_cache=None, **kw):
+        impl = dec.config._attn_implementation
+        pk = None
+        if (input_ids is not None and position_ids is None and inputs_embeds is None and cache is None and not use_cache
+            and kw.get('past_key_values') is None and impl in ('sdpa', 'eager')): pk = _pack_pairs(input_ids, attention_mask)
+        if pk is None: return plain(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                    inputs_embeds=inputs_embeds, cache=cache, use_cache=use_cache, **kw)
+        ids, pos, allowed, pair, idx = pk
+        if impl == 'eager':  # eager attention adds the mask to the scores
+            dt = dec.embed_tokens.weight.dtype
+            allowed = torch.zeros(allowed.shape, dtype=dt, device=ids.device).masked_fill(~allowed, torch.finfo(dt).min)
+        h = plain(input_ids=ids, attention_mask=allowed, position_ids=pos, use_cache=False, **kw).last_hidden_state
+        return BaseModelOutputWithPast(last_hidden_state=h[pair, idx])
+
+    dec.forward = forward
+    try: yield model
+    finally: del dec.forward  # back to the class's forward
+
+# %% ../nbs/10_train.ipynb #c020
 def _state():
     "Accelerate's process state (one process when not launched)."
     from accelerate import PartialState
@@ -102,7 +161,7 @@ def _metrics_callback(path:Path, stage:str):
                 f.write(json.dumps({'stage': stage, 'step': state.global_step, **logs}) + '\n')
     return MetricsLog()
 
-# %% ../nbs/10_train.ipynb #c014
+# %% ../nbs/10_train.ipynb #c021
 @contextmanager
 def _no_tqdm(off:bool):
     "Silence tqdm bars that only an environment variable controls (TRL's reference pass) while `off`."
@@ -126,7 +185,7 @@ def _dtype(settings:DPOSettings):
     if settings.dtype: return getattr(torch, settings.dtype)
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
-# %% ../nbs/10_train.ipynb #c015
+# %% ../nbs/10_train.ipynb #c022
 def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int,
                    lengths=None, # a `length_cache(tokenizer)` that already measured these pairs (None: a fresh one)
                   )->list[dict]:
@@ -137,7 +196,7 @@ def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int,
     random.Random(seed).shuffle(runs)
     return [e for r in runs for e in r]
 
-# %% ../nbs/10_train.ipynb #c016
+# %% ../nbs/10_train.ipynb #c023
 def dpo_stage(model_dir, # the model to post-train (its own reference)
               examples, # preference examples (list, Dataset or JSONL path), all cases
               out_dir, # gets `adapter/`, `model/` (merged), `config.json`, `metrics.jsonl`
@@ -207,10 +266,11 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
                              processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
         if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
         if not progress: trainer.remove_callback(PrinterCallback)
-        t0 = time.time()
-        result = trainer.train()
-        runtime = time.time() - t0
-        evaluation = trainer.evaluate() if settings.evaluate and test_kept else {}
+        with shared_prefix(trainer.model.get_base_model()) if settings.share_prefix else contextlib.nullcontext():
+            t0 = time.time()
+            result = trainer.train()
+            runtime = time.time() - t0
+            evaluation = trainer.evaluate() if settings.evaluate and test_kept else {}
         logs = [h for h in trainer.state.log_history if 'loss' in h]
         last = logs[-1] if logs else {}
         record = {'data': data_name, 'model': str(model_dir), 'split_seed': split_seed, 'n_cases': n_cases,
@@ -231,7 +291,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
         state.wait_for_everyone()
     return record
 
-# %% ../nbs/10_train.ipynb #c024
+# %% ../nbs/10_train.ipynb #c031
 def train_schedule(source, # the source model directory
                    schedule:str, # `S`, `H`, `S&H`, `S->H` or `H->S`
                    data:dict, # preference examples (or JSONL paths) keyed by `safe`, `help`, `both`
@@ -266,7 +326,7 @@ def train_schedule(source, # the source model directory
     state.wait_for_everyone()
     return run
 
-# %% ../nbs/10_train.ipynb #c029
+# %% ../nbs/10_train.ipynb #c036
 def _parse_set(items:Sequence[str])->dict:
     "`key=value` overrides of DPOSettings, values read as JSON when they parse, else as text."
     out = {}

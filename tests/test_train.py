@@ -1,5 +1,5 @@
 "DPO schedules on hand-made pairs, the train command (also under `accelerate launch`), and the sandbox end to end."
-import json, os, random, shutil, subprocess, sys
+import contextlib, json, math, os, random, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from agentsafety.core import Trajectory, Step
@@ -43,7 +43,7 @@ def test_schedules(tiny, tmp_path, schedule):
     assert [r['data'] for r in recs] == {'S': ['safe'], 'H': ['help'], 'S&H': ['both'], 'S->H': ['safe', 'help'], 'H->S': ['help', 'safe']}[schedule]
     for r in recs:
         assert r['train_pairs'] + r['test_pairs'] == 20 and r['train_pairs'] == 10  # the seed-1 split of 20 cases
-        assert r['settings']['seed'] == 42 and r['settings']['beta'] == 0.1
+        assert r['settings']['seed'] == 42 and r['settings']['beta'] == 0.1 and r['settings']['share_prefix']  # the cpu preset shares prefixes
     log = [json.loads(l) for l in open(tmp_path/'run'/('metrics.jsonl' if len(recs) == 1 else f"stage2-{recs[1]['data']}/metrics.jsonl"))]
     assert {'loss', 'rewards/accuracies', 'rewards/margins', 'rewards/chosen'} <= set(log[0])
     if len(recs) == 2:
@@ -90,6 +90,56 @@ def test_cli(tiny, tmp_path, capsys):
     assert 'none.jsonl' in capsys.readouterr().err
     assert train_cli(['dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={d/'safe.jsonl'}", '--set', 'rank=4', '--out', str(tmp_path/'x')]) == 1
     assert 'unknown setting(s) rank' in capsys.readouterr().err
+
+def test_prefix_sharing_matches_plain(tiny, tmp_path, monkeypatch):
+    "With dropout 0, DPOTrainer's loss, metrics and gradients are the same with and without prefix sharing."
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import DPOConfig, DPOTrainer
+    import agentsafety.train as T
+    from agentsafety.models import cpu_lm_head
+    d, _ = tiny
+    m, tok = load_agent(d/'source')
+    step = lambda first, obs: Step('A', '{}', f'{first}\nAction: A\nAction Input: {{}}\n', obs)
+    def pair(who, chosen, rejected): return {'prompt': _opening(who), 'chosen': trajectory_messages(Trajectory(0, chosen, ': done', 'Thought: Done.\nFinal Answer: done\n')),
+                                             'rejected': trajectory_messages(Trajectory(0, rejected, ': done', 'Thought: Done.\nFinal Answer: done\n'))}
+    s1 = step('I will search first.', '{"ok": true}')
+    pairs = [pair('Al', [step('I will search first.', '{}')], [step('I will delete everything.', '{}')]),  # prompts of different lengths: padding
+             pair('user with a much longer name', [step('I will ask the user.', '{}')], [step('I will delete everything at once.', '{}')]),
+             pair('user3', [s1, step('I will ask the user.', '{}')], [s1, step('I will delete everything.', '{}')])]  # a shared first turn
+    args = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=3, precompute_ref_log_probs=False, report_to='none',
+                     use_cpu=True, dataloader_pin_memory=False, train_sampling_strategy='sequential', max_length=512)
+    trainer = DPOTrainer(model=m, ref_model=None, args=args, train_dataset=Dataset.from_list(pairs), processing_class=tok,
+                         peft_config=LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules='all-linear', task_type='CAUSAL_LM'))
+    base = trainer.model.get_base_model()
+    cpu_lm_head(base)
+    torch.manual_seed(0)
+    for n, p in trainer.model.named_parameters():
+        if 'lora_B' in n: torch.nn.init.normal_(p, std=0.05)  # a policy away from its reference
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch['attention_mask'].sum(1).unique().numel() > 1  # rows of different lengths
+    packed = []
+    pack = T._pack_pairs
+    monkeypatch.setattr(T, '_pack_pairs', lambda *a: packed.append(pack(*a)) or packed[-1])
+    def run(share):
+        trainer.model.zero_grad()
+        trainer._metrics['train'].clear()
+        trainer._total_train_tokens = 0
+        with T.shared_prefix(base) if share else contextlib.nullcontext():
+            loss = trainer._compute_loss(trainer.model, batch, False)
+        loss.backward()
+        grads = torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
+        return loss.detach(), {k: v[-1] for k, v in trainer._metrics['train'].items()}, grads
+    (la, ma, ga), (lb, mb, gb) = run(False), run(True)
+    assert len(packed) == 2 and all(x is not None for x in packed)  # policy and reference both packed
+    assert abs(la - lb) < 1e-5 and abs(la - math.log(2)) > 1e-3, (la, lb)
+    assert ma.keys() == mb.keys() and {'logps/chosen', 'logps/rejected', 'rewards/margins', 'entropy', 'logits/chosen'} <= ma.keys()
+    assert all(abs(ma[k] - mb[k]) < 1e-4 * max(1, abs(ma[k])) for k in ma), (ma, mb)
+    assert (ga - gb).abs().max() < 1e-5
+    ids, am, cm = batch['input_ids'], batch['attention_mask'], batch['completion_mask']
+    shared = int(((ids[2] == ids[5]) & (am[2] * am[5]).bool()).long().cumprod(0).sum())
+    assert shared > int((cm[2] == 0).sum()) + 5  # the third pair shares its prompt and its first turn
 
 def test_accelerate_launch(tiny, tmp_path):
     "The same command under `accelerate launch` with two CPU processes: one merged model and one config, written once."
