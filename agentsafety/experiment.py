@@ -323,8 +323,8 @@ def stage_source(path:Path, cfg:dict, source:dict, tokenizer_dir:str):
     "Fine-tune a tiny model on the source's strategy mixture played on every case of the SFT worlds."
     from transformers import AutoTokenizer
     from agentsafety import models
-    spec = models.SourceSpec(source['nick'], source['mixture'], source['seed'], tuple(cfg['sft_worlds']),
-                             model=models.TinyConfig(**cfg['model']), sft=models.SFTSettings(**cfg['sft']))
+    spec = models.SourceSpec(source['nick'], source['mixture'], source['seed'], tuple(cfg['sft_worlds']), **_prompt_kw(cfg),
+                             model=models.TinyConfig(**cfg['model']), sft=models.SFTSettings(**cfg['sft']))  # the prompt it will be evaluated with
     models.make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)  # writes model/source.json
 
 # %% ../nbs/13_experiment.ipynb #c035
@@ -454,7 +454,8 @@ class Study:
         "Tokenizer and source agents (fine-tuned, or given as local models)."
         import pandas as pd
         tok = self._run([Job('tokenizer', _sub(self.c, 'sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.c})], 'tokenizer')[0]
-        jobs = [Job(f"source/{s['nick']}", _sub(self.c, 'sft_worlds', 'model', 'sft') | {'source': s}, 'stage_source',
+        prompt = {'prompt': pk} if (pk := _prompt_kw(self.c)) else {}  # a source learns the prompt it is evaluated with
+        jobs = [Job(f"source/{s['nick']}", _sub(self.c, 'sft_worlds', 'model', 'sft') | {'source': s} | prompt, 'stage_source',
                     {'cfg': self.c, 'source': s, 'tokenizer_dir': str(tok.path)}, [tok])
                 for s in self.c['sources'] if not s['model']]
         self._run(jobs, 'source agents')

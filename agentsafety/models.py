@@ -258,6 +258,8 @@ def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0
                   seed:int=0, # the policy's seed
                   cases:Iterable[int]|None=None, # case indices in each world (None: all)
                   max_steps:int=15, # tool calls per episode before it is stopped
+                  variant:str='naive', # the agent prompt variant (the one the model will be rolled out with)
+                  detail:str='medium', # tool-description detail of the prompt
                  )->list[tuple[list[dict], Trajectory]]:
     "`(agent prompt, trajectory)` items of `policy` on every case of the sandbox worlds `worlds`."
     from agentsafety.sandbox import SandboxWorld
@@ -267,7 +269,7 @@ def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0
     for ws in worlds:
         w = SandboxWorld(ws)
         for i in (range(len(w.cases)) if cases is None else cases):
-            out.append((agent_prompt(w.cases[i], w.case_toolkits(i)), play(w, pol, i, max_steps)))
+            out.append((agent_prompt(w.cases[i], w.case_toolkits(i), variant, detail), play(w, pol, i, max_steps)))
     return out
 
 def sandbox_tokenizer(worlds:Iterable[int]=SFT_WORLDS, vocab_size:int=8192, seed:int=0, cases=None, pieces:str='line'):
@@ -289,6 +291,8 @@ class SourceSpec:
     cases: tuple|None = None # case indices per world (None: all 144)
     vocab_size: int = 8192 # tokenizer size (when `make_source` trains one)
     pieces: str = 'line' # tokenizer pre-splitting (see `train_tokenizer`)
+    variant: str = 'naive' # agent prompt variant of its SFT data: the one it will be rolled out with
+    detail: str = 'medium' # tool-description detail of that prompt
     model: TinyConfig = field(default_factory=TinyConfig)
     sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=6, lr=1e-2, max_length=512))
 
@@ -299,7 +303,7 @@ def make_source(spec:SourceSpec, out_dir, # the model's directory
     "Build, fine-tune and save the source model `spec`; returns its record (also saved as `source.json`)."
     t0 = time.time()
     tok = tokenizer if tokenizer is not None else sandbox_tokenizer(spec.worlds, spec.vocab_size, spec.seed, spec.cases, spec.pieces)
-    items = sandbox_items(spec.policy, spec.worlds, spec.seed, spec.cases)
+    items = sandbox_items(spec.policy, spec.worlds, spec.seed, spec.cases, variant=spec.variant, detail=spec.detail)
     model = tiny_model(tok, replace(spec.model, seed=spec.seed))
     metrics = sft(model, tok, sft_examples(items), replace(spec.sft, seed=spec.seed), out_dir, progress)
     rec = {'spec': asdict(spec), 'sft': metrics, 'parameters': n_params(model), 'vocab': len(tok), 'seconds': time.time() - t0}
