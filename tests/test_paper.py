@@ -93,3 +93,11 @@ def test_explore_notebook_runs_headless(quick_run, tmp_path):
     nb = json.loads(out.read_text())
     mimes = {k for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) for k in o.get('data', {})}
     assert 'application/vnd.jupyter.widget-view+json' in mimes
+
+@pytest.mark.parametrize('name, params', [('paper.ipynb', ['mode', 'preset', 'results_dir', 'out_dir', 'run_name', 'bootstrap', 'overrides', 'progress']),
+                                          ('explore.ipynb', ['results_dir', 'summary_path', 'left', 'right'])])
+def test_parameters_are_inspectable(name, params):
+    "papermill reads every parameter of the notebooks (`papermill --help-notebook`): it skips lines with a second `=`, e.g. in a comment."
+    import papermill as pm
+    from agentsafety.experiment import notebook_path
+    assert list(pm.inspect_notebook(str(notebook_path(name)))) == params
