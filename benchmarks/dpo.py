@@ -14,16 +14,16 @@ merging and saving), since the paper's configuration spends part of its time bef
 add our changes one at a time: the paper's batch settings with our head and reference (`layout`), then our batches
 without prefix sharing (`batched`), so the print says how much of the speed-up comes from where.
 
-Prefix sharing saves only the tokens the two sequences of a pair have in common. The benchmark trains on whole
-trajectories (both configurations on the same pairs), which mostly diverge at the first agent turn, so the shared part
-is small (the print gives it) and sharing gains little here; on the cpu preset's own decision pairs (each cut after its
-first diverging turn) the shared part is a much larger share of the tokens: `--decision-pairs` runs every
-configuration on those.
+The pairs are the ones the `cpu` preset trains on: decision pairs, each cut after its first diverging agent turn
+(`agentsafety.prefs.decision_pair`), given to every configuration alike. Prefix sharing saves only the tokens the two
+sequences of a pair have in common, which in decision pairs is most of them (the print gives the share).
+`--whole-pairs` runs every configuration on whole trajectories instead, which mostly diverge at the first agent turn:
+there the shared part is small and sharing gains little.
 
 The machine must be otherwise idle: with another process on one of the two cores, a 2-thread run loses far more than
 half its speed. `--threads 1` compares the configurations on one core each.
 
-Run: `python benchmarks/dpo.py [--pairs N] [--threads T] [--decision-pairs]`.
+Run: `python benchmarks/dpo.py [--pairs N] [--threads T] [--whole-pairs]`.
 """
 import argparse, json, random, tempfile, time
 from pathlib import Path
@@ -75,10 +75,10 @@ def main():
     ap.add_argument('--pairs', type=int, default=64, help='training pairs (a multiple of 8)')
     ap.add_argument('--threads', type=int, default=2, help='torch threads of our configuration (default 2: both cores)')
     ap.add_argument('--paper-threads', type=int, default=None, help="torch threads of the paper's configuration (default: 1, the fastest for batch 1)")
-    ap.add_argument('--decision-pairs', action='store_true', help='cut every pair after its first diverging turn (all runs)')
+    ap.add_argument('--whole-pairs', action='store_true', help="whole trajectories instead of the cpu preset's decision pairs (all runs)")
     a = ap.parse_args()
     d, pairs = build(a.pairs)
-    if a.decision_pairs:
+    if not a.whole_pairs:  # what the cpu preset trains on
         from agentsafety.prefs import decision_pair
         pairs = [p for p in map(decision_pair, pairs) if p is not None]
     import agentsafety.train, trl, peft  # imported before timing: each run below pays only its own work
