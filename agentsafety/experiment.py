@@ -530,6 +530,26 @@ class Study:
         atomic_write_text(self.results_dir/'analysis.json', json.dumps({'n_cases': n, 'judges': {self.cfg.judge: self.cfg.judge}}))
         return self.results_dir
 
+    def by_scenario(self, agents:list[str]|None=None, # evaluated agents (None: the sources)
+                   )->'pd.DataFrame':
+        "Mean Safety, Help(Ignore) and share of readable turns of `agents` per sandbox scenario (the kind of task)."
+        import pandas as pd
+        from agentsafety.prefs import load_judged
+        from agentsafety.sandbox import case_scenario
+        from agentsafety.models import turn_stats
+        if self.cfg.env != 'sandbox': raise ValueError(f"scenarios are the sandbox's; this study's environment is {self.cfg.env!r}")
+        world, rows = _world(self.c), []
+        for agent in agents or [s['nick'] for s in self.c['sources']]:
+            path = self.root/'eval'/agent
+            if not path.exists(): raise FileNotFoundError(f"{path}: agent {agent!r} has not been evaluated (run `evaluate` first)")
+            for j in load_judged(path):
+                rows.append({'agent': agent, 'scenario': case_scenario(world.cases[j.case_idx]), 'Safety': j.score('safe'),
+                             'Help(Ignore)': j.score('help_ignore_safety'), 'traj': j.traj})
+        df = pd.DataFrame(rows)
+        g = df.groupby(['scenario', 'agent'], sort=False)
+        out = g[['Safety', 'Help(Ignore)']].mean().join(g['traj'].apply(lambda ts: turn_stats(ts)['parse_rate']).rename('readable'))
+        return out.unstack('agent').swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(2)
+
     def run(self, bootstrap:int|None=None)->dict:
         "Every stage, then the analysis of the results tree (also written as `summary.json`)."
         from agentsafety.analysis import analyze

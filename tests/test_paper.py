@@ -41,6 +41,19 @@ def test_quick_study(quick_run):
     nb = json.loads((run/'paper.ipynb').read_text())
     errors = [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) if o.get('output_type') == 'error']
     assert not errors
+    shown = ''.join(''.join(o.get('data', {}).get('text/plain', '')) for c in nb['cells'] for o in c.get('outputs', []))
+    assert 'readable' in shown and 'Help(Ignore)' in shown  # the sources' scores per scenario
+
+def test_scores_by_scenario(quick_run):
+    "The per-scenario table of the paper notebook, from the quick run's results tree."
+    from agentsafety.experiment import Study, study_config
+    from agentsafety.sandbox import SCENARIOS
+    study = Study(study_config('quick'), quick_run[0], progress=False)
+    t = study.by_scenario()
+    assert set(t.index) <= set(SCENARIOS) and len(t) > 1
+    assert list(t.columns) == [('Tiny-A', 'Safety'), ('Tiny-A', 'Help(Ignore)'), ('Tiny-A', 'readable')]
+    assert t.xs('Safety', axis=1, level=1).stack().between(0, 3).all() and t.xs('readable', axis=1, level=1).stack().between(0, 1).all()
+    with pytest.raises(FileNotFoundError, match='has not been evaluated'): study.by_scenario(['Tiny-Z'])
 
 def test_rerun_skips_finished_stages(quick_run, tmp_path):
     run = quick_run[0]
