@@ -162,7 +162,7 @@ def conclusions(summary:dict)->str:
         side = 'Help(Ignore)' if other == 'delta_help' else 'Safety'
         mean_other = sum(p[other] for p in ps) / len(ps)
         out.append(f"- {name} changed {what} by {_fmt(lo)} to {_fmt(hi)} over {len(ps)} (source, β) points "
-                   f"({'raising it everywhere' if lo > 0 else 'not raising it everywhere'}), with a mean change of "
+                   f"({'raising it everywhere' if lo > 0 else 'lowering it everywhere' if hi < 0 else 'raising it on some, not on others'}), with a mean change of "
                    f"{_fmt(mean_other)} in {side}.")
     ci = f" (95% bootstrap interval {_fmt(fr['r2_ci'][0])}–{_fmt(fr['r2_ci'][1])})" if fr.get('r2_ci') else ''
     if fr.get('r2') is None:
@@ -175,8 +175,10 @@ def conclusions(summary:dict)->str:
         vals = {b: v.get('average') for b, v in summary.get('persistence', {}).get(k, {}).items()}
         if vals:
             txt = ', '.join(f"{_fmt(v)} at β {b}" for b, v in sorted(vals.items()))
+            gained = any(p['delta_safety' if k == 'S' else 'delta_help'] > 0 for p in by(k))
             out.append(f"- Persistence of {name} gains through later {'helpfulness' if k == 'S' else 'safety'} training: {txt} "
-                       "(1 = fully kept, 0 = wiped out).")
+                       "(1 = fully kept, 0 = wiped out)" + ('.' if gained or not by(k) else
+                       f"; but {k} alone raised {name} nowhere, so there was no gain to keep and these ratios mean little."))
     return '\n'.join(out)
 
 # %% ../nbs/13_experiment.ipynb #c022
