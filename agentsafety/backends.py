@@ -162,6 +162,10 @@ class HFBackend(Backend):
             model = PeftModel.from_pretrained(model, a, local_files_only=True).merge_and_unload()
         self.model = model.to(self.device).eval()
         self._mask4d = _use_ragged(self.model) # our SDPA takes a ready 4D mask
+        from transformers import DynamicCache
+        from transformers.cache_utils import DynamicLayer
+        # the model's cache keeps plain per-layer keys and values (not sliding windows, say): our in-place layers can stand in
+        self._plain_layers = all(type(l) is DynamicLayer for l in DynamicCache(config=self.model.config).layers)
         from agentsafety.models import auto_threads
         self.threads = auto_threads(self.model, threads)
         if self.tok.chat_template: self.template = self.tok.chat_template
@@ -272,11 +276,10 @@ def _keep_block(self:HFBackend, key:tuple, kv:list)->int:
 def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
     "(cache holding positions `:past` of rows `part` of the prefill buffers `kv` with room up to the end of the block, whether it writes into `kv` itself)."
     from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
     cache = DynamicCache(config=self.model.config)
     if not past: return cache, False
     sel = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part # consecutive rows: a view, no copy
-    if any(type(l) is not DynamicLayer for l in cache.layers):
+    if not self._plain_layers:
         return DynamicCache(ddp_cache_data=[(K[sel, :, :past], V[sel, :, :past]) for K, V in kv], config=self.model.config), False
     Grow, w = _grow_layer(), (past // self.prefix_block + 1)*self.prefix_block # to the end of the block
     for j, (K, V) in enumerate(kv): cache.layers[j] = Grow(K[sel, :, :w], V[sel, :, :w], past)
@@ -341,9 +344,7 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
         if t: # the cached partial block
             for (K, V), (k, v) in zip(kv, t[1]): K[i, :, first[i]*B:first[i]*B + t[0]], V[i, :, first[i]*B:first[i]*B + t[0]] = k[0], v[0]
     logits = [None]*n
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-    ragged = self._mask4d and all(type(l) is DynamicLayer for l in DynamicCache(config=self.model.config).layers)
+    ragged = self._mask4d and self._plain_layers
     for b in range(min(first), max(last) + 1):
         todo, lead, same = [i for i in range(n) if first[i] <= b <= last[i]], {}, {}
         for i in todo: # rows with the same tokens so far compute this block once
