@@ -5,8 +5,7 @@
 # %% ../nbs/10_train.ipynb #c002
 from __future__ import annotations
 import argparse, json, os, random, shutil, sys, tempfile, time, warnings
-import contextlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, asdict, replace, fields
 from pathlib import Path
 from typing import Sequence
@@ -53,7 +52,7 @@ class DPOSettings:
     dtype: str|None = None # model weights: None = bfloat16 on GPU, float32 on CPU
     threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
     cpu_head: bool = True # on CPU, score only the completion positions (`agentsafety.models.cpu_lm_head`); False: TRL's own CPU path, which scores every position
-    share_prefix: bool = False # compute the tokens a pair's chosen and rejected sequences share (prompt and common turns) once per pair (`share_prefix`)
+    share_prefix: bool = False # compute the tokens a pair's chosen and rejected sequences share (prompt and common turns) once per pair (`shared_prefix`)
     evaluate: bool = False # after training, score the held-out (test-case) pairs
 
     @property
@@ -266,7 +265,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
                              processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
         if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
         if not progress: trainer.remove_callback(PrinterCallback)
-        with shared_prefix(trainer.model.get_base_model()) if settings.share_prefix else contextlib.nullcontext():
+        with shared_prefix(trainer.model.get_base_model()) if settings.share_prefix else nullcontext():
             t0 = time.time()
             result = trainer.train()
             runtime = time.time() - t0
