@@ -1,0 +1,1 @@
+"Agents: the prompt, tiny language models, backends that write text, the rollout engine and scripted policies."
