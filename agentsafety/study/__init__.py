@@ -1,0 +1,1 @@
+"The study: its configuration, cached stages, the runner, the paper notebook and the trajectory viewer."
