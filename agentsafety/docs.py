@@ -4,7 +4,7 @@
 
 # %% ../nbs/98_docs.ipynb #c002
 from __future__ import annotations
-import html, re, shutil, subprocess, sys
+import html, posixpath, re, shutil, subprocess, sys
 from pathlib import Path
 
 # %% auto #0
@@ -26,15 +26,21 @@ def _title(nb)->str:
 
 # %% ../nbs/98_docs.ipynb #c006
 def _nav(pages:list[tuple[str, str]], current:str)->str:
-    "An HTML navigation bar linking every page."
-    links = ' | '.join(f'<b>{html.escape(t)}</b>' if f == current else f'<a href="{f}">{html.escape(t)}</a>' for f, t in pages)
+    "An HTML navigation bar linking every page, with links relative to the `current` page (which may sit in a subfolder)."
+    here = posixpath.dirname(current) or '.'
+    links = ' | '.join(f'<b>{html.escape(t)}</b>' if f == current else f'<a href="{posixpath.relpath(f, here)}">{html.escape(t)}</a>'
+                       for f, t in pages)
     return f'<nav style="padding:.6em 1em;border-bottom:1px solid #ccc;font-family:sans-serif">{links}</nav>'
 
 # %% ../nbs/98_docs.ipynb #c008
-def page_name(nb_path)->str:
+def page_name(nb_path, # a notebook
+              root=None, # the notebooks' folder: a notebook in a subfolder of it keeps the subfolder in its page's path
+             )->str:
     "The HTML page of a notebook: `index.html` for the front page, else the name without its number prefix."
-    stem = Path(nb_path).stem
-    return 'index.html' if stem == 'index' else re.sub(r'^\d+_', '', stem) + '.html'
+    p = Path(nb_path)
+    name = 'index.html' if p.stem == 'index' else re.sub(r'^\d+_', '', p.stem) + '.html'
+    folder = '.' if root is None else p.parent.relative_to(root).as_posix()
+    return name if folder == '.' else f"{folder}/{name}"
 
 # %% ../nbs/98_docs.ipynb #c010
 _re_directive = re.compile(r'^#\|.*\n?', re.M)
@@ -49,21 +55,24 @@ def _quarto_like(nb):
 
 # %% ../nbs/98_docs.ipynb #c011
 def render_html(proc_dir, out_dir)->list[Path]:
-    "Render every notebook of the processed directory `proc_dir` to one HTML page in `out_dir`, all linked."
+    "Render every notebook of the processed directory `proc_dir` (subfolders too) to one HTML page in `out_dir`, all linked."
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     proc_dir, out_dir = Path(proc_dir), Path(out_dir)
-    nbs = sorted(proc_dir.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
+    def rel(p): return p.relative_to(proc_dir)
+    nbs = [p for p in proc_dir.rglob('*.ipynb') if not any(s.startswith(('.', '_')) for s in rel(p).parts[:-1])]
+    nbs.sort(key=lambda p: (p.stem != 'index' or len(rel(p).parts) > 1, len(rel(p).parts) > 1, rel(p).as_posix()))  # front page, top level, folders
     if not nbs: raise FileNotFoundError(f"no notebooks in {proc_dir}")
     loaded = [(p, _quarto_like(nbformat.read(p, as_version=4))) for p in nbs]
-    pages = [(page_name(p), _title(nb) or p.stem) for p, nb in loaded]
+    pages = [(page_name(p, proc_dir), '/'.join(rel(p).parts[:-1] + ((_title(nb) or p.stem),))) for p, nb in loaded]
     out_dir.mkdir(parents=True, exist_ok=True)
     exporter, written = HTMLExporter(template_name='lab', exclude_input_prompt=True, exclude_output_prompt=True), []
     exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}), enabled=True)
     for (p, nb), (fname, title) in zip(loaded, pages):
         body, _ = exporter.from_notebook_node(nb, resources={'metadata': {'name': title}})
         body = re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + _nav(pages, fname), body, count=1)
+        (out_dir/fname).parent.mkdir(parents=True, exist_ok=True)
         (out_dir/fname).write_text(body, encoding='utf-8')
         written.append(out_dir/fname)
     return written
@@ -91,4 +100,4 @@ def build_docs(root='.', # the project root (holds settings.ini and nbs/)
 def docs_main():
     "Build the docs of the project in the working directory and say where they are (what `make docs` runs)."
     site = build_docs()
-    print(f"docs written to {site}/index.html ({len(list(site.glob('*.html')))} pages)")
+    print(f"docs written to {site}/index.html ({len(list(site.rglob('*.html')))} pages)")
