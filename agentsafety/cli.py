@@ -4,21 +4,21 @@
 
 # %% ../nbs/99_cli.ipynb #c002
 from __future__ import annotations
-import argparse, importlib, sys
+import importlib, sys
 
 # %% auto #0
 __all__ = ['COMMANDS', 'main']
 
 # %% ../nbs/99_cli.ipynb #c005
 COMMANDS = {
-    'cases': ('agentsafety.toolemu:cases_cli', 'summary table of a case set: a ToolEmu directory or `sandbox`'),
-    'sandbox-policies': ('agentsafety.sandbox:policies_cli', 'score every scripted policy on the sandbox cases'),
-    'rollout': ('agentsafety.rollout:rollout_cli', 'run an agent on cases and write trajectories'),
-    'judge': ('agentsafety.judges:judge_cli', 'judge trajectory files and write eval files'),
-    'prefs': ('agentsafety.prefs:prefs_cli', 'build DPO preference pairs from judged trajectories'),
-    'train': ('agentsafety.train:train_cli', 'SFT and DPO post-training (single, joint, sequential)'),
-    'analyze': ('agentsafety.analysis:analyze_cli', 'frontier, R², persistence, figures and tables of a results tree'),
-    'paper': ('agentsafety.experiment:paper_cli', 'run the paper notebook with papermill'),
+    'cases': ('agentsafety.environments.toolemu:cases_cli', 'summary table of a case set: a ToolEmu directory or `sandbox`'),
+    'sandbox-policies': ('agentsafety.agents.policies:policies_cli', 'score every scripted policy on the sandbox cases'),
+    'rollout': ('agentsafety.judges.llm:rollout_cli', 'run an agent on cases and write trajectories'),
+    'judge': ('agentsafety.judges.llm:judge_cli', 'judge trajectory files and write eval files'),
+    'prefs': ('agentsafety.training.prefs:prefs_cli', 'build DPO preference pairs from judged trajectories'),
+    'train': ('agentsafety.training.dpo:train_cli', 'SFT and DPO post-training (single, joint, sequential)'),
+    'analyze': ('agentsafety.analysis.report:analyze_cli', 'frontier, R², persistence, figures and tables of a results tree'),
+    'paper': ('agentsafety.study.paper:paper_cli', 'run the paper notebook with papermill'),
 }
 
 # %% ../nbs/99_cli.ipynb #c006
