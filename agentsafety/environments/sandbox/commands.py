@@ -4,249 +4,257 @@
 
 # %% ../../../nbs/environments/03_commands.ipynb #c002
 from __future__ import annotations
-import fnmatch, math, posixpath, re
+import datetime, fnmatch, math, posixpath, re
 from ...core import Toolkit
 from .tools import _p, _r, _tool, _INVALID, _sim
-from .shell import (_Exit, Shell, _COMMANDS, _cmd, _human, _parse_human, _mode_str,
-                                                    _NOW_MTIME, _ancestors)
+from .shell import (_Exit, Shell, _COMMANDS, _cmd, _human, _mode_str, _NOW_MTIME, _ancestors,
+                                                    _options, _getopt, _OPTS, _parse, _errs, _count)
+from . import text  # registers cat, head, tail, wc, sort, uniq, grep
 
 # %% auto #0
 __all__ = []
 
 # %% ../../../nbs/environments/03_commands.ipynb #c006
-def _flags(args:list[str], cmd:str, allowed:str, with_value:str='')->tuple[set, dict, list]:
-    "Split `args` into single-letter flags, flags with values, and operands (`--` ends flags)."
-    flags, vals, rest, i = set(), {}, [], 0
-    while i < len(args):
-        a = args[i]
-        if a == '--': rest += args[i+1:]; break
-        if a.startswith('-') and len(a) > 1 and not a[1:].isdigit():
-            if a.startswith('--'): flags.add(a); i += 1; continue
-            for j, ch in enumerate(a[1:]):
-                if ch in with_value:
-                    v = a[j+2:] or (args[i+1] if i + 1 < len(args) else None)
-                    if v is None: raise _Exit(f"{cmd}: option requires an argument -- '{ch}'", 2)
-                    vals[ch] = v
-                    if not a[j+2:]: i += 1
-                    break
-                if ch not in allowed: raise _Exit(f"{cmd}: invalid option -- '{ch}'", 2)
-                flags.add(ch)
-        else: rest.append(a)
-        i += 1
-    return flags, vals, rest
-
+_options('pwd', [('L', 'logical', '', 'print the working directory (there are no symbolic links here)'), ('P', 'physical', '', 'the same')])
 @_cmd('pwd')
-def _pwd(sh, args, stdin): return sh.st['cwd'] + '\n'
+def _pwd(sh, args, stdin): _parse(args, 'pwd'); return sh.st['cwd'] + '\n'
 
+_options(('whoami', 'hostname', 'clear', 'sync', 'sleep'), [])
 @_cmd('whoami')
-def _whoami(sh, args, stdin): return sh.user() + '\n'
-
-@_cmd('date')
-def _date(sh, args, stdin): return 'Tue Feb 22 11:37:00 EST 2022\n'
+def _whoami(sh, args, stdin): _parse(args, 'whoami'); return sh.user() + '\n'
 
 @_cmd('hostname')
-def _hostname(sh, args, stdin): return sh.st.get('hostname', 'johns-laptop') + '\n'
+def _hostname(sh, args, stdin): _parse(args, 'hostname'); return sh.st.get('hostname', 'johns-laptop') + '\n'
 
+_NOW = datetime.datetime(2022, 2, 22, 11, 37, tzinfo=datetime.timezone(datetime.timedelta(hours=-5), 'EST'))
+_options('date', [('', '', '+FORMAT', 'print the date in FORMAT (strftime codes such as %Y-%m-%d, %H:%M, %s)')])
+@_cmd('date')
+def _date(sh, args, stdin):
+    _, rest = _parse(args, 'date')
+    fmt = next((a[1:] for a in rest if a.startswith('+')), None)
+    bad = [a for a in rest if not a.startswith('+')]
+    if bad: raise _Exit(f"date: invalid date '{bad[0][:40]}'")
+    if fmt is None: return 'Tue Feb 22 11:37:00 EST 2022\n'
+    return _NOW.strftime(fmt.replace('%%', '\0').replace('%s', str(int(_NOW.timestamp()))).replace('\0', '%%')) + '\n'
+
+_UNAME = (('s', 'kernel-name', 'Linux'), ('n', 'nodename', None), ('r', 'kernel-release', '5.15.0-58-generic'),
+          ('v', 'kernel-version', '#64-Ubuntu SMP Thu Jan 5 11:43:13 UTC 2023'), ('m', 'machine', 'x86_64'),
+          ('o', 'operating-system', 'GNU/Linux'))
+_options('uname', [('a', 'all', '', 'print all of the following')] + [(c, n, '', f"print the {n.replace('-', ' ')}") for c, n, _ in _UNAME])
 @_cmd('uname')
-def _uname(sh, args, stdin): return 'Linux\n' if not args else 'Linux johns-laptop 5.15.0-58-generic x86_64 GNU/Linux\n'
+def _uname(sh, args, stdin):
+    opts, _ = _parse(args, 'uname')
+    keys = [c for c, _, _ in _UNAME if c in opts or 'a' in opts] or ['s']
+    return ' '.join(v or sh.st.get('hostname', 'johns-laptop') for c, _, v in _UNAME if c in keys) + '\n'
 
+_options('id', [('u', 'user', '', 'print only the user ID'), ('g', 'group', '', 'print only the group ID'),
+                ('G', 'groups', '', 'print all group IDs'), ('n', 'name', '', 'print names instead of numbers (with -u, -g or -G)')])
 @_cmd('id')
-def _id(sh, args, stdin): return 'uid=0(root) gid=0(root) groups=0(root)\n' if sh.root else 'uid=1000(john) gid=1000(john) groups=1000(john),27(sudo)\n'
+def _id(sh, args, stdin):
+    opts, _ = _parse(args, 'id')
+    ids = [(0, 'root')] if sh.root else [(1000, 'john'), (27, 'sudo')]
+    pick = ids[:1] if ('u' in opts or 'g' in opts) else ids if 'G' in opts else None
+    if pick is None:
+        if 'n' in opts: raise _Exit("id: cannot print only names or real IDs in default format")
+        return 'uid=0(root) gid=0(root) groups=0(root)\n' if sh.root else 'uid=1000(john) gid=1000(john) groups=1000(john),27(sudo)\n'
+    return ' '.join(n if 'n' in opts else str(i) for i, n in pick) + '\n'
 
-@_cmd('true', 'clear', 'sleep', 'sync')
+@_cmd('true')
 def _true(sh, args, stdin): return ''
 
 @_cmd('false')
 def _false(sh, args, stdin): return '', '', 1
 
+@_cmd('clear')
+def _clear(sh, args, stdin): _parse(args, 'clear'); return ''
+
+@_cmd('sync')
+def _sync(sh, args, stdin): _parse(args, 'sync'); return ''
+
+@_cmd('sleep')
+def _sleep(sh, args, stdin):
+    _, rest = _parse(args, 'sleep')
+    if not rest: raise _Exit("sleep: missing operand\nTry 'sleep --help' for more information.")
+    bad = [a for a in rest if not re.fullmatch(r'\d+(\.\d*)?[smhd]?|\.\d+[smhd]?', a)]
+    if bad: raise _Exit(f"sleep: invalid time interval '{bad[0][:40]}'\nTry 'sleep --help' for more information.")
+    return ''
+
+def _unescape(m)->str:
+    "The character an `echo -e` escape stands for."
+    e = m.group(1)
+    if e[0] == '0': return chr(int(e[1:] or '0', 8))
+    if e[0] == 'x' and len(e) > 1: return chr(int(e[1:], 16))
+    return _ESCAPES.get(e, m.group(0))
+
+_ESCAPES = {'\\': '\\', 'a': '\a', 'b': '\b', 'e': '\x1b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
+_options('echo', [('n', '', '', 'no newline at the end'), ('e', '', '', 'interpret backslash escapes (\\n, \\t, \\\\, \\c, \\0NNN, \\xHH)'),
+                  ('E', '', '', 'do not interpret them (the default)')], code=None)
 @_cmd('echo')
 def _echo(sh, args, stdin):
-    nl = not (args and args[0] == '-n')
-    if not nl: args = args[1:]
-    return ' '.join(args) + ('\n' if nl else '')
+    opts = set()
+    while args and re.fullmatch(r'-[neE]+', args[0]): opts |= set(args[0][1:]); args = args[1:]
+    text = ' '.join(args)
+    if 'e' in opts:
+        stop = text.find('\\c')
+        if stop >= 0: text, opts = text[:stop], opts | {'n'}
+        text = re.sub(r'\\(0[0-7]{0,3}|x[0-9a-fA-F]{1,2}|.)', _unescape, text)
+    return text + ('' if 'n' in opts else '\n')
 
+_options('cd', [('L', '', '', 'follow symbolic links (there are none here)'), ('P', '', '', 'the same')], code=2)
 @_cmd('cd')
 def _cd(sh, args, stdin):
-    target = args[0] if args else sh.st['home']
+    _, rest = _parse(args, 'cd', stop_at_operand=True)
+    if len(rest) > 1: raise _Exit("cd: too many arguments")
+    target = rest[0] if rest else sh.st['home']
     ap, node = sh.lookup(target, 'cd')
     if node['type'] != 'dir': raise _Exit(f"cd: {target}: Not a directory")
     if not sh.allowed(node, 1): raise _Exit(f"cd: {target}: Permission denied")
     sh.st['cwd'] = ap
     return ''
 
+_options('which', [('a', '', '', 'print every match (there is one place for each command here)')], code=2)
 @_cmd('which')
 def _which(sh, args, stdin):
-    found = [f"/usr/bin/{a}" for a in args if a in _COMMANDS]
-    return '\n'.join(found) + ('\n' if found else ''), '', 0 if len(found) == len(args) else 1
+    _, rest = _parse(args, 'which')
+    found = [f"/usr/bin/{a}" for a in rest if a in _COMMANDS]
+    return '\n'.join(found) + ('\n' if found else ''), '', 0 if len(found) == len(rest) else 1
 
 # %% ../../../nbs/environments/03_commands.ipynb #c008
-def _ls_line(sh, path, node, name, human):
+_MONTHS = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split()
+
+def _mtime_key(m:str)->tuple:
+    "A sortable form of an `ls` date such as `Feb 14 10:12`."
+    p = m.split()
+    try: return (_MONTHS.index(p[0]), int(p[1]), p[2])
+    except (ValueError, IndexError): return (-1, 0, m)
+
+def _ls_line(sh, path, node, name, human, classify=''):
     size = _human(node['size'] if node['type'] == 'file' else 4096) if human else str(node['size'] if node['type'] == 'file' else 4096)
-    return f"{_mode_str(node)} 1 {node['owner']} {node['owner']} {size:>6} {node['mtime']} {name}"
+    return f"{_mode_str(node)} 1 {node['owner']} {node['owner']} {size:>6} {node['mtime']} {name}{classify}"
 
-@_cmd('ls', 'll', 'dir')
-def _ls(sh, args, stdin):
-    flags, _, paths = _flags(args, 'ls', 'lahdRtS1rF')
-    long, show_all = 'l' in flags, 'a' in flags
-    paths = paths or ['.']
-    out, errs, code = [], [], 0
-    for i, p in enumerate(paths):
+_options(('ls', 'dir', 'll'), [
+    ('l', '', '', 'long listing: permissions, owner, size, date'), ('a', 'all', '', 'include hidden entries, and . and ..'),
+    ('A', 'almost-all', '', 'include hidden entries but not . and ..'), ('h', 'human-readable', '', 'with -l, sizes like 1.5G'),
+    ('d', 'directory', '', 'list directories themselves, not their contents'), ('R', 'recursive', '', 'list subdirectories recursively'),
+    ('t', '', '', 'newest first'), ('S', '', '', 'largest first'), ('r', 'reverse', '', 'reverse the order'),
+    ('1', '', '', 'one entry per line (always so here)'), ('F', 'classify', '', 'append / to directories and * to executable files')], code=2)
+
+@_cmd('ls')
+def _ls(sh, args, stdin, cmd='ls'):
+    opts, paths = _parse(args, cmd)
+    long, human = 'l' in opts, 'h' in opts
+    def mark(node): return ('/' if node['type'] == 'dir' else '*' if node['mode'] & 0o111 else '') if 'F' in opts else ''
+    def show(ap, node, name): return _ls_line(sh, ap, node, name, human, mark(node)) if long else name + mark(node)
+    def order(rows):  # rows of (name, path, node), sorted by name already
+        if 't' in opts: rows = sorted(rows, key=lambda r: _mtime_key(r[2]['mtime']), reverse=True)
+        elif 'S' in opts: rows = sorted(rows, key=lambda r: -(r[2]['size'] if r[2]['type'] == 'file' else 4096))
+        return rows[::-1] if 'r' in opts else rows
+    files, dirs, errs, code = [], [], [], 0
+    for p in paths or ['.']:
         try:
-            ap, node = sh.lookup(p, 'ls')
-            if node['type'] == 'file' or 'd' in flags:
-                out.append(_ls_line(sh, ap, node, p, 'h' in flags) if long else p)
-                continue
-            if not sh.allowed(node, 4): raise _Exit(f"ls: cannot open directory '{p}': Permission denied", 2)
-            kids = [c for c in sh.children(ap) if show_all or not posixpath.basename(c).startswith('.')]
-            if 'S' in flags: kids.sort(key=lambda c: -sh.nodes[c]['size'])
-            if 'r' in flags: kids.reverse()
-            if len(paths) > 1: out.append(f"{p}:")
-            if long:
-                out.append(f"total {sum(math.ceil(sh.nodes[c]['size'] / 1024) for c in kids)}")
-                out += [_ls_line(sh, c, sh.nodes[c], posixpath.basename(c), 'h' in flags) for c in kids]
-            else: out += [posixpath.basename(c) for c in kids]
-            if len(paths) > 1 and i < len(paths) - 1: out.append('')
+            ap, node = sh.lookup(p, cmd)
+            (files if node['type'] == 'file' or 'd' in opts else dirs).append((p, ap, node))
         except _Exit as e: errs.append(e.msg); code = 2
-    return '\n'.join(out) + ('\n' if out else ''), '\n'.join(errs) + ('\n' if errs else ''), code
+    out = [show(ap, node, p) for p, ap, node in order(files)]
+    header = len(paths) > 1 or 'R' in opts
+    todo = order(dirs)[::-1]
+    while todo:
+        p, ap, node = todo.pop()
+        if not sh.allowed(node, 4):
+            errs.append(f"{cmd}: cannot open directory '{p}': Permission denied"); code = 2 if (p, ap, node) in dirs else max(code, 1); continue
+        kids = [(posixpath.basename(c), c, sh.nodes[c]) for c in sh.children(ap)
+                if 'a' in opts or 'A' in opts or not posixpath.basename(c).startswith('.')]
+        kids = order(kids)
+        dots = [('.', ap, node), ('..', posixpath.dirname(ap), sh.nodes[posixpath.dirname(ap)])] if 'a' in opts else []
+        if out: out.append('')
+        if header: out.append(f"{p}:")
+        if long: out.append(f"total {sum(math.ceil(n['size'] / 1024) for _, _, n in kids)}")
+        out += [show(c, n, name) for name, c, n in dots + kids]
+        if 'R' in opts:
+            todo += [(posixpath.join(p, name), c, n) for name, c, n in kids if n['type'] == 'dir'][::-1]
+    return '\n'.join(out) + ('\n' if out else ''), _errs(errs), code
 
-@_cmd('cat', 'less', 'more')
-def _cat(sh, args, stdin):
-    _, _, files = _flags(args, 'cat', 'nAvE')
-    if not files: return stdin or ''
-    out, errs = [], []
-    for f in files:
-        try: out.append(sh.read(f, 'cat'))
-        except _Exit as e: errs.append(e.msg)
-    return ''.join(out), '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
-
-def _lines_of(sh, files, stdin, cmd):
-    "Text of `files` (or stdin) for line-oriented commands."
-    return stdin or '' if not files else ''.join(sh.read(f, cmd) for f in files)
-
-def _count(v:str, cmd:str)->int:
-    try: return abs(int(v))
-    except ValueError: raise _Exit(f"{cmd}: invalid number of lines: '{v[:20]}'")
-
-@_cmd('head', 'tail')
-def _head(sh, args, stdin, name='head'):
-    args = [f"-n{a[1:]}" if re.fullmatch(r'-\d+', a) else a for a in args]
-    _, vals, files = _flags(args, 'head', 'qv', 'nc')
-    n = _count(vals.get('n', '10'), 'head')
-    lines = _lines_of(sh, files, stdin, 'head').splitlines(True)
-    return ''.join(lines[:n]) if name == 'head' else ''.join(lines[-n:] if n else [])
-
-_COMMANDS['tail'] = lambda sh, args, stdin: _head(sh, args, stdin, 'tail')
-
-@_cmd('wc')
-def _wc(sh, args, stdin):
-    flags, _, files = _flags(args, 'wc', 'lwc')
-    text = _lines_of(sh, files, stdin, 'wc')
-    counts = {'l': text.count('\n'), 'w': len(text.split()), 'c': len(text.encode())}
-    keys = [k for k in 'lwc' if k in flags] or ['l', 'w', 'c']
-    return ' '.join(str(counts[k]) for k in keys) + (f" {files[0]}" if len(files) == 1 else '') + '\n'
-
-@_cmd('sort')
-def _sort(sh, args, stdin):
-    flags, vals, files = _flags(args, 'sort', 'rhnu', 'kt')
-    lines = _lines_of(sh, files, stdin, 'sort').splitlines()
-    col = _count(vals.get('k', '1').split(',')[0], 'sort') if 'k' in vals else 0
-    def key(l):
-        f = l.split()[col - 1] if col and len(l.split()) >= col else l
-        if 'h' in flags: return _parse_human(f)
-        if 'n' in flags: return _parse_human(re.sub(r'[^0-9.].*', '', f) or '0')
-        return f
-    lines.sort(key=key, reverse='r' in flags)
-    if 'u' in flags: lines = list(dict.fromkeys(lines))
-    return '\n'.join(lines) + ('\n' if lines else '')
-
-@_cmd('uniq')
-def _uniq(sh, args, stdin):
-    lines = _lines_of(sh, _flags(args, 'uniq', 'c')[2], stdin, 'uniq').splitlines()
-    out = [l for i, l in enumerate(lines) if i == 0 or l != lines[i-1]]
-    return '\n'.join(out) + ('\n' if out else '')
-
-@_cmd('grep', 'egrep', 'fgrep')
-def _grep(sh, args, stdin):
-    flags, vals, rest = _flags(args, 'grep', 'irRlnvcFEwHhsq', 'e')
-    if 'e' in vals: pat = vals['e']
-    elif rest: pat, rest = rest[0], rest[1:]
-    else: raise _Exit('usage: grep [OPTION]... PATTERNS [FILE]...', 2)
-    ci = 'i' in flags
-    want = pat.lower() if ci else pat
-    def hit(line): return (want in (line.lower() if ci else line)) != ('v' in flags)
-    sources, errs = [], []
-    if not rest: sources.append(('(standard input)', stdin or ''))
-    for f in rest:
-        try:
-            ap, node = sh.lookup(f, 'grep')
-            if node['type'] == 'dir':
-                if not ({'r', 'R'} & flags): errs.append(f"grep: {f}: Is a directory"); continue
-                for q in sh.walk(ap):
-                    n = sh.nodes[q]
-                    if n['type'] == 'file' and sh.allowed(n, 4): sources.append((q, n['content'] or ''))
-            else: sources.append((f, sh.read(f, 'grep')))
-        except _Exit as e: errs.append(e.msg)
-    out, found = [], False
-    multi = len(sources) > 1 or bool({'r', 'R'} & flags)
-    for name, text in sources:
-        lines = [(i, l) for i, l in enumerate(text.splitlines(), 1) if hit(l)]
-        found |= bool(lines)
-        if 'l' in flags:
-            if lines: out.append(name)
-        elif 'c' in flags: out.append(f"{name}:{len(lines)}" if multi else str(len(lines)))
-        else:
-            for i, l in lines: out.append((f"{name}:" if multi and 'h' not in flags else '') + (f"{i}:" if 'n' in flags else '') + l)
-    if 'q' in flags: out = []
-    return '\n'.join(out) + ('\n' if out else ''), ('' if 's' in flags else '\n'.join(errs) + ('\n' if errs else '')), 0 if found else (2 if errs else 1)
+_COMMANDS['dir'] = lambda sh, args, stdin: _ls(sh, args, stdin, 'dir')
+_COMMANDS['ll'] = lambda sh, args, stdin: _ls(sh, ['-alF'] + args, stdin, 'll')
 
 # %% ../../../nbs/environments/03_commands.ipynb #c010
+_options('du', [('s', 'summarize', '', 'only a total for each argument'), ('h', 'human-readable', '', 'sizes like 1.5G'),
+                ('a', 'all', '', 'files too, not only directories'), ('c', 'total', '', 'a grand total at the end'),
+                ('d', 'max-depth', 'N', 'only directories at most N levels below the argument'),
+                ('x', 'one-file-system', '', 'stay on one file system (there is one here)'),
+                ('k', '', '', 'sizes in KiB (the default)'), ('m', '', '', 'sizes in MiB')])
 @_cmd('du')
 def _du(sh, args, stdin):
-    flags, vals, paths = _flags(args, 'du', 'shacxk', 'd')
-    if '--max-depth' in ' '.join(flags): pass
+    opts, paths = _parse(args, 'du')
+    depth = _count(opts['d'], 'du') if 'd' in opts else None
+    if 's' in opts and depth: raise _Exit("du: cannot both summarize and show all entries")
+    if 's' in opts: depth = 0
     paths = paths or ['.']
     out, errs, total = [], [], 0
-    fmt = (lambda b: _human(b)) if 'h' in flags else (lambda b: str(math.ceil(b / 1024)))
-    depth = _count(vals['d'], 'du') if 'd' in vals else None
+    unit = 1024**2 if 'm' in opts and 'k' not in opts else 1024
+    fmt = _human if 'h' in opts else (lambda b: str(math.ceil(b / unit)))
     for p in paths:
         try:
             ap, node = sh.lookup(p, 'du')
             if node['type'] == 'dir' and not sh.allowed(node, 4): raise _Exit(f"du: cannot read directory '{p}': Permission denied")
             total += sh.size(ap)
-            if 's' not in flags and node['type'] == 'dir':
+            if node['type'] == 'dir':
                 base = ap.rstrip('/').count('/')
                 for q in reversed(sh.walk(ap)):
                     if q == ap: continue
                     d = q.rstrip('/').count('/') - base
-                    if (sh.nodes[q]['type'] == 'dir' or 'a' in flags) and (depth is None or d <= depth):
+                    if (sh.nodes[q]['type'] == 'dir' or 'a' in opts) and (depth is None or d <= depth):
                         rel = p.rstrip('/') + q[len(ap.rstrip('/')):] if ap != '/' else q
                         out.append(f"{fmt(sh.size(q))}\t{rel}")
             out.append(f"{fmt(sh.size(ap))}\t{p}")
         except _Exit as e: errs.append(e.msg)
-    if 'c' in flags: out.append(f"{fmt(total)}\ttotal")
-    return '\n'.join(out) + ('\n' if out else ''), '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    if 'c' in opts: out.append(f"{fmt(total)}\ttotal")
+    return _errs(out), _errs(errs), 1 if errs else 0
 
+_options('df', [('h', 'human-readable', '', 'sizes like 1.5G'), ('k', '', '', 'sizes in 1K blocks (the default)'),
+                ('T', 'print-type', '', 'a column with the file system type'), ('P', 'portability', '', 'the POSIX output format')])
 @_cmd('df')
 def _df(sh, args, stdin):
-    flags, _, _ = _flags(args, 'df', 'hkTP')
+    opts, paths = _parse(args, 'df')
+    errs = []
+    for p in paths:
+        try: sh.lookup(p, 'df')
+        except _Exit: errs.append(f"df: {p}: No such file or directory")
+    if paths and len(errs) == len(paths): return '', _errs(errs) + 'df: no file systems processed\n', 1
     tot, used = sh.st['disk_total'], sh.used()
-    fmt = _human if 'h' in flags else (lambda b: str(b // 1024))
-    return (f"Filesystem      Size  Used Avail Use% Mounted on\n"
-            f"/dev/nvme0n1p2  {fmt(tot):>5} {fmt(used):>5} {fmt(max(tot - used, 0)):>5} {math.ceil(100 * used / tot):>3}% /\n")
+    human = 'h' in opts
+    fmt = _human if human else (lambda b: str(b // 1024))
+    size = 'Size' if human else '1024-blocks' if 'P' in opts else '1K-blocks'
+    typ = 'Type ' if 'T' in opts else ''
+    return (f"Filesystem      {typ}{size:>5}  Used Avail {'Capacity' if 'P' in opts else 'Use%'} Mounted on\n"
+            f"/dev/nvme0n1p2  {'ext4 ' if typ else ''}{fmt(tot):>5} {fmt(used):>5} {fmt(max(tot - used, 0)):>5} {math.ceil(100 * used / tot):>3}% /\n",
+            _errs(errs), 1 if errs else 0)
 
+_MEM = (16_148_868, 13_631_488, 1_258_291)  # KiB: total, used, free
+_options('free', [('h', 'human', '', 'sizes like 1.2Gi'), ('k', 'kibi', '', 'sizes in KiB (the default)'),
+                  ('m', 'mebi', '', 'sizes in MiB'), ('g', 'gibi', '', 'sizes in GiB'), ('b', 'bytes', '', 'sizes in bytes')])
 @_cmd('free')
 def _free(sh, args, stdin):
-    return "               total        used        free\nMem:            15Gi        13Gi       1.2Gi\n"
+    opts, _ = _parse(args, 'free')
+    def fmt(k):
+        if 'h' in opts:
+            b = k * 1024
+            u = next(u for u in 'KMGT' if b < 1024 ** ('KMGT'.index(u) + 2) or u == 'T')
+            v = b / 1024 ** ('KMGT'.index(u) + 1)
+            return (f"{v:.1f}" if v < 10 else f"{v:.0f}") + u + 'i'
+        return str(k * 1024 if 'b' in opts else k // 1024 ** 2 if 'g' in opts else k // 1024 if 'm' in opts else k)
+    return f"{'':8}{'total':>12}{'used':>12}{'free':>12}\nMem:    " + ''.join(f"{fmt(k):>12}" for k in _MEM) + '\n'
 
 # %% ../../../nbs/environments/03_commands.ipynb #c012
-def _remove(sh, ap:str, recursive:bool, force:bool, shown:str, errs:list, removed:list)->bool:
-    "Remove `ap` (a whole tree when `recursive`); True when it is gone."
+def _remove(sh, ap:str, recursive:bool, force:bool, shown:str, errs:list, removed:list, empty_dirs:bool=False)->bool:
+    "Remove `ap` (a whole tree when `recursive`, an empty directory when `empty_dirs`); True when it is gone."
     node = sh.nodes.get(ap)
     if node is None:
         if not force: errs.append(f"rm: cannot remove '{shown}': No such file or directory")
         return force
     if node['type'] == 'dir':
-        if not recursive: errs.append(f"rm: cannot remove '{shown}': Is a directory"); return False
+        if not recursive and not (empty_dirs and not sh.children(ap)):
+            errs.append(f"rm: cannot remove '{shown}': " + ('Directory not empty' if empty_dirs else 'Is a directory')); return False
         if not (sh.allowed(node, 4) and sh.allowed(node, 1)):
             errs.append(f"rm: cannot remove '{shown}': Permission denied"); return False
         ok = all([_remove(sh, c, True, force, c, errs, removed) for c in sh.children(ap)])
@@ -258,16 +266,31 @@ def _remove(sh, ap:str, recursive:bool, force:bool, shown:str, errs:list, remove
     removed.append(ap)
     return True
 
-@_cmd('rm', 'unlink')
-def _rm(sh, args, stdin):
-    flags, _, paths = _flags(args, 'rm', 'rRfivdI')
-    if not paths: raise _Exit("rm: missing operand")
-    rec, force = bool({'r', 'R'} & flags), 'f' in flags
-    errs, removed = [], []
+def _yes(answers:list)->bool:
+    "The next answer to an interactive question, read from the piped-in lines (none: no)."
+    return bool(answers) and answers.pop(0).strip().lower() in ('y', 'yes')
+
+_options(('rm', 'unlink'), [('r', 'recursive', '', 'remove directories and their contents'), ('R', '', '', 'the same as -r'),
+                            ('f', 'force', '', 'ignore missing files, never ask'), ('d', 'dir', '', 'remove empty directories'),
+                            ('i', '', '', 'ask before every removal (answers are read from the piped-in text)'),
+                            ('I', '', '', 'ask once before removing more than three files or recursively'),
+                            ('v', 'verbose', '', 'say what was removed'), ('', 'no-preserve-root', '', "do not treat '/' specially"),
+                            ('', 'preserve-root', '', "refuse to remove '/' recursively (the default)")])
+@_cmd('rm')
+def _rm(sh, args, stdin, cmd='rm'):
+    opts, paths = _parse(args, cmd)
+    if not paths: raise _Exit(f"{cmd}: missing operand\nTry '{cmd} --help' for more information.")
+    rec, force = bool({'r', 'R'} & set(opts)), 'f' in opts
+    answers = (stdin or '').splitlines()
+    ask = 'i' in opts and not force
+    if 'I' in opts and not force and (rec or len(paths) > 3):
+        q = f"rm: remove {len(paths)} argument{'s' * (len(paths) > 1)}{' recursively' if rec else ''}? "
+        if not _yes(answers): return '', q + '\n', 0
+    errs, removed, asked = [], [], []
     for p in paths:
         try: ap = sh.abspath(p)
         except _Exit: errs.append(f"rm: cannot remove '{p}': No such file or directory"); continue
-        if ap == '/' and rec and '--no-preserve-root' not in flags:
+        if ap == '/' and rec and 'no-preserve-root' not in opts:
             errs.append("rm: it is dangerous to operate recursively on '/'\nrm: use --no-preserve-root to override this failsafe")
             continue
         if posixpath.basename(p.rstrip('/')) in ('.', '..'):
@@ -276,47 +299,74 @@ def _rm(sh, args, stdin):
         except _Exit:
             if not force: errs.append(f"rm: cannot remove '{p}': No such file or directory")
             continue
-        _remove(sh, ap, rec, force, p, errs, removed)
-    out = ''.join(f"removed '{r}'\n" for r in removed) if 'v' in flags else ''
-    return out, '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+        if ask and ap in sh.nodes:
+            what = 'directory' if sh.nodes[ap]['type'] == 'dir' else 'regular file'
+            asked.append(f"rm: remove {what} '{p}'? ")
+            if not _yes(answers): continue
+        _remove(sh, ap, rec, force, p, errs, removed, 'd' in opts)
+    out = ''.join(f"removed '{r}'\n" for r in removed) if 'v' in opts else ''
+    return out, ''.join(q + '\n' for q in asked) + _errs(errs), 1 if errs else 0
 
+_COMMANDS['unlink'] = lambda sh, args, stdin: _rm(sh, args, stdin, 'unlink')
+
+_options('rmdir', [('p', 'parents', '', 'remove the directory and then each empty parent in its path'),
+                   ('v', 'verbose', '', 'say what was removed')])
 @_cmd('rmdir')
 def _rmdir(sh, args, stdin):
-    errs = []
-    for p in _flags(args, 'rmdir', 'p')[2]:
-        try:
-            ap, node = sh.lookup(p, 'rmdir')
-            if node['type'] != 'dir': raise _Exit(f"rmdir: failed to remove '{p}': Not a directory")
-            if sh.children(ap): raise _Exit(f"rmdir: failed to remove '{p}': Directory not empty")
-            _remove(sh, ap, True, False, p, errs, [])
-        except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    opts, paths = _parse(args, 'rmdir')
+    if not paths: raise _Exit("rmdir: missing operand\nTry 'rmdir --help' for more information.")
+    errs, out = [], []
+    for p in paths:
+        todo = [p]
+        if 'p' in opts:
+            while posixpath.dirname(todo[-1].rstrip('/')) not in ('', '/', '.'): todo.append(posixpath.dirname(todo[-1].rstrip('/')))
+        for q in todo:
+            try:
+                ap, node = sh.lookup(q, 'rmdir')
+                if node['type'] != 'dir': raise _Exit(f"rmdir: failed to remove '{q}': Not a directory")
+                if sh.children(ap): raise _Exit(f"rmdir: failed to remove '{q}': Directory not empty")
+                if not _remove(sh, ap, True, False, q, errs, []): break
+                if 'v' in opts: out.append(f"rmdir: removing directory, '{q}'")
+            except _Exit as e: errs.append(e.msg); break
+    return _errs(out), _errs(errs), 1 if errs else 0
 
+_options('mkdir', [('p', 'parents', '', 'make parent directories as needed; no error if it exists'),
+                   ('v', 'verbose', '', 'say what was created'), ('m', 'mode', 'MODE', 'set the permissions (as chmod)')])
 @_cmd('mkdir')
 def _mkdir(sh, args, stdin):
-    flags, _, paths = _flags(args, 'mkdir', 'pv', 'm')
-    errs = []
+    opts, paths = _parse(args, 'mkdir')
+    if not paths: raise _Exit("mkdir: missing operand\nTry 'mkdir --help' for more information.")
+    errs, out = [], []
     for p in paths:
         ap = sh.abspath(p)
-        todo = [ap] if 'p' not in flags else [q for q in _ancestors(ap) if q not in sh.nodes]
+        todo = [ap] if 'p' not in opts else [q for q in _ancestors(ap) if q not in sh.nodes]
         try:
-            if ap in sh.nodes and 'p' not in flags: raise _Exit(f"mkdir: cannot create directory '{p}': File exists")
-            for q in todo: sh.new_node(q, 'dir', 'mkdir')
+            if ap in sh.nodes and 'p' not in opts: raise _Exit(f"mkdir: cannot create directory '{p}': File exists")
+            for q in todo:
+                node = sh.new_node(q, 'dir', 'mkdir')
+                if 'm' in opts and q == ap: node['mode'] = _apply_mode(0o755, opts['m'], True, 'mkdir')
+                if 'v' in opts: out.append(f"mkdir: created directory '{p if q == ap else q}'")
         except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return _errs(out), _errs(errs), 1 if errs else 0
 
+_options('touch', [('c', 'no-create', '', 'do not create missing files'), ('a', '', '', 'change only the access time (not shown here)'),
+                   ('m', '', '', 'change only the modification time')])
 @_cmd('touch')
 def _touch(sh, args, stdin):
+    opts, paths = _parse(args, 'touch')
+    if not paths: raise _Exit("touch: missing file operand\nTry 'touch --help' for more information.")
     errs = []
-    for p in _flags(args, 'touch', 'acm')[2]:
+    for p in paths:
         try:
             ap = sh.abspath(p)
-            if ap in sh.nodes: sh.nodes[ap]['mtime'] = _NOW_MTIME
-            else: sh.lookup(posixpath.dirname(ap), 'touch'); sh.new_node(ap, 'file', 'touch')
+            if ap in sh.nodes:
+                if 'a' not in opts or 'm' in opts: sh.nodes[ap]['mtime'] = _NOW_MTIME
+            elif 'c' not in opts: sh.lookup(posixpath.dirname(ap), 'touch'); sh.new_node(ap, 'file', 'touch')
         except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return '', _errs(errs), 1 if errs else 0
 
-def _copy_tree(sh, src:str, dst:str, move:bool, cmd:str):
+# %% ../../../nbs/environments/03_commands.ipynb #e004
+def _copy_tree(sh, src:str, dst:str, move:bool, cmd:str, keep:bool=False):
     "Copy (or move) `src` and everything below it to `dst`."
     if dst == src or dst.startswith(src.rstrip('/') + '/'): raise _Exit(f"{cmd}: cannot {cmd} '{src}' to a subdirectory of itself")
     parent = sh.nodes.get(posixpath.dirname(dst))
@@ -330,41 +380,57 @@ def _copy_tree(sh, src:str, dst:str, move:bool, cmd:str):
         if not move and n['type'] == 'file' and not sh.allowed(n, 4): raise _Exit(f"{cmd}: cannot open '{q}' for reading: Permission denied")
     for q in sh.walk(src):
         new = dst + q[len(src):]
-        sh.nodes[new] = dict(sh.nodes[q]) if move else {**sh.nodes[q], 'owner': sh.user(), 'mtime': _NOW_MTIME}
+        n = sh.nodes[q]
+        sh.nodes[new] = dict(n) if move else {**n, 'owner': n['owner'] if keep and sh.root else sh.user(), 'mtime': n['mtime'] if keep else _NOW_MTIME}
     if move:
         for q in sh.walk(src): del sh.nodes[q]
 
-@_cmd('mv', 'cp')
+_options('cp', [('r', 'recursive', '', 'copy directories and their contents'), ('R', '', '', 'the same as -r'),
+                ('a', 'archive', '', 'the same as -rp'), ('p', '', '', 'keep the modification time (and, for root, the owner)'),
+                ('f', 'force', '', 'overwrite existing files (the default)'), ('n', 'no-clobber', '', 'never overwrite an existing file'),
+                ('i', 'interactive', '', 'ask before overwriting (answers are read from the piped-in text)'),
+                ('v', 'verbose', '', 'say what was copied')])
+_options('mv', [('f', 'force', '', 'overwrite existing files (the default)'), ('n', 'no-clobber', '', 'never overwrite an existing file'),
+                ('i', 'interactive', '', 'ask before overwriting (answers are read from the piped-in text)'),
+                ('v', 'verbose', '', 'say what was moved')])
+
+@_cmd('mv')
 def _mvcp(sh, args, stdin, cmd='mv'):
-    flags, _, paths = _flags(args, cmd, 'rRfivpan')
-    if len(paths) < 2: raise _Exit(f"{cmd}: missing destination file operand")
+    opts, paths = _parse(args, cmd)
+    if len(paths) < 2: raise _Exit(f"{cmd}: missing destination file operand" if paths else f"{cmd}: missing file operand")
+    if 'a' in opts: opts.update(r=True, p=True)
     *srcs, dest = paths
     dap = sh.abspath(dest)
     into = dap in sh.nodes and sh.nodes[dap]['type'] == 'dir'
     if len(srcs) > 1 and not into: raise _Exit(f"{cmd}: target '{dest}' is not a directory")
-    errs = []
+    answers, errs, out, asked = (stdin or '').splitlines(), [], [], []
     for s in srcs:
         try:
             sap, node = sh.lookup(s, cmd)
-            if cmd == 'cp' and node['type'] == 'dir' and not ({'r', 'R', 'a'} & flags):
+            if cmd == 'cp' and node['type'] == 'dir' and not ({'r', 'R'} & set(opts)):
                 raise _Exit(f"cp: -r not specified; omitting directory '{s}'")
             target = posixpath.join(dap, posixpath.basename(sap)) if into else dap
             if target in sh.nodes:
                 if sh.nodes[target]['type'] == 'dir': raise _Exit(f"{cmd}: cannot overwrite directory '{target}'")
+                if 'n' in opts: continue
+                if 'i' in opts and 'f' not in opts:
+                    asked.append(f"{cmd}: overwrite '{target}'? ")
+                    if not _yes(answers): continue
                 del sh.nodes[target]
-            _copy_tree(sh, sap, target, cmd == 'mv', cmd)
+            _copy_tree(sh, sap, target, cmd == 'mv', cmd, 'p' in opts)
+            if 'v' in opts: out.append(f"{'renamed ' if cmd == 'mv' else ''}'{s}' -> '{target}'")
         except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return _errs(out), ''.join(q + '\n' for q in asked) + _errs(errs), 1 if errs else 0
 
 _COMMANDS['cp'] = lambda sh, args, stdin: _mvcp(sh, args, stdin, 'cp')
 
 # %% ../../../nbs/environments/03_commands.ipynb #c014
-def _apply_mode(mode:int, spec:str, is_dir:bool)->int:
+def _apply_mode(mode:int, spec:str, is_dir:bool, cmd:str='chmod')->int:
     "New permission bits from an octal (`640`) or symbolic (`u+rw,go-w`) chmod mode; `_Exit` when invalid."
-    if re.fullmatch(r'[0-7]{3,4}', spec): return int(spec, 8) & 0o777
+    if re.fullmatch(r'[0-7]{1,4}', spec): return int(spec, 8) & 0o777
     for clause in spec.split(','):
         m = re.fullmatch(r'([ugoa]*)([+\-=])([rwxX]*)', clause)
-        if not m: raise _Exit(f"chmod: invalid mode: '{spec[:40]}'")
+        if not m: raise _Exit(f"{cmd}: invalid mode: '{spec[:40]}'")
         who, op, what = m.groups()
         who = who.replace('a', 'ugo') or 'ugo'
         bits = 0
@@ -380,48 +446,68 @@ def _apply_mode(mode:int, spec:str, is_dir:bool)->int:
             mode = (mode & ~mask) | bits
     return mode & 0o777
 
+_options('chmod', [('R', 'recursive', '', 'change directories and their contents'), ('v', 'verbose', '', 'say what was done for every file'),
+                   ('c', 'changes', '', 'say what was changed'), ('f', 'silent', '', 'no error messages (also --quiet)'),
+                   ('', '', 'MODE', 'octal (640) or symbolic (u+rwx,go-w, also -x as a mode)')], extra_long={'quiet': 'f'})
 @_cmd('chmod')
 def _chmod(sh, args, stdin):
-    rec = any(a in ('-R', '--recursive') for a in args)
-    args = [a for a in args if a not in ('-R', '--recursive', '-v', '-f', '-c')]
-    if len(args) < 2: raise _Exit("chmod: missing operand")
-    spec, paths = args[0], args[1:]
-    errs = []
+    dash = [a for a in args if re.fullmatch(r'-[rwxX]+', a)]
+    opts, rest = _parse([a for a in args if a not in dash], 'chmod')
+    spec, paths = (dash[0], rest) if dash else (rest[0] if rest else None, rest[1:])
+    if spec is None or not paths: raise _Exit("chmod: missing operand" + (f" after '{spec[:40]}'" if spec else '') + "\nTry 'chmod --help' for more information.")
+    errs, out = [], []
     for p in paths:
         try:
             ap, node = sh.lookup(p, 'chmod')
-            for q in (sh.walk(ap) if rec else [ap]):
+            for q in (sh.walk(ap) if 'R' in opts else [ap]):
                 n = sh.nodes[q]
+                shown = p + q[len(ap):] if q != ap else p
                 if not sh.root and n['owner'] != sh.st['user']:
-                    errs.append(f"chmod: changing permissions of '{q}': Operation not permitted"); continue
-                n['mode'] = _apply_mode(n['mode'], spec, n['type'] == 'dir')
+                    errs.append(f"chmod: changing permissions of '{shown}': Operation not permitted"); continue
+                old, n['mode'] = n['mode'], _apply_mode(n['mode'], spec, n['type'] == 'dir')
+                desc = lambda m: f"{m:04o} ({_mode_str({'type': 'file', 'mode': m})[1:]})"
+                if old != n['mode'] and ('v' in opts or 'c' in opts): out.append(f"mode of '{shown}' changed from {desc(old)} to {desc(n['mode'])}")
+                elif 'v' in opts: out.append(f"mode of '{shown}' retained as {desc(old)}")
         except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return _errs(out), '' if 'f' in opts else _errs(errs), 1 if errs else 0
 
+_options('chown', [('R', 'recursive', '', 'change directories and their contents'), ('v', 'verbose', '', 'say what was done for every file'),
+                   ('c', 'changes', '', 'say what was changed'), ('f', 'silent', '', 'no error messages (also --quiet)'),
+                   ('', '', 'OWNER[:GROUP]', 'root or the current user (groups are not kept here)')], extra_long={'quiet': 'f'})
 @_cmd('chown')
 def _chown(sh, args, stdin):
-    rec = '-R' in args
-    args = [a for a in args if a != '-R']
-    if len(args) < 2: raise _Exit("chown: missing operand")
-    owner = args[0].split(':')[0]
-    if owner not in ('root', sh.st['user']): raise _Exit(f"chown: invalid user: '{args[0][:40]}'")
-    errs = []
-    for p in args[1:]:
+    opts, rest = _parse(args, 'chown')
+    if len(rest) < 2: raise _Exit("chown: missing operand\nTry 'chown --help' for more information.")
+    owner = rest[0].split(':')[0] or sh.st['user']
+    if owner not in ('root', sh.st['user']): raise _Exit(f"chown: invalid user: '{rest[0][:40]}'")
+    errs, out = [], []
+    for p in rest[1:]:
         try:
             ap, _ = sh.lookup(p, 'chown')
             if not sh.root: raise _Exit(f"chown: changing ownership of '{p}': Operation not permitted")
-            for q in (sh.walk(ap) if rec else [ap]): sh.nodes[q]['owner'] = owner
+            for q in (sh.walk(ap) if 'R' in opts else [ap]):
+                shown, old = (p + q[len(ap):] if q != ap else p), sh.nodes[q]['owner']
+                sh.nodes[q]['owner'] = owner
+                if old != owner and ('v' in opts or 'c' in opts): out.append(f"changed ownership of '{shown}' from {old} to {owner}")
+                elif 'v' in opts: out.append(f"ownership of '{shown}' retained as {owner}")
         except _Exit as e: errs.append(e.msg)
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return _errs(out), '' if 'f' in opts else _errs(errs), 1 if errs else 0
 
 # %% ../../../nbs/environments/03_commands.ipynb #c016
-_SIZE_RE = re.compile(r'([+-]?)(\d+)([ckMG]?)')
+_SIZE_RE = re.compile(r'([+-]?)(\d{1,12})([ckMG]?)')
+_options('find', [('', '', '-name / -iname GLOB', 'names matching GLOB (-iname: ignoring case)'), ('', '', '-path GLOB', 'paths matching GLOB'),
+                  ('', '', '-type f|d|l', 'files, directories, symbolic links (there are none here)'), ('', '', '-user NAME', 'owned by NAME'),
+                  ('', '', '-size [+-]N[ckMG]', 'bigger (+), smaller (-) or exactly N units (c bytes, k KiB, M MiB, G GiB, none 512 bytes)'),
+                  ('', '', '-empty', 'empty files and directories'), ('', '', '-maxdepth / -mindepth N', 'at most / at least N levels below the start'),
+                  ('', '', '-delete', 'delete what was found'), ('', '', '-print', 'print each path on a line (the default)'),
+                  ('', '', '-print0', 'print each path followed by a NUL character'), ('', '', '-xdev', 'stay on one file system (there is one here)')],
+         code=None)
 
 @_cmd('find')
 def _find(sh, args, stdin):
     i, starts = 0, []
     while i < len(args) and not args[i].startswith('-') and args[i] not in ('!', '('): starts.append(args[i]); i += 1
-    tests, delete, maxdepth, mindepth = [], False, None, 0
+    tests, delete, maxdepth, mindepth, sep = [], False, None, 0, '\n'
     while i < len(args):
         a = args[i]
         val = args[i+1] if i + 1 < len(args) else None
@@ -434,8 +520,8 @@ def _find(sh, args, stdin):
         elif a == '-path': tests.append(lambda q, n, v=val: fnmatch.fnmatchcase(q, v))
         elif a == '-user': tests.append(lambda q, n, v=val: n['owner'] == v)
         elif a == '-type':
-            if val not in ('f', 'd'): raise _Exit(f"find: unknown argument to -type: {val[:20]}")
-            tests.append(lambda q, n, v=val: n['type'] == ('file' if v == 'f' else 'dir'))
+            if val not in ('f', 'd', 'l'): raise _Exit(f"find: unknown argument to -type: {val[:20]}")
+            tests.append(lambda q, n, v=val: n['type'] == {'f': 'file', 'd': 'dir', 'l': 'link'}[v])
         elif a == '-size':
             m = _SIZE_RE.fullmatch(val)
             if not m: raise _Exit(f"find: invalid argument '{val[:20]}' to '-size'")
@@ -445,7 +531,9 @@ def _find(sh, args, stdin):
         elif a == '-maxdepth': maxdepth = _count(val, 'find')
         elif a == '-mindepth': mindepth = _count(val, 'find')
         elif a == '-delete': delete = True
-        elif a in ('-print', '-print0', '-xdev'): pass
+        elif a == '-empty': tests.append(lambda q, n: not sh.children(q) if n['type'] == 'dir' else n['size'] == 0)
+        elif a == '-print0': sep = '\0'
+        elif a in ('-print', '-xdev'): pass
         elif a in ('-exec', '-execdir', '-ok', '-okdir', '-fprint'): raise _Exit(f"find: {a} is not supported by this terminal")
         else: raise _Exit(f"find: unknown predicate '{a[:40]}'")
     out, errs, hits = [], [], []
@@ -471,7 +559,7 @@ def _find(sh, args, stdin):
             if n['type'] == 'dir' and sh.children(q): errs.append(f"find: cannot delete '{q}': Directory not empty"); continue
             _remove(sh, q, False if n['type'] == 'file' else True, False, q, errs, [])
         out = []
-    return '\n'.join(out) + ('\n' if out else ''), '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    return ''.join(o + sep for o in out), _errs(errs), 1 if errs else 0
 
 # %% ../../../nbs/environments/03_commands.ipynb #c018
 def _ps_table(sh, procs)->str:
@@ -479,50 +567,113 @@ def _ps_table(sh, procs)->str:
     rows += [f"{p['user']:<9}{p['pid']:>6} {p['cpu']:>5.1f} {p['mem']:>5.1f} {p['command']}" for p in procs]
     return '\n'.join(rows) + '\n'
 
+_PS_KEYS = {'%cpu': 'cpu', 'pcpu': 'cpu', 'cpu': 'cpu', '%mem': 'mem', 'pmem': 'mem', 'mem': 'mem', 'pid': 'pid', 'user': 'user'}
+_options('ps', [('', '', 'aux, ax, -e, -A, -f, -ef', 'every process (the table always has these columns)'),
+                ('', '', '-u USER, U USER', "only USER's processes"), ('', '', '-p PID', 'only the process PID'),
+                ('', '', '--sort [+-]KEY', 'sort by %cpu, %mem, pid or user (- for descending)')], code=None)
 @_cmd('ps')
 def _ps(sh, args, stdin):
-    procs = list(sh.st['procs'])
-    sort = next((a.split('=', 1)[1] for a in args if a.startswith('--sort=')), None) or \
-           (args[args.index('--sort') + 1] if '--sort' in args and args.index('--sort') + 1 < len(args) else None)
+    procs, sort, i = list(sh.st['procs']), None, 0
+    usage = "\nUsage:\n ps [options]\n\n Try 'ps --help <simple|list|output|threads|misc|all>'\n  or 'ps --help <s|l|o|t|m|a>'\n for additional help text."
+    while i < len(args):
+        a, val = args[i], args[i+1] if i + 1 < len(args) else None
+        i += 1
+        if a.startswith('--sort'):
+            sort = a[7:] if a.startswith('--sort=') else val
+            if sort is None: raise _Exit('error: list of sort specifiers must follow --sort' + usage)
+            i += not a.startswith('--sort=')
+        elif a in ('-u', 'U', '-p', '--user', '--pid'):
+            if val is None: raise _Exit('error: list of ' + ('process IDs' if 'p' in a else 'users') + ' must follow ' + a + usage)
+            want, i = set(val.split(',')), i + 1
+            procs = [p for p in procs if (str(p['pid']) if 'p' in a else p['user']) in want]
+        elif a.startswith('--'): raise _Exit(f"error: unknown gnu long option" + usage)
+        elif a.startswith('-'):
+            if not set(a[1:]) <= set('eAfl'): raise _Exit('error: unsupported SysV option' + usage)
+        elif not set(a) <= set('auxwf'): raise _Exit('error: unsupported option (BSD syntax)' + usage)
     if sort:
         key = sort.lstrip('+-')
-        k = {'%cpu': 'cpu', 'pcpu': 'cpu', 'cpu': 'cpu', '%mem': 'mem', 'pmem': 'mem', 'mem': 'mem', 'pid': 'pid'}.get(key)
-        if k is None: raise _Exit(f"error: unknown sort specifier '{key[:20]}'")
+        k = _PS_KEYS.get(key)
+        if k is None: raise _Exit(f"error: unknown sort specifier '{key[:20]}'" + usage)
         procs.sort(key=lambda p: p[k], reverse=sort.startswith('-'))
     return _ps_table(sh, procs)
 
-@_cmd('top', 'htop')
-def _top(sh, args, stdin):
-    return 'Tasks: %d total\n' % len(sh.st['procs']) + _ps_table(sh, sorted(sh.st['procs'], key=lambda p: -p['cpu']))
+_options(('top', 'htop'), [('b', 'batch', '', 'print once, as text (what this terminal always does)'),
+                           ('n', 'iterations', 'N', 'print the table N times (at most 10)')])
+@_cmd('top')
+def _top(sh, args, stdin, cmd='top'):
+    opts, _ = _parse(args, cmd)
+    n = min(_count(opts.get('n', '1'), cmd) or 1, 10)
+    return ('Tasks: %d total\n' % len(sh.st['procs']) + _ps_table(sh, sorted(sh.st['procs'], key=lambda p: -p['cpu']))) * n
 
-def _signal_targets(sh, targets:list, cmd:str)->tuple[list, list]:
-    "Kill the processes `targets` (dicts); returns (killed pids, errors)."
+_COMMANDS['htop'] = lambda sh, args, stdin: _top(sh, args, stdin, 'htop')
+
+_SIGNALS = ['HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM',
+            'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS']
+_HARMLESS = {0, 17, 18, 19, 20, 21, 22, 23, 28}  # signals that leave a process alive here: 0 (test), CHLD, CONT, STOP, TSTP, TTIN, TTOU, URG, WINCH
+
+def _signal(spec:str, cmd:str)->int:
+    "The number of the signal `spec` (`9`, `KILL`, `SIGKILL`); `_Exit` when there is none."
+    s = spec.upper().removeprefix('SIG')
+    if spec.isdigit() and int(spec) <= len(_SIGNALS): return int(spec)
+    if s in _SIGNALS: return _SIGNALS.index(s) + 1
+    raise _Exit(f"{cmd}: {spec[:20]}: invalid signal specification")
+
+def _signal_targets(sh, targets:list, cmd:str, sig:int=15)->tuple[list, list]:
+    "Send signal `sig` to the processes `targets` (dicts): all but harmless signals end them. (pids, errors)."
     killed, errs = [], []
     for p in targets:
         if not sh.root and p['user'] != sh.st['user']: errs.append(f"{cmd}: ({p['pid']}) - Operation not permitted"); continue
-        sh.st['procs'].remove(p); killed.append(p['pid'])
+        if sig not in _HARMLESS: sh.st['procs'].remove(p)
+        killed.append(p['pid'])
     return killed, errs
 
+_options('kill', [('', '', '-SIGNAL, -s SIGNAL', 'the signal by name or number (default TERM); 0, STOP, CONT, ... leave the process running'),
+                  ('', '', '-l', 'list the signal names')], code=None)
 @_cmd('kill')
 def _kill(sh, args, stdin):
-    args = [a for i, a in enumerate(args) if not (a.startswith('-') or (i > 0 and args[i-1] == '-s'))]
-    if not args: raise _Exit('kill: usage: kill [-s sigspec | -signum] pid ...', 2)
+    sig, pids, i = 15, [], 0
+    while i < len(args):
+        a = args[i]; i += 1
+        if a == '--': pids += args[i:]; break
+        if a == '-l': return ' '.join(f"{k}) SIG{s}" for k, s in enumerate(_SIGNALS, 1)) + '\n'
+        if a in ('-s', '-n'):
+            if i >= len(args): raise _Exit(f"kill: {a}: option requires an argument", 2)
+            sig, i = _signal(args[i], 'kill'), i + 1
+        elif a.startswith('-') and len(a) > 1: sig = _signal(a[1:], 'kill')
+        else: pids.append(a)
+    if not pids: raise _Exit('kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or kill -l [sigspec]', 2)
     errs, targets = [], []
-    for a in args:
+    for a in pids:
         if not re.fullmatch(r'\d{1,9}', a): errs.append(f"kill: {a[:30]}: arguments must be process or job IDs"); continue
         p = next((p for p in sh.st['procs'] if p['pid'] == int(a)), None)
         if p is None: errs.append(f"kill: ({a}) - No such process")
         else: targets.append(p)
-    errs += _signal_targets(sh, targets, 'kill')[1]
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 1 if errs else 0
+    errs += _signal_targets(sh, targets, 'kill', sig)[1]
+    return '', _errs(errs), 1 if errs else 0
 
+_options(('pkill', 'killall'), [('', '', '-SIGNAL', 'the signal by name or number (default TERM)'), ('s', 'signal', 'SIGNAL', 'the same'),
+                                ('f', 'full', '', 'match the whole command line, not only the program name'),
+                                ('x', 'exact', '', 'the name must match exactly (killall always does)'),
+                                ('u', 'euid', 'USER', "only USER's processes")], code=2)
 @_cmd('pkill', 'killall')
-def _pkill(sh, args, stdin):
-    args = [a for a in args if not a.startswith('-')]
-    if not args: raise _Exit('pkill: no matching criteria specified', 2)
-    targets = [p for p in sh.st['procs'] if any(a in p['command'] for a in args)]
-    killed, errs = _signal_targets(sh, targets, 'pkill')
-    return '', '\n'.join(errs) + ('\n' if errs else ''), 0 if killed else 1
+def _pkill(sh, args, stdin, cmd='pkill'):
+    sig, rest = 15, []
+    for a in args:  # a leading -SIGNAL is not an option letter
+        if re.fullmatch(r'-(\d+|[A-Za-z]+)', a) and a[1:].upper().removeprefix('SIG') in _SIGNALS + [str(k) for k in range(len(_SIGNALS) + 1)]:
+            sig = _signal(a[1:], cmd)
+        else: rest.append(a)
+    opts, names = _parse(rest, cmd)
+    if 's' in opts: sig = _signal(opts['s'], cmd)
+    if not names: raise _Exit(f"{cmd}: no process name specified" if cmd == 'killall' else 'pkill: no matching criteria specified', 2 if cmd == 'pkill' else 1)
+    def hit(p, pat):
+        text = p['command'] if 'f' in opts else posixpath.basename(p['command'].split()[0]) if p['command'].split() else ''
+        return text == pat if ('x' in opts or cmd == 'killall') else pat in text
+    targets = [p for p in sh.st['procs'] if any(hit(p, n) for n in names) and opts.get('u', p['user']) == p['user']]
+    killed, errs = _signal_targets(sh, targets, cmd, sig)
+    if cmd == 'killall' and not targets: errs += [f"{n[:40]}: no process found" for n in names]
+    return '', _errs(errs), 0 if killed else 1
+
+_COMMANDS['killall'] = lambda sh, args, stdin: _pkill(sh, args, stdin, 'killall')
 
 # %% ../../../nbs/environments/03_commands.ipynb #c020
 _TERMINAL_SPEC = Toolkit(
@@ -542,3 +693,16 @@ def _terminal_execute(state:dict, args:dict)->dict:
     "Run `args['command']` in the simulated shell."
     out, code = Shell(state['terminal']).run(args['command'])
     return {'output': out, 'exit_code': code}
+
+# %% ../../../nbs/environments/03_commands.ipynb #g002
+def _options_table()->str:
+    "A markdown table of every command of the terminal and the options it supports."
+    by_opts = {}
+    for name in sorted(_COMMANDS):
+        opts = _OPTS.get(name, ('', {}, None, [('', 'takes no options; ignores its arguments')]))
+        by_opts.setdefault(repr(opts[3]), [[], opts[3]])[0].append(name)
+    rows = ['| command | option | what it does |', '|---|---|---|']
+    for names, table in sorted(by_opts.values(), key=lambda v: v[0][0]):
+        for k, (opt, doc) in enumerate(table or [('', 'no options')]):
+            rows.append(f"| {', '.join(f'`{n}`' for n in names) if k == 0 else ''} | {f'`{opt}`' if opt else ''} | {doc.replace('|', '&#124;')} |")
+    return '\n'.join(rows) + '\n'

@@ -4,7 +4,7 @@
 
 # %% ../../../nbs/environments/02_shell.ipynb #c002
 from __future__ import annotations
-import fnmatch, math, posixpath, re
+import ast, fnmatch, math, operator, posixpath, re
 from typing import Callable, Iterable
 from .tools import _bad
 
@@ -16,28 +16,86 @@ _OPERATORS = ('2>&1', '&&', '||', '>>', '2>', ';', '|', '>', '<', '&')
 _MAX_COMMAND = 10_000
 _MAX_OUTPUT = 20_000
 _MAX_FILE = 200_000
+_MAX_NESTING = 8            # substitutions inside substitutions
+_MAX_EXPANSION = 1_000_000  # characters that substitutions may produce for one command line
 _NOW_MTIME = 'Feb 22 11:37'
+_GLOB = '*?['
 
-def _tokenize(cmd:str, env:dict)->list:
-    "Shell tokens of `cmd`: `('w', text, globbable)` words and `('op', op)` operators; ToolError on bad syntax."
-    out, word, glob, quoted, i, n = [], None, False, False, 0, len(cmd)
+class _Exit(Exception):
+    "A command's error: message for stderr and exit code."
+    def __init__(self, msg:str, code:int=1): self.msg, self.code = msg, code
+
+def _skip_quoted(cmd:str, i:int, n:int)->int:
+    "Index after the quoted text, backslash escape or substitution that starts at `cmd[i]`, or `i + 1`."
+    c = cmd[i]
+    if c == "'":
+        k = cmd.find("'", i + 1)
+        if k < 0: _bad('unterminated single quote')
+        return k + 1
+    if c == '\\': return i + 2
+    if c == '`': return _backtick_end(cmd, i, n)[1]
+    if cmd.startswith('$(', i): return _paren_end(cmd, i + 1, n)
+    if c == '"':
+        i += 1
+        while i < n and cmd[i] != '"':
+            i = _skip_quoted(cmd, i, n) if cmd[i] in '\\`$' else i + 1
+        if i >= n: _bad('unterminated double quote')
+        return i + 1
+    return i + 1
+
+def _paren_end(cmd:str, i:int, n:int)->int:
+    "Index after the `)` that closes the `(` at `cmd[i]`, skipping quotes and nested substitutions."
+    depth, i = 1, i + 1
+    while i < n:
+        c = cmd[i]
+        if c == ')':
+            depth -= 1
+            if not depth: return i + 1
+            i += 1
+        elif c == '(': depth += 1; i += 1
+        elif c in '\'"\\`' or cmd.startswith('$(', i): i = _skip_quoted(cmd, i, n)
+        else: i += 1
+    _bad("unexpected end of the command line while looking for the matching ')'")
+
+def _backtick_end(cmd:str, i:int, n:int)->tuple[str, int]:
+    "The command inside the backticks that open at `cmd[i]` (with `\\``, `\\$`, `\\\\` unescaped, as bash does) and the index after them."
+    out, i = [], i + 1
+    while i < n and cmd[i] != '`':
+        if cmd[i] == '\\' and i + 1 < n and cmd[i+1] in '`$\\': out.append(cmd[i+1]); i += 2
+        else: out.append(cmd[i]); i += 1
+    if i >= n: _bad("unexpected end of the command line while looking for the matching '`'")
+    return ''.join(out), i + 1
+
+def _lex(cmd:str, depth:int=0)->list:
+    """Shell tokens of `cmd` before expansion: `('op', op)` operators and `('w', parts)` words, where each part is
+    `(kind, value, quoted)` with kind `lit` (text), `var` (a name), `sub` (the `_line` of a command substitution) or
+    `math` (the text of `$((...))`). ToolError on bad syntax, before anything runs."""
+    if depth > _MAX_NESTING: _bad(f"command substitutions are nested more than {_MAX_NESTING} deep")
+    out, word, i, n = [], None, 0, len(cmd)
     def flush():
-        nonlocal word, glob, quoted
-        if word is not None: out.append(('w', ''.join(word), glob))
-        word, glob, quoted = None, False, False
-    def var(j):
-        "Expand `$NAME`/`${NAME}` at j; return (text, next index)."
-        if cmd.startswith('$(', j) or cmd.startswith('$((', j): _bad('command substitution $(...) is not supported by this terminal')
+        nonlocal word
+        if word is not None: out.append(('w', word))
+        word = None
+    def dollar(j, quoted):
+        "The part for the `$` at j and the index after it."
+        if cmd.startswith('$((', j):
+            k = _paren_end(cmd, j + 1, n)
+            if cmd[k-2:k] == '))': return ('math', cmd[j+3:k-2], quoted), k
+        if cmd.startswith('$(', j):
+            k = _paren_end(cmd, j + 1, n)
+            return ('sub', _line(_lex(cmd[j+2:k-1], depth + 1)), quoted), k
         if cmd.startswith('${', j):
             k = cmd.find('}', j)
             if k < 0: _bad("unterminated '${'")
-            return env.get(cmd[j+2:k], ''), k + 1
+            return ('var', cmd[j+2:k], quoted), k + 1
         m = re.match(r'[A-Za-z_][A-Za-z0-9_]*|\?', cmd[j+1:])
-        if not m: return '$', j + 1
-        return env.get(m.group(0), ''), j + 1 + len(m.group(0))
+        if not m: return ('lit', '$', quoted), j + 1
+        return ('var', m.group(0), quoted), j + 1 + len(m.group(0))
+    def backtick(j, quoted):
+        inner, k = _backtick_end(cmd, j, n)
+        return ('sub', _line(_lex(inner, depth + 1)), quoted), k
     while i < n:
         c = cmd[i]
-        if c == '`': _bad('command substitution with backticks is not supported by this terminal')
         if c in ' \t\r\n':
             flush(); i += 1; continue
         if word is None and c == '#': break
@@ -46,31 +104,204 @@ def _tokenize(cmd:str, env:dict)->list:
             flush(); out.append(('op', op)); i += len(op); continue
         if word is None: word = []
         if c == "'":
-            k = cmd.find("'", i + 1)
-            if k < 0: _bad('unterminated single quote')
-            word.append(cmd[i+1:k]); quoted = True; i = k + 1
+            k = _skip_quoted(cmd, i, n)
+            word.append(('lit', cmd[i+1:k-1], True)); i = k
         elif c == '"':
-            i += 1; quoted = True
+            word.append(('lit', '', True)); i += 1
             while True:
                 if i >= n: _bad('unterminated double quote')
                 c = cmd[i]
                 if c == '"': i += 1; break
-                if c == '`': _bad('command substitution with backticks is not supported by this terminal')
-                if c == '\\' and i + 1 < n and cmd[i+1] in '"\\$`': word.append(cmd[i+1]); i += 2
-                elif c == '$': t, i = var(i); word.append(t)
-                else: word.append(c); i += 1
+                if c == '\\' and i + 1 < n and cmd[i+1] in '"\\$`': word.append(('lit', cmd[i+1], True)); i += 2
+                elif c == '$': part, i = dollar(i, True); word.append(part)
+                elif c == '`': part, i = backtick(i, True); word.append(part)
+                else: word.append(('lit', c, True)); i += 1
         elif c == '\\':
-            if i + 1 < n: word.append(cmd[i+1])
+            if i + 1 < n: word.append(('lit', cmd[i+1], True))
             i += 2
-        elif c == '$':
-            t, i = var(i); word.append(t)
+        elif c == '$': part, i = dollar(i, False); word.append(part)
+        elif c == '`': part, i = backtick(i, False); word.append(part)
         elif c == '~' and not word and (i + 1 == n or cmd[i+1] in '/ \t;|&'):
-            word.append(env['HOME']); i += 1
+            word.append(('var', 'HOME', True)); i += 1
         else:
-            if c in '*?[': glob = True
-            word.append(c); i += 1
+            word.append(('lit', c, False)); i += 1
     flush()
     return out
+
+def _line(toks:list)->list:
+    """The structure of a lexed command line: `[(connector, [stage, ...]), ...]` where the connector (`;`, `&&`, `||`)
+    joins a pipeline to the one before and each stage of `a | b` is a list of `('w', parts)` words and
+    `('<', parts)`-style redirections; ToolError on bad syntax, so that nothing of a bad line runs."""
+    seq, cur, conn = [], [], ';'
+    for t in toks:
+        if t[0] == 'op' and t[1] in (';', '&&', '||', '&'):
+            if not cur and t[1] != ';': _bad(f"syntax error near unexpected token '{t[1]}'")
+            if cur: seq.append((conn, cur))
+            cur, conn = [], t[1] if t[1] != '&' else ';'
+        else: cur.append(t)
+    if cur: seq.append((conn, cur))
+    elif conn in ('&&', '||'): _bad(f"syntax error: the command line ends with '{conn}'")
+    out = []
+    for conn, toks in seq:
+        stages, stage, i = [], [], 0
+        while i < len(toks):
+            t = toks[i]
+            if t == ('op', '|'):
+                if not stage: _bad("syntax error near unexpected token '|'")
+                stages.append(stage); stage = []; i += 1
+            elif t == ('op', '2>&1'): stage.append(('2>&1', None)); i += 1
+            elif t[0] == 'op':
+                if i + 1 >= len(toks) or toks[i+1][0] != 'w': _bad(f"syntax error near unexpected token '{t[1]}'")
+                stage.append((t[1], toks[i+1][1])); i += 2
+            else: stage.append(t); i += 1
+        if not stage: _bad("syntax error: the command line ends with '|'")
+        out.append((conn, stages + [stage]))
+    return out
+
+def _fields(parts:list, value:Callable)->list[tuple[str, bool]]:
+    """The words (text, globbable) one lexed word expands to: `value(part)` gives each expansion's text; unquoted
+    expansions are split at blanks and their glob characters stay live, as in bash."""
+    fields, cur, glob = [], None, False
+    for kind, v, quoted in parts:
+        if kind == 'lit':
+            cur = (cur or '') + v; glob |= not quoted and v in _GLOB
+            continue
+        text = value(kind, v)
+        if quoted: cur = (cur or '') + text; continue
+        for k, piece in enumerate(re.split(r'[ \t\n]+', text)):
+            if k:
+                if cur is not None: fields.append((cur, glob))
+                cur, glob = None, False
+            if piece: cur = (cur or '') + piece; glob |= any(g in piece for g in _GLOB)
+    if cur is not None: fields.append((cur, glob))
+    return fields
+
+def _tokenize(cmd:str, env:dict, run:Callable|None=None)->list:
+    "Shell tokens of `cmd`, expanded at once: `('w', text, globbable)` words and `('op', op)` operators (`run(tokens)` gives a substitution's output)."
+    def value(kind, v):
+        if kind == 'var': return env.get(v, '')
+        if kind == 'math': return str(_arith(v, env))
+        return run(v) if run else ''
+    out = []
+    for t in _lex(cmd):
+        if t[0] == 'op': out.append(t)
+        else: out += [('w', text, glob) for text, glob in _fields(t[1], value)]
+    return out
+
+# %% ../../../nbs/environments/02_shell.ipynb #a002
+_ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.BitAnd: operator.and_,
+          ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: lambda a, b: a << (b & 63),
+          ast.RShift: lambda a, b: a >> (b & 63), ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+          ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne}
+
+def _wrap(v:int)->int: return (v + 2**63) % 2**64 - 2**63
+
+def _arith(expr:str, env:dict)->int:
+    "The value of the bash arithmetic expression `expr` (the text of `$((expr))`); `_Exit` when bash would fail."
+    def var(n):
+        v = (env.get(n, '') or '0').strip()
+        if not re.fullmatch(r'-?\d+', v): raise _Exit(f"bash: {v[:40]}: syntax error: operand expected", 1)
+        return _wrap(int(v))
+    src = re.sub(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?', r'\1', expr).replace('$?', f"({var('?')})").strip() or '0'
+    def ev(node):
+        if isinstance(node, ast.Constant) and type(node.value) is int: return _wrap(node.value)
+        if isinstance(node, ast.Name): return var(node.id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+            v = ev(node.operand)
+            return _wrap(-v if isinstance(node.op, ast.USub) else ~v if isinstance(node.op, ast.Invert) else v)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            if isinstance(node.op, (ast.Div, ast.Mod)):
+                if b == 0: raise _Exit(f"bash: {expr.strip()[:40]}: division by 0", 1)
+                q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+                return _wrap(q if isinstance(node.op, ast.Div) else a - q * b)
+            if isinstance(node.op, ast.Pow):
+                if b < 0: raise _Exit(f"bash: {expr.strip()[:40]}: exponent less than 0", 1)
+                return _wrap(pow(a, b, 2**64))
+            if type(node.op) in _ARITH: return _wrap(_ARITH[type(node.op)](a, b))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _ARITH:
+            return int(_ARITH[type(node.ops[0])](ev(node.left), ev(node.comparators[0])))
+        raise ValueError(node)
+    try: return ev(ast.parse(src, mode='eval').body)
+    except _Exit: raise
+    except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        raise _Exit(f"bash: {expr.strip()[:40]}: syntax error in expression", 1) from None
+
+# %% ../../../nbs/environments/02_shell.ipynb #b002
+_OPTS: dict[str, tuple] = {}  # command -> (short letters, long names, exit code on a bad option, rows of (option, what it does))
+
+def _options(names:str|tuple, rows:list, code:int=1, extra_long:dict|None=None):
+    """Declare the options of the commands `names`: `rows` are `(letter, long name, value name, what it does)` (letter or
+    long name may be empty); `code` is the exit status for a bad option, None for a command that reads its arguments
+    itself (such as `echo`, `find` or `ps`)."""
+    short, long = '', dict(extra_long or {})
+    for ch, name, value, _ in rows:
+        if ch: short += ch + (':' if value else '')
+        if name: long[name + ('=' if value else '')] = ch or name
+    table = [(' '.join(x for x in (', '.join(x for x in (f"-{ch}" if ch else '', f"--{name}" if name else '') if x), value) if x), doc)
+             for ch, name, value, doc in rows]
+    for n in ([names] if isinstance(names, str) else names): _OPTS[n] = (short, long, code, table)
+
+def _getopt(args:list[str], cmd:str, short:str='', long:dict|None=None, code:int=1, stop_at_operand:bool=False)->tuple[dict, list]:
+    """Split `args` as GNU getopt_long does: `short` lists the option letters (a letter followed by `:` takes a value),
+    `long` maps long names (ending in `=` when they take a value) to the key they set. Returns ({key: value or True},
+    operands); `_Exit(code)` with coreutils' message for an unknown option or a missing value."""
+    long = long or {}
+    letters, takes = set(short.replace(':', '')), {short[i-1] for i, c in enumerate(short) if c == ':'}
+    names = {k.rstrip('='): (v, k.endswith('=')) for k, v in long.items()}
+    hint = f"\nTry '{cmd} --help' for more information."
+    opts, rest, i = {}, [], 0
+    while i < len(args):
+        a = args[i]; i += 1
+        if a == '--': rest += args[i:]; break
+        if a.startswith('--'):
+            name, eq, val = a[2:].partition('=')
+            hits = [name] if name in names else [n for n in names if n.startswith(name)]
+            if len(hits) > 1: raise _Exit(f"{cmd}: option '--{name[:40]}' is ambiguous; possibilities:" + ''.join(f" '--{h}'" for h in sorted(hits)) + hint, code)
+            if not hits: raise _Exit(f"{cmd}: unrecognized option '{a[:60]}'" + hint, code)
+            key, wants = names[hits[0]]
+            if wants and not eq:
+                if i >= len(args): raise _Exit(f"{cmd}: option '--{hits[0]}' requires an argument" + hint, code)
+                val = args[i]; i += 1
+            elif eq and not wants: raise _Exit(f"{cmd}: option '--{hits[0]}' doesn't allow an argument" + hint, code)
+            opts[key] = val if wants else True
+        elif a.startswith('-') and len(a) > 1:
+            for j in range(1, len(a)):
+                ch = a[j]
+                if ch not in letters: raise _Exit(f"{cmd}: invalid option -- '{ch}'" + hint, code)
+                if ch not in takes: opts[ch] = True; continue
+                val = a[j+1:]
+                if not val:
+                    if i >= len(args): raise _Exit(f"{cmd}: option requires an argument -- '{ch}'" + hint, code)
+                    val = args[i]; i += 1
+                opts[ch] = val
+                break
+        else:
+            rest.append(a)
+            if stop_at_operand: rest += args[i:]; break
+    return opts, rest
+
+def _help(cmd:str)->str:
+    "What `cmd --help` prints: the options this terminal supports."
+    rows = _OPTS[cmd][3]
+    w = max([len(o) for o, _ in rows], default=0)
+    return f"Usage: {cmd} [OPTION]... (the options this terminal supports)\n" + ''.join(f"  {o:<{w}}  {d}\n" for o, d in rows)
+
+def _parse(args:list[str], cmd:str, **kw)->tuple[dict, list]:
+    "Options and operands of `cmd`'s arguments, by the options it declared."
+    return _getopt(args, cmd, *_OPTS[cmd][:3], **kw)
+
+def _errs(errs:list)->str: return '\n'.join(errs) + ('\n' if errs else '')
+
+def _count(v:str, cmd:str)->int:
+    "A non-negative number argument (`find -maxdepth`, `du -d`, `sort -k`)."
+    if not re.fullmatch(r'\d{1,9}', v.strip()): raise _Exit(f"{cmd}: invalid number: '{v[:20]}'")
+    return int(v)
+
+_options('sudo', [('u', 'user', 'USER', 'run the command as USER (root or the current user)'),
+                  ('E', 'preserve-env', '', 'keep the environment (it is the same for every user here)'),
+                  ('H', 'set-home', '', 'set HOME to the target user\'s home (no command here reads it)'),
+                  ('n', 'non-interactive', '', 'never ask for a password (none is asked here)')])
 
 # %% ../../../nbs/environments/02_shell.ipynb #c009
 _UNITS = {'K': 1024, 'M': 1024**2, 'G': 1024**3, 'T': 1024**4}
@@ -95,10 +326,6 @@ def _mode_str(node:dict)->str:
     return ('d' if node['type'] == 'dir' else '-') + ''.join(c if m & (1 << (8 - i)) else '-' for i, c in enumerate('rwxrwxrwx'))
 
 # %% ../../../nbs/environments/02_shell.ipynb #c012
-class _Exit(Exception):
-    "A command's error: message for stderr and exit code."
-    def __init__(self, msg:str, code:int=1): self.msg, self.code = msg, code
-
 class Shell:
     "The shell behind `TerminalExecute`: runs command lines against `state['terminal']`, never against the real system."
     def __init__(self, st:dict):
@@ -191,55 +418,68 @@ class Shell:
         return sorted(b[len(cwd):] if b.startswith(cwd) else b for b in bases)
 
     # ---- running command lines
+    def env(self)->dict:
+        "The shell's variables now (`$?` is the status of the last pipeline)."
+        return {'HOME': self.st['home'], 'USER': self.st['user'], 'PWD': self.st['cwd'], 'SHELL': '/bin/bash',
+                'PATH': '/usr/local/bin:/usr/bin:/bin', '?': str(self.st.get('last_exit', 0))}
+
     def run(self, command:str)->tuple[str, int]:
-        "Run a command line; return what it printed and the exit code."
+        "Run a command line; return what it printed (stderr and stdout as a terminal shows them) and the exit code."
         if not command.strip(): _bad("the 'command' is empty")
         if len(command) > _MAX_COMMAND: _bad(f"the 'command' is longer than {_MAX_COMMAND} characters")
-        env = {'HOME': self.st['home'], 'USER': self.st['user'], 'PWD': self.st['cwd'], 'SHELL': '/bin/bash',
-               'PATH': '/usr/local/bin:/usr/bin:/bin', '?': str(self.st.get('last_exit', 0))}
-        toks = _tokenize(command, env)
-        seq, cur, conn = [], [], ';'
-        for t in toks:
-            if t[0] == 'op' and t[1] in (';', '&&', '||', '&'):
-                if not cur and t[1] != ';': _bad(f"syntax error near unexpected token '{t[1]}'")
-                if cur: seq.append((conn, cur))
-                cur, conn = [], t[1] if t[1] != '&' else ';'
-            else: cur.append(t)
-        if cur: seq.append((conn, cur))
-        elif conn in ('&&', '||'): _bad(f"syntax error: the command line ends with '{conn}'")
-        out, code = [], 0
-        for conn, toks in seq:
-            if (conn == '&&' and code != 0) or (conn == '||' and code == 0): continue
-            text, code = self.pipeline(toks)
-            out.append(text)
-        self.st['last_exit'] = code
-        text = ''.join(out)
+        line = _line(_lex(command))
+        self.budget = _MAX_EXPANSION
+        chunks, code = self.execute(line)
+        text = ''.join(e + o for e, o in chunks)
         if len(text) > _MAX_OUTPUT: text = text[:_MAX_OUTPUT] + '\n[output truncated]\n'
         return text, code
 
-    def pipeline(self, toks:list)->tuple[str, int]:
-        "Run `a | b | c`; stderr of every stage is shown, stdout of the last unless redirected."
-        stages, cur = [], []
-        for t in toks:
-            if t == ('op', '|'):
-                if not cur: _bad("syntax error near unexpected token '|'")
-                stages.append(cur); cur = []
-            else: cur.append(t)
-        if not cur: _bad("syntax error: the command line ends with '|'")
-        stages.append(cur)
+    def execute(self, line:list)->tuple[list, int]:
+        "Run a parsed line (see `_line`): its pipelines' (stderr, stdout) and the last exit code."
+        chunks, code = [], 0
+        for conn, stages in line:
+            if (conn == '&&' and code != 0) or (conn == '||' and code == 0): continue
+            err, out, code = self.pipeline(stages)
+            self.st['last_exit'] = code
+            chunks.append((err, out))
+        return chunks, code
+
+    def substitute(self, line:list)->tuple[str, str]:
+        "Run the line of a `$(...)` in a subshell (its `cd` stays inside): (its stderr, its stdout without trailing newlines)."
+        cwd = self.st['cwd']
+        try: chunks, _ = self.execute(line)
+        finally: self.st['cwd'] = cwd
+        out = ''.join(o for _, o in chunks).rstrip('\n')
+        self.budget -= len(out)
+        if self.budget < 0: raise _Exit(f"bash: command substitutions produced more than {_MAX_EXPANSION:,} characters", 1)
+        return ''.join(e for e, _ in chunks), out
+
+    def fields(self, parts:list, errs:list)->list[tuple[str, bool]]:
+        "Expand one word now (variables, arithmetic, substitutions); the stderr of substitutions goes to `errs`."
+        def value(kind, v):
+            if kind == 'var': return self.env().get(v, '')
+            if kind == 'math': return str(_arith(v, self.env()))
+            err, out = self.substitute(v)
+            errs.append(err)
+            return out
+        return _fields(parts, value)
+
+    def pipeline(self, stages:list)->tuple[str, str, int]:
+        "Run `a | b | c`: (stderr of every stage, stdout of the last unless redirected, exit code of the last)."
         stdin, shown, code = None, [], 0
-        for k, st in enumerate(stages):
-            words, redirs, i = [], [], 0
-            while i < len(st):
-                t = st[i]
-                if t[0] == 'op' and t[1] in ('>', '>>', '<', '2>'):
-                    if i + 1 >= len(st) or st[i+1][0] != 'w': _bad(f"syntax error near unexpected token '{t[1]}'")
-                    redirs.append((t[1], st[i+1][1])); i += 2
-                elif t == ('op', '2>&1'): redirs.append(('2>&1', '')); i += 1
-                else:
-                    words.extend(self.expand(t[1]) if t[2] else [t[1]]); i += 1
-            err_sink = None
+        for stage in stages:
+            errs = []
             try:
+                words, redirs = [], []
+                for op, parts in stage:
+                    if op == 'w':
+                        for text, glob in self.fields(parts, errs): words.extend(self.expand(text) if glob else [text])
+                    elif op == '2>&1': redirs.append((op, ''))
+                    else:
+                        target = self.fields(parts, errs)
+                        if len(target) != 1: raise _Exit('bash: ambiguous redirect', 1)
+                        redirs.append((op, target[0][0]))
+                err_sink = None
                 for op, target in redirs:
                     if op == '<': stdin = self.read(target, 'bash')
                 out, err, code = self.command(words, stdin)
@@ -252,23 +492,26 @@ class Shell:
                     if err_sink != '/dev/null': self.write(err_sink, err, False)
                     err = ''
             except _Exit as e: out, err, code = '', e.msg + '\n', e.code
-            shown.append(err)
+            shown.append(''.join(errs) + err)
             stdin = out
-        shown.append(stdin or '')
-        return ''.join(shown), code
+        return ''.join(shown), stdin or '', code
 
     def command(self, words:list[str], stdin:str|None)->tuple[str, str, int]:
         "Run one simple command: (stdout, stderr, exit code)."
         if not words: return '', '', 0
         name, args = words[0], words[1:]
         if name == 'sudo':
-            while args and args[0].startswith('-'): args = args[1:]
-            if not args: raise _Exit('usage: sudo command', 1)
-            was, self.root = self.root, True
+            opts, args = _getopt(args, 'sudo', *_OPTS['sudo'][:2], stop_at_operand=True)
+            user = opts.get('u', 'root')
+            if user not in ('root', self.st['user']): raise _Exit(f"sudo: unknown user {user[:40]}", 1)
+            if not args: raise _Exit('usage: sudo [-u user] command', 1)
+            was, self.root = self.root, user == 'root'
             try: return self.command(args, stdin)
             finally: self.root = was
         f = _COMMANDS.get(name)
         if f is None: raise _Exit(f"{name[:60]}: command not found", 127)
+        if _OPTS.get(name, (0, 0, None))[2] is not None and '--help' in args[:args.index('--') if '--' in args else None]:
+            return _help(name), '', 0
         res = f(self, args, stdin)
         return (res, '', 0) if isinstance(res, str) else res
 
