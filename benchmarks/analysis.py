@@ -8,7 +8,7 @@ trajectory parsed in full (`fast=False`, i.e. `core.read_trajectories`). Goal: u
 """
 import argparse, resource, statistics, sys, tempfile, time, tracemalloc
 
-from agentsafety.analysis import analyze, write_outputs
+from agentsafety.analysis.report import analyze, write_outputs
 from agentsafety.core import paper_data
 
 

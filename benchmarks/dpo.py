@@ -4,8 +4,8 @@ The paper trains with batch 1 per device, 8 accumulation steps and gradient chec
 models on GPUs), reference log-probs precomputed once, and TRL's own language-model head (which on a CPU scores
 every position of every sequence). Ours (the `cpu` preset) feeds 8 pairs per optimiser step as one batch of
 similar-length pairs, without checkpointing, on both cores, computes the reference in the same step, scores only the
-completion positions (`agentsafety.models.cpu_lm_head`), and computes the tokens a pair's chosen and rejected
-sequences share (the prompt and any common turns) once per pair (`agentsafety.train.shared_prefix`). All runs see the
+completion positions (`agentsafety.agents.lm.cpu_lm_head`), and computes the tokens a pair's chosen and rejected
+sequences share (the prompt and any common turns) once per pair (`agentsafety.training.dpo.shared_prefix`). All runs see the
 same pairs in the same number of optimiser steps (ours grouped by length, so in another order), so they should end near
 the same training loss; prefix sharing changes no number, only the work.
 
@@ -15,7 +15,7 @@ add our changes one at a time: the paper's batch settings with our head and refe
 without prefix sharing (`batched`), so the print says how much of the speed-up comes from where.
 
 The pairs are the ones the `cpu` preset trains on: decision pairs, each cut after its first diverging agent turn
-(`agentsafety.prefs.decision_pair`), given to every configuration alike. Prefix sharing saves only the tokens the two
+(`agentsafety.training.prefs.decision_pair`), given to every configuration alike. Prefix sharing saves only the tokens the two
 sequences of a pair have in common, which in decision pairs is most of them (the print gives the share).
 `--whole-pairs` runs every configuration on whole trajectories instead, which mostly diverge at the first agent turn:
 there the shared part is small and sharing gains little.
@@ -30,10 +30,11 @@ from pathlib import Path
 
 def build(n_pairs:int, seed:int=0):
     "Sandbox safety pairs of the train cases (seed-0 split) and a tiny model with a tokenizer trained on their text."
-    from agentsafety.sandbox import SandboxWorld
-    from agentsafety.policies import play_policy, policy_pool
-    from agentsafety.prefs import judged_from_runs, build_pairs, pair_examples, world_prompt_fn, split_examples
-    from agentsafety.models import sandbox_tokenizer, tiny_model, save_agent, drop_long
+    from agentsafety.environments.sandbox.world import SandboxWorld
+    from agentsafety.agents.policies import play_policy, policy_pool
+    from agentsafety.training.prefs import judged_from_runs, build_pairs, pair_examples, world_prompt_fn, split_examples
+    from agentsafety.training.sources import sandbox_tokenizer
+    from agentsafety.agents.lm import tiny_model, save_agent, drop_long
     world = SandboxWorld(seed)
     pool = judged_from_runs(play_policy(world, p) for p in policy_pool(seed)[:10])
     exs, _ = pair_examples(pool, build_pairs(pool), world_prompt_fn(world))
@@ -48,7 +49,7 @@ def build(n_pairs:int, seed:int=0):
 
 def shared_share(model_dir:Path, pairs:list)->float:
     "The fraction of the pairs' tokens (chosen and rejected sequences, chat template applied) in their common prefixes."
-    from agentsafety.models import load_agent
+    from agentsafety.agents.lm import load_agent
     _, tok = load_agent(model_dir)
     ids = lambda msgs: tok.apply_chat_template(msgs, tokenize=True, return_dict=True)['input_ids']
     total = shared = 0
@@ -60,7 +61,7 @@ def shared_share(model_dir:Path, pairs:list)->float:
 
 def run(model_dir:Path, pairs:list, name:str, **overrides)->dict:
     "One DPO stage with the cpu preset and `overrides`; pairs per second over the whole stage, and the losses."
-    from agentsafety.train import dpo_stage, preset
+    from agentsafety.training.dpo import dpo_stage, preset
     s = preset('cpu', epochs=1, max_length=512, logging_steps=1, max_pairs=None, decision_only=False, **overrides)
     t0 = time.perf_counter()
     rec = dpo_stage(model_dir, pairs, model_dir.parent/name, split_seed=None, settings=s, progress=False)
@@ -79,9 +80,9 @@ def main():
     a = ap.parse_args()
     d, pairs = build(a.pairs)
     if not a.whole_pairs:  # what the cpu preset trains on
-        from agentsafety.prefs import decision_pair
+        from agentsafety.training.prefs import decision_pair
         pairs = [p for p in map(decision_pair, pairs) if p is not None]
-    import agentsafety.train, trl, peft  # imported before timing: each run below pays only its own work
+    import agentsafety.training.dpo, trl, peft  # imported before timing: each run below pays only its own work
     # the same pairs for all runs; the paper layouts take them in the same order
     paper = run(d/'model', pairs, 'paper', **PAPER, precompute_ref=True, ref_batch_size=1, cpu_head=False, threads=a.paper_threads)
     layout = run(d/'model', pairs, 'layout', **PAPER, threads=a.paper_threads)

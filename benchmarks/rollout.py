@@ -2,7 +2,7 @@
 (split seed 0), same seed, greedy decoding. Checks that both give identical trajectories and prints both times and
 their ratio (goal: batched at least 5x faster on 2 cores).
 
-The agent is an untrained tiny Llama from `agentsafety.models` (tokenizer trained here on the sandbox's prompts,
+The agent is an untrained tiny Llama from `agentsafety.agents.lm` (tokenizer trained here on the sandbox's prompts,
 nothing downloaded) whose layers are scaled up so that its text varies; its turns are noise, so every episode is
 re-prompted and ends on `parse_error`: the work measured is generation, which is what batching speeds up.
 
@@ -15,12 +15,12 @@ import argparse, tempfile, time
 from pathlib import Path
 import torch
 from agentsafety.core import test_cases
-from agentsafety.sandbox import SandboxWorld
-from agentsafety.policies import get_policy, play
-from agentsafety.agent import task_message
-from agentsafety.models import tiny_agent, save_agent, TinyConfig
-from agentsafety.backends import HFBackend
-from agentsafety.rollout import rollout, RolloutConfig
+from agentsafety.environments.sandbox.world import SandboxWorld
+from agentsafety.agents.policies import get_policy, play
+from agentsafety.agents.prompt import task_message
+from agentsafety.agents.lm import tiny_agent, save_agent, TinyConfig
+from agentsafety.agents.backends import HFBackend
+from agentsafety.agents.rollout import rollout, RolloutConfig
 
 
 def tiny_sandbox_agent(world, path):

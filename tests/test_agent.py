@@ -3,8 +3,9 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 from agentsafety.core import Case, Step, paper_data
-from agentsafety.agent import (PROMPT_VARIANTS, agent_prompt, task_message, agent_messages, parse_react, normalize_log,
-                               cut_at_stop, read_history, LAYOUTS, check_variant)
+from agentsafety.agents.prompt import PROMPT_VARIANTS, LAYOUTS
+from agentsafety.agents.prompt import agent_prompt, task_message, agent_messages, read_history, check_variant
+from agentsafety.react import parse_react, normalize_log, cut_at_stop
 
 CASE = Case('x_0', [], 'Pay my rent of $1,200 to Alice.', {'Task Information': ['the account'], 'Safety & Security Constraints': []},
             [], [], [])
@@ -21,7 +22,7 @@ def test_variants_differ_only_in_their_paragraph():
 
 
 def test_prompt_on_toolemu_cases(toolemu_dir):
-    from agentsafety.toolemu import load_toolemu, tool_names
+    from agentsafety.environments.toolemu import load_toolemu, tool_names
     cs = load_toolemu(toolemu_dir)
     for i in (0, 57, 143):
         msgs = agent_prompt(cs.cases[i], cs.case_toolkits(i))

@@ -1,12 +1,14 @@
-"""Tests of agentsafety.analysis (and plots): hand-made trees for the rules, the paper's released tree for the numbers."""
+"""Tests of agentsafety.analysis (results, frontier, tables, plots, report): hand-made trees for the rules, the paper's released tree for the numbers."""
 import json, warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from agentsafety.analysis import (AnalysisConfig, analyze, analyze_cli, load_runs, make_reports, parse_agent_name,
-                                  persistence, read_case_indices, write_toy_run)
+from agentsafety.analysis.results import AnalysisConfig, load_runs, read_case_indices, write_toy_run
+from agentsafety.analysis.report import analyze, analyze_cli
+from agentsafety.analysis.frontier import make_reports, persistence
+from agentsafety.names import parse_agent_name
 from agentsafety.core import DataError, EvalLine, Evaluation, eval_path, paper_data, split_cases, write_evals
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -2,9 +2,8 @@
 and tiny Hugging Face models built from a config with a tokenizer trained here (nothing is downloaded)."""
 import logging, socket, time
 import pytest
-from agentsafety.backends import (Backend, Generation, BackendError, OpenAIBackend, HFBackend, ChatServer, make_backend,
-                                  parse_spec, row_seed)
-from agentsafety.models import tiny_agent, save_agent, TinyConfig
+from agentsafety.agents.backends import Backend, Generation, BackendError, OpenAIBackend, HFBackend, ChatServer, make_backend, parse_spec, row_seed
+from agentsafety.agents.lm import tiny_agent, save_agent, TinyConfig
 
 
 class Echo(Backend):
@@ -109,7 +108,7 @@ TEXTS = [f"User Input: Please tidy folder {i}.\nThought: I look.\nAction: Termin
 
 
 def scrambled_tiny(path, texts=TEXTS, max_positions=1024):
-    "A tiny untrained model (agentsafety.models) whose layers are scaled up so that its output varies."
+    "A tiny untrained model (agentsafety.agents.lm) whose layers are scaled up so that its output varies."
     import torch
     model, tok = tiny_agent(texts, 400, TinyConfig(hidden=64, intermediate=128, max_positions=max_positions))
     with torch.no_grad():

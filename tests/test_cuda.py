@@ -6,12 +6,12 @@ torch = pytest.importorskip('torch')
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device: the GPU paths are checked only where one exists')
 
 from agentsafety import core
-from agentsafety.sandbox import SandboxWorld
-from agentsafety.policies import get_policy, play
-from agentsafety.agent import task_message
-from agentsafety.models import tiny_agent, save_agent, load_agent, TinyConfig
-from agentsafety.backends import HFBackend
-from agentsafety.rollout import rollout, RolloutConfig
+from agentsafety.environments.sandbox.world import SandboxWorld
+from agentsafety.agents.policies import get_policy, play
+from agentsafety.agents.prompt import task_message
+from agentsafety.agents.lm import tiny_agent, save_agent, load_agent, TinyConfig
+from agentsafety.agents.backends import HFBackend
+from agentsafety.agents.rollout import rollout, RolloutConfig
 
 @pytest.fixture(scope='module')
 def agent_dir(tmp_path_factory):
@@ -47,9 +47,9 @@ def test_lockstep_equals_one_by_one_on_cuda(agent_dir):
 
 def test_dpo_stage_on_cuda(agent_dir, tmp_path):
     "A DPO stage with the paper's batch layout trains on the GPU in bfloat16 and saves a merged model that loads."
-    from agentsafety.prefs import trajectory_messages
+    from agentsafety.training.prefs import trajectory_messages
     from agentsafety.core import Trajectory, Step
-    from agentsafety.train import dpo_stage, preset
+    from agentsafety.training.dpo import dpo_stage, preset
     def traj(i, first): return Trajectory(i, [Step('A', '{}', f'{first}\nAction: A\nAction Input: {{}}\n', '{"ok": true}')], ': done', 'Thought: Done.\nFinal Answer: done\n')
     prompt = lambda i: [{'role': 'system', 'content': 'You act for the user.'}, {'role': 'user', 'content': f'User Input: task {i}\nThought: '}]
     pairs = [{'prompt': prompt(i), 'chosen': trajectory_messages(traj(i, 'I will search first.')),

@@ -46,8 +46,9 @@ def test_quick_study(quick_run):
 
 def test_scores_by_scenario(quick_run):
     "The per-scenario table of the paper notebook, from the quick run's results tree."
-    from agentsafety.experiment import Study, study_config
-    from agentsafety.sandbox import SCENARIOS
+    from agentsafety.study.runner import Study
+    from agentsafety.study.config import study_config
+    from agentsafety.environments.sandbox.world import SCENARIOS
     study = Study(study_config('quick'), quick_run[0], progress=False)
     t = study.by_scenario()
     assert set(t.index) <= set(SCENARIOS) and len(t) > 1
@@ -112,5 +113,5 @@ def test_explore_notebook_runs_headless(quick_run, tmp_path):
 def test_parameters_are_inspectable(name, params):
     "papermill reads every parameter of the notebooks (`papermill --help-notebook`): it skips lines with a second `=`, e.g. in a comment."
     import papermill as pm
-    from agentsafety.experiment import notebook_path
+    from agentsafety.study.paper import notebook_path
     assert list(pm.inspect_notebook(str(notebook_path(name)))) == params

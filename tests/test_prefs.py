@@ -4,8 +4,7 @@ from collections import Counter
 from pathlib import Path
 import pytest
 from agentsafety.core import split_cases, write_trajectories, write_evals, eval_path, Trajectory, Step, EvalLine, Evaluation
-from agentsafety.prefs import (load_judged, build_pairs, PairRules, pair_examples, split_examples, score_mix, format_mix,
-                               world_prompt_fn, read_pairs, load_pairs, prefs_cli)
+from agentsafety.training.prefs import load_judged, build_pairs, PairRules, pair_examples, split_examples, score_mix, format_mix, world_prompt_fn, read_pairs, load_pairs, prefs_cli
 
 AGENTSAFETY = str(Path(sys.executable).parent/"agentsafety")
 
@@ -42,7 +41,7 @@ def test_split_and_train_counts(q32):
 
 def test_text_format_on_pool(q32, toolemu_dir):
     "Real pairs: ToolEmu agent prompt, no think blocks, Thought prefixes, Observation turns, metadata, no judge artefacts."
-    from agentsafety.toolemu import load_toolemu
+    from agentsafety.environments.toolemu import load_toolemu
     pairs = build_pairs(q32, RULES['both'])
     exs, rejected = pair_examples(q32, pairs, world_prompt_fn(load_toolemu(toolemu_dir)))
     assert (len(exs), rejected) == (1826, [])

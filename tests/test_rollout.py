@@ -5,13 +5,14 @@ import contextlib, io, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from agentsafety.core import STOP_REASONS, read_trajectories, read_run, eval_path, Step
-from agentsafety.backends import Backend, Generation, ScriptedBackend, ChatServer, HFBackend, OpenAIBackend, BackendError
-from agentsafety.agent import agent_prompt, agent_messages, task_message
-from agentsafety.rollout import rollout, RolloutConfig, rollout_cli
-from agentsafety.judges import judge_cli
-from agentsafety.sandbox import SandboxWorld
-from agentsafety.policies import get_policy, play, play_policy
-from agentsafety.models import tiny_agent, save_agent, TinyConfig
+from agentsafety.agents.backends import Backend, Generation, ScriptedBackend, ChatServer, HFBackend, OpenAIBackend, BackendError
+from agentsafety.agents.prompt import agent_prompt, agent_messages, task_message
+from agentsafety.agents.rollout import rollout, RolloutConfig
+from agentsafety.judges.llm import rollout_cli
+from agentsafety.judges.llm import judge_cli
+from agentsafety.environments.sandbox.world import SandboxWorld
+from agentsafety.agents.policies import get_policy, play, play_policy
+from agentsafety.agents.lm import tiny_agent, save_agent, TinyConfig
 
 VALID = set(STOP_REASONS) - {'incomplete'}
 
@@ -21,7 +22,7 @@ def world(): return SandboxWorld(seed=0)
 
 
 def scrambled_tiny(path, texts, max_positions=4096):
-    "A tiny untrained model (agentsafety.models) whose layers are scaled up so that its output varies."
+    "A tiny untrained model (agentsafety.agents.lm) whose layers are scaled up so that its output varies."
     import torch
     model, tok = tiny_agent(texts, 600, TinyConfig(hidden=64, intermediate=128, max_positions=max_positions))
     with torch.no_grad():
@@ -160,8 +161,8 @@ class FirstCall(Backend):
     name = 'first-call'
     def __init__(self, cs): self.cs = cs
     def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
-        from agentsafety.agent import read_history
-        from agentsafety.toolemu import tool_names
+        from agentsafety.agents.prompt import read_history
+        from agentsafety.environments.toolemu import tool_names
         out = []
         for m in batch:
             h = read_history(m)
@@ -173,8 +174,9 @@ class FirstCall(Backend):
 
 
 def test_toolemu_end_to_end_with_tiny_models(toolemu_dir, tmp_path):
-    from agentsafety.toolemu import load_toolemu
-    from agentsafety.judges import LLMEmulator, LLMJudge, judge_messages, emulator_messages, judge_file
+    from agentsafety.environments.toolemu import load_toolemu
+    from agentsafety.judges.emulator import LLMEmulator, emulator_messages
+    from agentsafety.judges.llm import LLMJudge, judge_messages, judge_file
     cs = load_toolemu(toolemu_dir)
     cases = [0, 1, 2]
     texts = [task_message(cs.cases[i], cs.case_toolkits(i)) for i in cases]
@@ -203,8 +205,8 @@ def test_toolemu_end_to_end_with_tiny_models(toolemu_dir, tmp_path):
 
 
 def test_inference_layout_is_the_training_layout(world):
-    "What the engine shows the agent at its last turn is the prompt and turns `agentsafety.prefs` trains on."
-    from agentsafety.prefs import world_prompt_fn, trajectory_messages, Judged
+    "What the engine shows the agent at its last turn is the prompt and turns `agentsafety.training.prefs` trains on."
+    from agentsafety.training.prefs import world_prompt_fn, trajectory_messages, Judged
     last = {}
     class Spy(ScriptedBackend):
         def generate(self, batch, **kw):

@@ -5,9 +5,13 @@ import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
 from agentsafety.core import (Case, Toolkit, Trajectory, EvalLine, DataError, SAFETY_LABELS, HELP_LABELS, METRICS,
                               read_run, write_evals, eval_path)
-from agentsafety.sandbox import SandboxWorld, SIMULATORS, TOOLKIT_SPECS, SCENARIOS, Shell
-from agentsafety.policies import (STRATEGIES, get_policy, policy_pool, play, play_episode, play_policy, correlation,
-                                  parse_react, policies_cli)
+from agentsafety.environments.sandbox.world import SandboxWorld
+from agentsafety.environments.sandbox.tools import SIMULATORS
+from agentsafety.environments.sandbox.world import TOOLKIT_SPECS, SCENARIOS
+from agentsafety.environments.sandbox.shell import Shell
+from agentsafety.agents.policies import STRATEGIES
+from agentsafety.agents.policies import get_policy, policy_pool, play, play_episode, play_policy, correlation, policies_cli
+from agentsafety.react import parse_react
 
 SEED = 0
 
@@ -36,7 +40,7 @@ def test_instructions_unique(seed):
     assert len(set(texts)) == len(texts)
 
 def test_loads_as_toolemu_dir(world, tmp_path):
-    from agentsafety.toolemu import load_toolemu, case_summary
+    from agentsafety.environments.toolemu import load_toolemu, case_summary
     world.to_dir(tmp_path)
     cs = load_toolemu(tmp_path)
     assert [c.to_dict() for c in cs.cases] == [c.to_dict() for c in world.cases]
@@ -107,12 +111,14 @@ def test_play_reproduced_from_text(world):
             t = play(world, get_policy(name, SEED), i)
             ep = world.episode(i)
             for s in t.steps:
-                kind, tool, inp = parse_react(s.log)
+                p = parse_react(s.log)
+                kind, tool, inp = p.kind, p.action, p.action_input
                 assert (kind, tool, inp) == ('action', s.action, s.action_input)
                 assert '\n' not in inp and isinstance(json.loads(inp), dict)
                 assert ep.step(tool, inp).observation == s.observation
             if t.stop_reason == 'final_answer':
-                assert parse_react(t.final_log) == ('final', t.output) and t.output.startswith(':')
+                p = parse_react(t.final_log)
+                assert (p.kind, p.answer) == ('final', t.output) and t.output.startswith(':')
             else: assert t.stop_reason == 'max_steps'
 
 def test_max_steps_stop(world):
@@ -158,7 +164,7 @@ def test_policies_cli_json(world, pure_runs, pool_runs, monkeypatch):
     "The command's table equals the fixtures' runs (which `play` itself is tested above to produce)."
     # The command's default world and policies are the fixtures', so their runs are handed back when it asks for exactly
     # those (any other request is played): this checks the command's arguments and table without playing twice.
-    import agentsafety.policies as P
+    import agentsafety.agents.policies as P
     known, served = [(r, get_policy(s, SEED)) for s, r in pure_runs.items()] + list(zip(pool_runs, policy_pool(SEED))), []
     def cached(w, policy, cases=None, max_steps=15, seed=0, progress=False):
         if (w.seed, len(w.cases), cases, max_steps) == (SEED, 144, None, 15) and not isinstance(policy, str):
@@ -176,7 +182,7 @@ def test_policies_cli_json(world, pure_runs, pool_runs, monkeypatch):
     assert res['correlation'] == pytest.approx(correlation(pool_runs))
 
 def test_cases_command_prints_the_summary():
-    from agentsafety.toolemu import cases_cli
+    from agentsafety.environments.toolemu import cases_cli
     with contextlib.redirect_stdout(io.StringIO()) as out: assert cases_cli(['sandbox', '--json', '--seed', '2']) == 0
     assert json.loads(out.getvalue())['cases'] == 144
 

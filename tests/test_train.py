@@ -3,9 +3,9 @@ import contextlib, json, math, os, random, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 from agentsafety.core import Trajectory, Step
-from agentsafety.prefs import trajectory_messages, write_pairs
-from agentsafety.models import train_tokenizer, tiny_model, save_agent, load_agent, TinyConfig
-from agentsafety.train import train_schedule, dpo_stage, preset, train_cli
+from agentsafety.training.prefs import trajectory_messages, write_pairs
+from agentsafety.agents.lm import train_tokenizer, tiny_model, save_agent, load_agent, TinyConfig
+from agentsafety.training.dpo import train_schedule, dpo_stage, preset, train_cli
 
 BIN = Path(sys.executable).parent
 
@@ -97,8 +97,8 @@ def test_prefix_sharing_matches_plain(tiny, tmp_path, monkeypatch):
     from datasets import Dataset
     from peft import LoraConfig
     from trl import DPOConfig, DPOTrainer
-    import agentsafety.train as T
-    from agentsafety.models import cpu_lm_head
+    import agentsafety.training.dpo as T
+    from agentsafety.agents.lm import cpu_lm_head
     d, _ = tiny
     m, tok = load_agent(d/'source')
     step = lambda first, obs: Step('A', '{}', f'{first}\nAction: A\nAction Input: {{}}\n', obs)
@@ -164,11 +164,11 @@ def test_accelerate_launch(tiny, tmp_path):
 
 def test_sandbox_pipeline(tmp_path):
     from agentsafety.core import split_cases
-    from agentsafety.models import SourceSpec, SFTSettings, make_source, sandbox_eval
-    from agentsafety.prefs import judged_from_runs, build_pairs, pair_examples, world_prompt_fn, PairRules
-    from agentsafety.sandbox import SandboxWorld
-    from agentsafety.policies import play_policy, policy_pool
-    from agentsafety.rollout import RolloutConfig
+    from agentsafety.training.sources import SourceSpec, SFTSettings, make_source, sandbox_eval
+    from agentsafety.training.prefs import judged_from_runs, build_pairs, pair_examples, world_prompt_fn, PairRules
+    from agentsafety.environments.sandbox.world import SandboxWorld
+    from agentsafety.agents.policies import play_policy, policy_pool
+    from agentsafety.agents.rollout import RolloutConfig
     spec = SourceSpec('src', 'mix:reckless=0.5,cautious=0.5', worlds=(1000,), cases=tuple(range(48)), vocab_size=2048,
                       model=TinyConfig(hidden=64, intermediate=128), sft=SFTSettings(max_steps=30, lr=1e-2, max_length=512))
     rec = make_source(spec, tmp_path/'src', progress=False)
