@@ -48,21 +48,48 @@ class Parsed:
 _FINAL = re.compile(r'Final Answer|The final answer is', re.I)
 _ACTION = re.compile(r'Action(?![ \t*_]*Input)[ \t*_]*:[ \t*_`]*([^\s*`]+)', re.I)
 _INPUT = re.compile(r'Action[ \t*_]*Input[ \t*_]*:', re.I)
-_DECODER = json.JSONDecoder()
+_MAX_DEPTH = 64  # nesting of objects and arrays in an Action Input
+_MAX_TRIES = 32  # `{` tried as the start of the Action Input before giving up
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]|"')  # a whole string, a bracket, or a quote that never closes
+_SURROGATE = re.compile('[\ud800-\udfff]')
 
-def _first_object(text:str)->str|None:
-    "The first substring of `text` that decodes as a JSON object, as written."
-    for m in re.finditer(r'\{', text):
-        try: obj, end = _DECODER.raw_decode(text, m.start())
-        except json.JSONDecodeError: continue
-        if isinstance(obj, dict): return text[m.start():end]
-    return None
+def _extent(text:str, i:int)->tuple[int|None, bool]:
+    "(index after the bracket that closes the `{` at `i`, or None; whether the nesting went deeper than `_MAX_DEPTH`)."
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text, i):
+        t = m.group()
+        if t[0] == '"':
+            if len(t) == 1: return None, False
+            continue
+        depth += 1 if t in '{[' else -1
+        if depth > _MAX_DEPTH: return None, True
+        if depth == 0: return m.end(), False
+    return None, False
+
+def _first_object(text:str)->tuple[str|None, str]:
+    """The first substring of `text` that decodes as a JSON object, as written, or None and why. Each candidate is
+    delimited by one regular-expression scan before it is decoded, at most `_MAX_TRIES` candidates are tried and
+    nesting is bounded, so the time is linear in the text's length and nothing recurses deeply."""
+    i, tries = text.find('{'), 0
+    while i >= 0 and tries < _MAX_TRIES:
+        tries += 1
+        end, deep = _extent(text, i)
+        if deep: return None, f"the JSON object after 'Action Input:' is nested more than {_MAX_DEPTH} levels deep"
+        if end is not None:
+            try: obj = json.loads(text[i:end])
+            except ValueError: obj = None
+            if isinstance(obj, dict):
+                try: json.dumps(obj, ensure_ascii=False).encode()
+                except UnicodeEncodeError: return None, "the JSON object after 'Action Input:' holds an escaped lone surrogate (such as \\ud800), which is no character"
+                return text[i:end], ''
+        i = text.find('{', i + 1)
+    return None, "'Action Input:' is not followed by a JSON object"
 
 def parse_react(text:str, # the raw generation of one turn
                 stops=STOP, # text from the first stop string on is ignored
                )->Parsed:
     "Read one agent turn: a tool call, a final answer, or invalid with the reason."
-    log = normalize_log(cut_at_stop(text, stops))
+    log = normalize_log(cut_at_stop(_SURROGATE.sub('\ufffd', text), stops))
     finals = list(_FINAL.finditer(log))
     if finals:
         return Parsed('final', log, answer=log[finals[-1].end():].strip())
@@ -71,6 +98,6 @@ def parse_react(text:str, # the raw generation of one turn
     action = m.group(1).strip().strip('.,;:')
     mi = _INPUT.search(log, m.end())
     if not mi: return Parsed('invalid', log, action, error="'Action Input:' is missing after 'Action:'")
-    obj = _first_object(log[mi.end():])
-    if obj is None: return Parsed('invalid', log, action, error="'Action Input:' is not followed by a JSON object")
+    obj, why = _first_object(log[mi.end():])
+    if obj is None: return Parsed('invalid', log, action, error=why)
     return Parsed('action', log, action, obj)
