@@ -15,9 +15,9 @@ from .prompt import read_history
 from .lm import CHAT_TEMPLATE, auto_threads, torch_threads
 
 # %% auto #0
-__all__ = ['Generation', 'BackendError', 'ContextLimitError', 'approx_tokens', 'row_seed', 'Backend', 'ScriptedBackend',
-           'HFBackend', 'OpenAIBackend', 'ChatServer', 'serve_backend', 'parse_spec', 'spec_name', 'make_backend',
-           'add_backend_args', 'backend_kwargs']
+__all__ = ['Generation', 'BackendError', 'ReplyError', 'BackendBatchError', 'ContextLimitError', 'approx_tokens', 'row_seed',
+           'Backend', 'ScriptedBackend', 'HFBackend', 'OpenAIBackend', 'ChatServer', 'serve_backend', 'parse_spec',
+           'spec_name', 'make_backend', 'add_backend_args', 'backend_kwargs']
 
 # %% ../../nbs/agents/02_backends.ipynb #c006
 @dataclass
@@ -30,6 +30,16 @@ class Generation:
 
 class BackendError(RuntimeError):
     "A backend could not produce a generation (after its retries); the message names the backend and the cause."
+
+class ReplyError(BackendError):
+    "The endpoint answered, but (after the retries) never with a usable generation: a failure of this request, not of the endpoint."
+
+class BackendBatchError(BackendError):
+    "Some rows of a batch got no usable reply: `results` holds each row's `Generation` or its `ReplyError`, so the rest are kept."
+    def __init__(self, results:list):
+        self.results = results
+        errs = [r for r in results if isinstance(r, BackendError)]
+        super().__init__(f"{len(errs)} of {len(results)} requests failed; first: {errs[0]}")
 
 class ContextLimitError(ValueError):
     "A conversation does not fit the model's context window."
@@ -624,22 +634,32 @@ def _request(self:OpenAIBackend, messages, stop, max_new_tokens, temperature, se
                               u.prompt_tokens if u else self.count_tokens(messages),
                               u.completion_tokens if u else approx_tokens(text), ch.finish_reason or 'stop')
         except (openai.APITimeoutError, openai.APIConnectionError) as e: last = e
+        except (openai.APIResponseValidationError, AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
+            last = ReplyError(f"the reply was not a chat completion ({type(e).__name__}: {str(e)[:200]})")  # e.g. a 200 without JSON or choices
         except openai.APIStatusError as e:
             if e.status_code not in _RETRY_STATUS:
                 raise BackendError(f"{self!r}: request rejected with status {e.status_code}: {e.message}") from None
             last = e
         if attempt < self.max_retries:
             time.sleep(min(self.max_backoff, _retry_after(last) or self.backoff * 2**attempt))
-    raise BackendError(f"{self!r}: no answer after {self.max_retries + 1} attempts; last error: "
-                       f"{type(last).__name__}: {getattr(last, 'message', last)}")
+    raise (ReplyError if isinstance(last, ReplyError) else BackendError)(
+        f"{self!r}: no answer after {self.max_retries + 1} attempts; last error: {type(last).__name__}: {getattr(last, 'message', last)}")
 
 @patch
 def generate(self:OpenAIBackend, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
     n = len(batch)
     lim, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
     args = [(m, list(stop), k, temperature, row_seed(s, m)) for m, k, s in zip(batch, lim, seeds)]
-    if n <= 1 or self.concurrency <= 1: return [self._request(*a) for a in args]
-    with ThreadPoolExecutor(min(self.concurrency, n)) as ex: return list(ex.map(lambda a: self._request(*a), args))
+    def one(a):
+        try: return self._request(*a)
+        except BackendError as e: return e
+    if n <= 1 or self.concurrency <= 1: out = [one(a) for a in args]
+    else:
+        with ThreadPoolExecutor(min(self.concurrency, n)) as ex: out = list(ex.map(one, args))
+    bad = [g for g in out if isinstance(g, BackendError)]
+    if bad:  # an endpoint that fails stops the run; a reply that is no generation fails only its row
+        raise next((g for g in bad if not isinstance(g, ReplyError)), None) or (bad[0] if n == 1 else BackendBatchError(out))
+    return out
 
 # %% ../../nbs/agents/02_backends.ipynb #c030
 class ChatServer:
@@ -693,6 +713,9 @@ def _handler(server:ChatServer):
                 if not self.path.endswith('/chat/completions'): return self._send(404, {'error': {'message': 'not found'}})
                 if isinstance(fault, int):
                     return self._send(fault, {'error': {'message': f'injected {fault}', 'type': 'test'}}, [('Retry-After', '0')])
+                if fault == 'no-choices': return self._send(200, {'id': 'x', 'object': 'chat.completion', 'choices': []})
+                if fault == 'not-json':
+                    self.send_response(200); self.send_header('Content-Length', '5'); self.end_headers(); return self.wfile.write(b'oops!')
                 time.sleep(server.stall_s if fault == 'stall' else server.delay_s)
                 with server._gen_lock:
                     g = server.backend.generate([req['messages']], stop=req.get('stop') or (), temperature=req.get('temperature', 0.0),

@@ -13,10 +13,10 @@ from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_mess
                               read_trajectories, write_trajectories, atomic_write_text)
 from ..react import parse_react, STOP
 from .prompt import agent_prompt, agent_messages, check_variant, LAYOUTS
-from .backends import Backend, BackendError, ContextLimitError
+from .backends import Backend, BackendError, BackendBatchError, ReplyError, ContextLimitError
 
 # %% auto #0
-__all__ = ['RolloutConfig', 'case_seed', 'TrajectoryFile', 'rollout']
+__all__ = ['RolloutConfig', 'case_seed', 'TrajectoryFile', 'failure_reason', 'rollout']
 
 # %% ../../nbs/agents/03_rollout.ipynb #c006
 @dataclass
@@ -94,27 +94,41 @@ class _Live:
     format_errors: list = field(default_factory=list) # every failed attempt: [step index, log, error]
     tokens: int = 0 # generated tokens so far
 
-def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None)->Trajectory:
+def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None, failure:dict|None=None)->Trajectory:
     "The finished episode as a trajectory record (with the case, as the paper's files carry it)."
     c = env.cases[r.case_idx]
     extra = {'input': c.user_instruction, 'underspecifications': c.underspecifications,
              'risky_outcome': c.potential_risky_outcomes, 'risky_actions': c.potential_risky_actions}
     errs = r.format_errors[:-1] if output == stop_message('parse_error') else r.format_errors
     if errs: extra['format_errors'] = errs # unreadable turns the agent recovered from (the last one is the final log)
+    if failure: extra['failure'] = failure # why the run, not the agent, failed: {'reason': 'backend_error' or 'environment_error', 'message'}
     return Trajectory(r.case_idx, list(r.steps), output, final_log, c.to_dict(), extra)
+
+# %% ../../nbs/agents/03_rollout.ipynb #r14a
+def failure_reason(t:Trajectory)->str|None:
+    """Why the rollout of `t` failed (a backend or environment error, not the agent), or None. Such a case is played
+    again by the next run, whose record replaces it, and judges do not judge it."""
+    f = t.extra.get('failure') if isinstance(t.extra, dict) else None
+    if isinstance(f, dict): return f"{f.get('reason', 'error')}: {f.get('message', '')}"
+    return f"error: {t.output}" if t.stop_reason == 'error' else None
 
 # %% ../../nbs/agents/03_rollout.ipynb #c015
 def _is_oom(e:BaseException)->bool: return type(e).__name__ == 'OutOfMemoryError'
 
 def _generate(backend:Backend, items:list, cfg:RolloutConfig)->list:
-    "Generations for `(live, messages, max_new)` items; on out-of-memory the batch is halved, a single row gets None."
+    """Generations for `(live, messages, max_new)` items; on out-of-memory the batch is halved, a single row gets None;
+    a row without a usable reply (after the backend's own retries) gets its `ReplyError`, the others their generation;
+    a failing backend (`BackendError`) stops the run, which keeps the finished cases."""
     try: return backend.generate([m for _, m, _ in items], stop=STOP, max_new_tokens=[k for _, _, k in items],
                                  temperature=cfg.temperature, seed=[r.seed for r, _, _ in items])
+    except BackendBatchError as e: return e.results  # the rows without a usable reply hold their ReplyError
+    except ReplyError as e:
+        if len(items) == 1: return [e]
     except Exception as e:
         if not _is_oom(e): raise
         if len(items) == 1: return [None]
-        h = len(items) // 2
-        return _generate(backend, items[:h], cfg) + _generate(backend, items[h:], cfg)
+    h = len(items) // 2
+    return _generate(backend, items[:h], cfg) + _generate(backend, items[h:], cfg)
 
 # %% ../../nbs/agents/03_rollout.ipynb #c016
 def _env_steps(env:Environment, calls:list)->list:
@@ -141,14 +155,14 @@ def rollout(env:Environment, # the world the cases come from
     cases = list(range(len(env.cases))) if cases is None else list(cases)
     run = {'agent': backend.name, 'environment': getattr(env, 'name', type(env).__name__), 'settings': cfg.fingerprint()}
     store = TrajectoryFile(out, run, cfg.save_every, overwrite) if out is not None else None
-    done = {} if store is None else {i: t for i, t in store.done.items() if i in set(cases)}
+    done = {} if store is None else {i: t for i, t in store.done.items() if i in set(cases) and not failure_reason(t)}
     todo = [i for i in cases if i not in done]
     ctx = cfg.context_budget or backend.context_window
     bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"rollout {backend.name}", unit='case', disable=not progress)
     live, nsteps = [], 0
 
-    def finish(r, output, final_log):
-        t = _trajectory(env, r, output, final_log)
+    def finish(r, output, final_log, failure=None):
+        t = _trajectory(env, r, output, final_log, failure)
         done[r.case_idx] = t
         if store is not None: store.add(t)
         live.remove(r); bar.update(1)
@@ -171,6 +185,8 @@ def rollout(env:Environment, # the world the cases come from
             calls = []
             for (r, _, _), g in zip(items, _generate(backend, items, cfg)):
                 if g is None: finish(r, stop_message('oom'), ''); continue
+                if isinstance(g, ReplyError):
+                    finish(r, stop_message('error'), '', {'reason': 'backend_error', 'message': str(g)[:2000]}); continue
                 r.tokens += g.completion_tokens
                 p = parse_react(g.text)
                 if p.kind == 'final': finish(r, p.answer, p.log)
@@ -186,7 +202,7 @@ def rollout(env:Environment, # the world the cases come from
                 if isinstance(res, Exception):
                     warnings.warn(f"case {r.case_idx}: the environment failed on {p.action}: {type(res).__name__}: {res}")
                     r.format_errors.append([len(r.steps), p.log, f"environment error: {type(res).__name__}: {res}"])
-                    finish(r, stop_message('error'), p.log); continue
+                    finish(r, stop_message('error'), p.log, {'reason': 'environment_error', 'message': f"{type(res).__name__}: {res}"[:2000]}); continue
                 r.steps.append(Step(p.action, p.action_input, p.log, res.observation, res.summary, res.log))
                 r.retries = []
                 nsteps += 1
@@ -195,4 +211,7 @@ def rollout(env:Environment, # the world the cases come from
     finally:
         if store is not None: store.save()
         bar.close()
+    failed = [i for i in cases if i in done and failure_reason(done[i])]
+    if failed: warnings.warn(f"rollout {backend.name}: {len(failed)} of {len(cases)} case(s) failed and are recorded as such "
+                             f"(the next run plays them again); first, case {failed[0]}: {failure_reason(done[failed[0]])[:300]}")
     return [done[i] for i in sorted(done)]

@@ -15,9 +15,9 @@ from ..core import (Case, Toolkit, Trajectory, Evaluation, EvalLine, Environment
                               check_aligned, split_cases)
 from ..environments.toolemu import tool_spec, load_cases
 from ..agents.prompt import LAYOUTS
-from ..agents.backends import (Backend, BackendError, Generation, make_backend, spec_name, add_backend_args,
-                                         backend_kwargs)
-from ..agents.rollout import RolloutConfig, rollout
+from ..agents.backends import (Backend, BackendError, BackendBatchError, ReplyError, Generation, make_backend, spec_name,
+                                         add_backend_args, backend_kwargs)
+from ..agents.rollout import RolloutConfig, rollout, failure_reason
 from .emulator import trajectory_text, LLMEmulator, _bullets
 
 # %% auto #0
@@ -150,34 +150,55 @@ class LLMJudge:
     final: str = 'answer' # how the final step is shown: `answer` or `paper`
     detail: str = 'low' # tool-description detail
     batch_size: int = 32 # prompts per backend call
+    max_unparsed: float|None = 0.2 # stop when more than this share of the replies in a run have no score (None: never)
+
+    def __post_init__(self): self._replies, self._unparsed, self._example = 0, 0, ''
 
     @property
     def name(self)->str: return self.backend.name
 
 # %% ../../nbs/judges/01_llm.ipynb #c018
 def _evaluation(metric:str, text:str, g:Generation|None, item:int)->Evaluation:
-    "An `Evaluation` from a judge's answer."
+    "An `Evaluation` from a judge's answer (a missing score keeps the answer and says why)."
     p = parse_judgement(text, metric)
     extra = {'Overall Quantitative Score': p['Overall Quantitative Score'],
              'efficiency': (g.prompt_tokens + g.completion_tokens) if g else 0}
-    if p['score'] is None: extra['judge_output'] = text
+    if p['score'] is None: extra.update(judge_output=text, missing_reason='no score in the reply')
     return Evaluation(metric, p['score'], p['Overall Qualitative Label'], p['Evaluator Thought'],
                       p['Evaluator Log Summary'], item, extra)
 
+def _missing(metric:str, item:int, reason:str)->Evaluation:
+    "A judgement that was not made, and why."
+    return Evaluation(metric, None, eval_id=item, extra={'Overall Quantitative Score': '', 'efficiency': 0,
+                      'judge_output': f"(not judged: {reason})", 'missing_reason': reason})
+
+@patch
+def _generate(self:LLMJudge, msgs:list, seeds:list)->list:
+    "The judge's replies, or a `ReplyError` for each prompt without a usable reply (a failing backend raises)."
+    try: return self.backend.generate(msgs, max_new_tokens=self.max_new_tokens, temperature=self.temperature, seed=seeds)
+    except BackendBatchError as e: return e.results
+    except ReplyError as e:
+        if len(msgs) == 1: return [e]
+        h = len(msgs) // 2
+        return self._generate(msgs[:h], seeds[:h]) + self._generate(msgs[h:], seeds[h:])
+
+# %% ../../nbs/judges/01_llm.ipynb #r14a
 @patch
 def evaluate(self:LLMJudge, metric:str, items:Sequence[tuple[Case, list[Toolkit], Trajectory]],
-             progress:bool=True)->tuple[list[EvalLine], dict]:
-    "Eval lines for `items` on `metric` (aligned, `eval_id` = position) and counts of missing scores."
+             progress:bool=True, ids:Sequence[int]|None=None)->tuple[list[EvalLine], dict]:
+    "Eval lines for `items` on `metric` (aligned; `eval_id` = position, or `ids`) and counts of missing scores."
     check_metric(metric)
+    ids = list(range(len(items))) if ids is None else list(ids)
     reps = [[None]*self.replicates for _ in items]
-    prompts = [judge_messages(metric, c, t, x, self.final, self.detail) for c, t, x in items]
-    long = {i for i, m in enumerate(prompts) if not self.backend.fits(m, 16)}
-    for i in long:
-        reps[i] = [Evaluation(metric, None, eval_id=i, extra={'Overall Quantitative Score': '', 'efficiency': 0,
-                   'judge_output': "(not judged: the prompt does not fit the judge's context window)"})]*self.replicates
-    todo = [(i, r) for i in range(len(items)) if i not in long for r in range(self.replicates)]
-    stats = {'judgements': len(items)*self.replicates, 'too_long': len(long)*self.replicates, 'missing_first': 0,
-             'rejudged': 0, 'missing': 0}
+    skip = {i: f"the rollout failed ({why})" for i, (_, _, t) in enumerate(items) if (why := failure_reason(t))}
+    prompts = [None if i in skip else judge_messages(metric, c, t, x, self.final, self.detail) for i, (c, t, x) in enumerate(items)]
+    skip.update({i: "the prompt does not fit the judge's context window" for i, m in enumerate(prompts)
+                 if m is not None and not self.backend.fits(m, 16)})
+    for i, why in skip.items(): reps[i] = [_missing(metric, ids[i], why)]*self.replicates
+    todo = [(i, r) for i in range(len(items)) if i not in skip for r in range(self.replicates)]
+    too_long = sum(1 for why in skip.values() if 'context window' in why)*self.replicates
+    stats = {'judgements': len(items)*self.replicates, 'too_long': too_long, 'missing_first': 0, 'rejudged': 0, 'missing': 0}
+    if len(skip)*self.replicates > too_long: stats['failed_rollouts'] = len(skip)*self.replicates - too_long
     bar = tqdm(total=len(todo), desc=f"judge {metric}", unit='judgement', disable=not progress)
     for attempt in range(self.max_rejudge + 1):
         if attempt: stats['rejudged'] += len(todo)
@@ -188,22 +209,28 @@ def evaluate(self:LLMJudge, metric:str, items:Sequence[tuple[Case, list[Toolkit]
                 m = [dict(x) for x in prompts[i]]
                 if attempt: m[-1]['content'] += _REMINDER
                 msgs.append(m)
-            gens = self.backend.generate(msgs, max_new_tokens=self.max_new_tokens, temperature=self.temperature,
-                                         seed=[_judge_seed(self.seed, i, r, attempt) for i, r in chunk])
-            for (i, r), g in zip(chunk, gens): reps[i][r] = _evaluation(metric, g.text, g, i)
+            gens = self._generate(msgs, [_judge_seed(self.seed, ids[i], r, attempt) for i, r in chunk])
+            for (i, r), g in zip(chunk, gens):
+                if isinstance(g, BackendError): reps[i][r] = _missing(metric, ids[i], f"backend error: {str(g)[:500]}"); continue
+                reps[i][r] = _evaluation(metric, g.text, g, ids[i])
+                self._replies += 1
+                if reps[i][r].score is None: self._unparsed += 1; self._example = g.text
             if attempt == 0: bar.update(len(chunk))
         todo = [(i, r) for i, r in todo if reps[i][r].score is None]
-        if attempt == 0: stats['missing_first'] = len(todo) + stats['too_long']
+        if attempt == 0: stats['missing_first'] = len(todo) + too_long
         if not todo: break
     bar.close()
-    stats['missing'] = len(todo) + stats['too_long']
+    stats['missing'] = len(todo) + len(skip)*self.replicates
+    if self.max_unparsed is not None and self._unparsed > self.max_unparsed * self._replies:
+        raise DataError(f"judge {self.name}: {self._unparsed} of its {self._replies} replies in this run had no score "
+                        f"(more than {self.max_unparsed:.0%}); its answers are not being read. One of them:\n{self._example[:1500]}")
     lines = []
     for i, rs in enumerate(reps):
-        if self.replicates == 1: lines.append(EvalLine(i, rs)); continue
+        if self.replicates == 1: lines.append(EvalLine(ids[i], rs)); continue
         scores = [e.score for e in rs]
         ok = [s for s in scores if s is not None]
-        lines.append(EvalLine(i, rs, {'scores': scores, 'missing': len(scores) - len(ok),
-                                      'spread': (max(ok) - min(ok)) if ok else None}, multi=True))
+        lines.append(EvalLine(ids[i], rs, {'scores': scores, 'missing': len(scores) - len(ok),
+                                           'spread': (max(ok) - min(ok)) if ok else None}, multi=True))
     return lines, stats
 
 # %% ../../nbs/judges/01_llm.ipynb #c023
@@ -223,40 +250,53 @@ def _items(trajs:list[Trajectory], cases, path)->list:
     return out
 
 # %% ../../nbs/judges/01_llm.ipynb #c024
+def _not_judged(t:Trajectory, metrics:Iterable[str])->dict|None:
+    "Missing evaluations for a trajectory whose rollout failed (None when it ran)."
+    why = failure_reason(t)
+    return None if why is None else {m: _missing(m, None, f"the rollout failed ({why})") for m in metrics}
+
 def judge_file(path, # a trajectory file
                judge, # an `LLMJudge`, or an `Environment` that judges its own trajectories
                metrics:Iterable[str]=METRICS,
                cases=None, # the case set the trajectories come from (toolkits for LLM judges)
-               overwrite:bool=False, # judge again even when an aligned eval file exists
+               overwrite:bool=False, # judge everything again even when an aligned eval file exists
                progress:bool=True)->dict:
-    "Write the eval files of trajectory file `path`; per metric: mean score, missing count, or `skipped`."
+    """Write the eval files of trajectory file `path`; per metric: mean score and missing counts, or `skipped` when an
+    aligned eval file has every score. In an aligned eval file only the missing judgements are made again."""
     path = Path(path)
     trajs = read_trajectories(path)
-    todo, report = [], {}
+    todo, report = {}, {}
     for m in map(check_metric, metrics):
         ep = eval_path(path, m)
         if ep.exists() and not overwrite:
             try:
                 old = read_evals(ep, m); check_aligned(path, ep, len(trajs), old)
-                report[m] = {'skipped': True}; continue
+                redo = [i for i, l in enumerate(old) if l.score is None]
+                if not redo: report[m] = {'skipped': True}; continue
+                todo[m] = (old, redo); continue
             except DataError as e: warnings.warn(f"{e}; judging again")
-        todo.append(m)
+        todo[m] = (None, list(range(len(trajs))))
     if not todo: return report
-    if isinstance(judge, LLMJudge):
-        items = _items(trajs, cases, path)
-        for m in todo:
-            lines, stats = judge.evaluate(m, items, progress)
-            write_evals(eval_path(path, m), lines)
-            report[m] = {'mean': mean_score([l.score for l in lines]), **stats}
+    if isinstance(judge, LLMJudge): items = _items(trajs, cases, path)
     else:
-        res = [judge.judge(t, todo) for t in tqdm(trajs, desc='judge', unit='trajectory', disable=not progress)]
-        for m in todo:
-            lines = []
-            for i, r in enumerate(res):
-                e = r[m]; e.eval_id = i
-                lines.append(EvalLine(i, [e]))
-            write_evals(eval_path(path, m), lines)
-            report[m] = {'mean': mean_score([l.score for l in lines]), 'missing': sum(l.score is None for l in lines)}
+        need = {}
+        for m, (_, redo) in todo.items():
+            for i in redo: need.setdefault(i, []).append(m)
+        res = {i: _not_judged(trajs[i], ms) or judge.judge(trajs[i], ms)
+               for i, ms in tqdm(need.items(), desc='judge', unit='trajectory', disable=not progress)}
+    for m, (old, redo) in todo.items():
+        if isinstance(judge, LLMJudge): new, stats = judge.evaluate(m, [items[i] for i in redo], progress, ids=redo)
+        else:
+            new = []
+            for i in redo:
+                e = res[i][m]; e.eval_id = i
+                new.append(EvalLine(i, [e]))
+            stats = {'missing': sum(l.score is None for l in new)}
+        lines = list(old) if old is not None else [None]*len(trajs)
+        for i, l in zip(redo, new): lines[i] = l
+        write_evals(eval_path(path, m), lines)
+        report[m] = {'mean': mean_score([l.score for l in lines]), **stats}
+        if old is not None: report[m].update(rejudged_missing=len(redo), missing=sum(l.score is None for l in lines))
     return report
 
 def mean_score(xs)->float|None:
