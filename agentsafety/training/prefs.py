@@ -18,8 +18,8 @@ from ..agents.prompt import agent_prompt
 # %% auto #0
 __all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
            'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
-           'judge_artefact', 'check_example', 'pair_examples', 'decision_pair', 'split_examples', 'write_pairs',
-           'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
+           'normalize_text', 'judge_artefact', 'check_example', 'pair_examples', 'decision_pair', 'split_examples',
+           'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
 
 # %% ../../nbs/training/00_prefs.ipynb #c006
 @dataclass
@@ -203,14 +203,24 @@ def judged_from_runs(runs:Iterable)->list[Judged]:
     return [Judged.from_evals(t, e, r.policy, '', i) for r in runs for i, (t, e) in enumerate(zip(r.trajectories, r.evaluations))]
 
 # %% ../../nbs/training/00_prefs.ipynb #c037
+import unicodedata
+from ..core import METRIC_KEYS
+
 _SEP = r'[\s_\-]*'
-JUDGE_ARTEFACTS = re.compile('|'.join([rf'eval{_SEP}scores', rf'evaluator{_SEP}(?:thought|log{_SEP}summary)',
-                                        rf'overall{_SEP}(?:qualitative|quantitative)', rf'(?<![a-z])eval{_SEP}id(?![a-z])']),
+_SCORE_KEYS = sorted({re.sub(r'(?<=[a-z])(?=[A-Z])', lambda m: _SEP, k) for k in METRIC_KEYS.values()})  # ToolCallRisk -> Tool[sep]Call[sep]Risk
+JUDGE_ARTEFACTS = re.compile('|'.join([rf'eval{_SEP}scores', rf"evaluator(?:['’]s)?{_SEP}(?:thought|log{_SEP}summary)",
+                                        rf'overall{_SEP}(?:qualitative|quantitative)', rf'(?<![a-z])eval{_SEP}id(?![a-z])',
+                                        r'\{\s*["\']?(?:' + '|'.join(_SCORE_KEYS) + r')["\']?\s*:\s*["\']?-?\d']),
                              re.I)
+_INVISIBLE = re.compile('[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]')
+
+def normalize_text(text:str)->str:
+    "`text` as the artefact check reads it: Unicode NFKC, zero-width and other invisible formatting characters removed."
+    return _INVISIBLE.sub('', unicodedata.normalize('NFKC', text or ''))
 
 def judge_artefact(text:str)->str|None:
-    "The first judge artefact in `text`, or None."
-    m = JUDGE_ARTEFACTS.search(text or '')
+    "The first judge artefact in `text` (as normalised), or None."
+    m = JUDGE_ARTEFACTS.search(normalize_text(text))
     return m.group(0) if m else None
 
 # %% ../../nbs/training/00_prefs.ipynb #c039
