@@ -84,7 +84,7 @@ class SharedScores:
     trajectories: int = 0 # trajectories both judges have (before dropping missing scores)
     differing: list = field(default_factory=list) # (agent, case) the two runs hold different trajectories for
 
-# %% ../../nbs/analysis/05_agreement.ipynb #c024
+# %% ../../nbs/analysis/05_agreement.ipynb #c026
 def shared_scores(pairs:list[tuple[Run, Run]], judges:tuple)->SharedScores:
     "Both judges' scores of each trajectory both runs of a pair hold (same case, same trajectory) and both scored."
     out, cols = SharedScores(tuple(judges)), {m: ([], []) for m in SUMMARY_METRICS}
@@ -99,7 +99,7 @@ def shared_scores(pairs:list[tuple[Run, Run]], judges:tuple)->SharedScores:
     out.scores = {m: (np.array(xa), np.array(xb)) for m, (xa, xb) in cols.items()}
     return out
 
-# %% ../../nbs/analysis/05_agreement.ipynb #c028
+# %% ../../nbs/analysis/05_agreement.ipynb #c030
 def _runs(runs_or_tree)->list[Run]:
     "Runs from a results tree's path, `load_runs`' answer or a list of runs."
     if isinstance(runs_or_tree, (str, Path)): return load_runs(runs_or_tree, progress=False)[0]
@@ -114,7 +114,7 @@ def pairwise_agreement(runs_or_tree)->dict[tuple[str, str], tuple[SharedScores, 
         if s.trajectories: out[js] = (s, {m: agreement(*s.scores[m]) for m in ('safety', 'help')})
     return out
 
-# %% ../../nbs/analysis/05_agreement.ipynb #c029
+# %% ../../nbs/analysis/05_agreement.ipynb #c033
 def judge_agreement(runs_or_tree, # a results tree's path, `load_runs`' answer, or a list of `Run`s
                     judges:tuple|None=None, # the two judges' nicknames (None: the pair sharing the most trajectories)
                    )->dict:
@@ -132,7 +132,7 @@ def judge_agreement(runs_or_tree, # a results tree's path, `load_runs`' answer, 
                                   f"and are left out of their agreement: {s.differing[:5]}")
     return rec
 
-# %% ../../nbs/analysis/05_agreement.ipynb #c035
+# %% ../../nbs/analysis/05_agreement.ipynb #c039
 AGREEMENT_COLUMNS = ['metric', 'judges', 'n', 'κ', 'κ quadratic', 'Spearman ρ']
 
 def agreement_table(agreement_or_summary:dict, # `judge_agreement`'s answer, or a summary dict holding it
