@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from agentsafety.analysis.results import AnalysisConfig, load_runs, read_case_indices, write_toy_run
-from agentsafety.analysis.report import analyze, analyze_cli
+from agentsafety.analysis.report import analyze
+from agentsafety.cli import main
 from agentsafety.analysis.frontier import make_reports, persistence
 from agentsafety.names import parse_agent_name
 from agentsafety.core import DataError, EvalLine, Evaluation, eval_path, paper_data, split_cases, write_evals
@@ -193,7 +194,7 @@ def test_empty_tree_is_an_error(tmp_path):
     with pytest.raises(DataError, match='does not exist'): analyze(tmp_path/'nope', progress=False)
     (tmp_path/'a').mkdir(); (tmp_path/'a'/'a_notes.jsonl').write_text('{}\n')
     with pytest.raises(DataError, match='no complete run'): _quiet(analyze, tmp_path, progress=False)
-    assert analyze_cli([str(tmp_path/'nope'), '--out', str(tmp_path/'o'), '-q']) == 1
+    assert main(['analyze', str(tmp_path/'nope'), '--out', str(tmp_path/'o'), '--no-progress']) == 1
 
 
 def test_n_cases_from_config_or_argument(tmp_path):
@@ -216,7 +217,7 @@ def test_case_index_reader_fallback(tmp_path):
 def test_cli_writes_the_output_contract(tmp_path):
     _seeded_tree(tmp_path/'tree')
     out = tmp_path/'out'
-    assert analyze_cli([str(tmp_path/'tree'), '--out', str(out), '--bootstrap', '30', '-q']) == 0
+    assert main(['analyze', str(tmp_path/'tree'), '--out', str(out), '--bootstrap', '30', '--no-progress']) == 0
     s = json.loads((out/'summary.json').read_text())
     assert {'frontier', 'points', 'persistence', 'skipped'} <= set(s)
     assert {'r2', 'r', 'slope', 'intercept', 'p', 'n_points', 'r2_ci'} <= set(s['frontier'])

@@ -4,7 +4,8 @@ from collections import Counter
 from pathlib import Path
 import pytest
 from agentsafety.core import split_cases, write_trajectories, write_evals, eval_path, Trajectory, Step, EvalLine, Evaluation
-from agentsafety.training.prefs import load_judged, build_pairs, PairRules, pair_examples, split_examples, score_mix, format_mix, world_prompt_fn, read_pairs, load_pairs, prefs_cli
+from agentsafety.training.prefs import load_judged, build_pairs, PairRules, pair_examples, split_examples, score_mix, format_mix, world_prompt_fn, read_pairs, load_pairs
+from agentsafety.cli import main
 
 AGENTSAFETY = str(Path(sys.executable).parent/"agentsafety")
 
@@ -87,11 +88,11 @@ def test_cli_bad_pools(tmp_path, capsys):
     root = _pool(tmp_path/'pool', {'a': [(0, 3, 0), (1, 3, 3)]})
     f = next((root/'a').glob('*_000000.jsonl'))
     eval_path(f, 'safe').unlink()
-    assert prefs_cli([str(root), '--out', str(tmp_path/'x.jsonl')]) == 1
+    assert main(['prefs', str(root), '--out', str(tmp_path/'x.jsonl')]) == 1
     err = capsys.readouterr().err
     assert str(f) in err and 'has no safe eval file' in err and 'eval_agent_safe.jsonl' in err
     write_evals(eval_path(f, 'safe'), [EvalLine(0, [Evaluation('safe', 3, eval_id=0)]), EvalLine(2, [Evaluation('safe', 3, eval_id=2)])])
-    assert prefs_cli([str(root), '--out', str(tmp_path/'x.jsonl')]) == 1
+    assert main(['prefs', str(root), '--out', str(tmp_path/'x.jsonl')]) == 1
     assert 'line 2: eval_id 2 does not match its line in' in capsys.readouterr().err
     assert not (tmp_path/'x.jsonl').exists()
 
@@ -100,6 +101,6 @@ def test_judge_artefacts_rejected(tmp_path, capsys):
     f = next((root/'b').glob('*_000000.jsonl'))
     write_trajectories(f, [Trajectory(0, [Step('A', '{}', 'x\nAction: A\nAction Input: {}\n', '{"eval_scores": {"ToolCallRisk": 0}}')],
                                       ': x', 'Final Answer: x\n', extra={'input': 'do 0'})])
-    assert prefs_cli([str(root), '--out', str(tmp_path/'s.jsonl')]) == 0
+    assert main(['prefs', str(root), '--out', str(tmp_path/'s.jsonl')]) == 0
     out = capsys.readouterr().out
     assert out.startswith('0 pairs') and "rejected for judge artefacts: 1" in out and "field 'rejected[1]': judge artefact 'eval_scores'" in out

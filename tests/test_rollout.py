@@ -8,8 +8,7 @@ from agentsafety.core import STOP_REASONS, read_trajectories, read_run, eval_pat
 from agentsafety.agents.backends import Backend, Generation, ScriptedBackend, ChatServer, HFBackend, OpenAIBackend, BackendError
 from agentsafety.agents.prompt import agent_prompt, agent_messages, task_message
 from agentsafety.agents.rollout import rollout, RolloutConfig
-from agentsafety.judges.llm import rollout_cli
-from agentsafety.judges.llm import judge_cli
+from agentsafety.cli import main
 from agentsafety.environments.sandbox.world import SandboxWorld
 from agentsafety.agents.policies import get_policy, play, play_policy
 from agentsafety.agents.lm import tiny_agent, save_agent, TinyConfig
@@ -57,7 +56,7 @@ def test_scripted_rollouts_reproduce_the_sandbox(world, name, layout, batch):
 
 
 def test_sandbox_command_writes_judged_files(world, tmp_path):
-    rc, out, err = run_cli(rollout_cli, ['--agent', 'scripted:careful', '--out', str(tmp_path), '--cases', 'test', '--no-progress'])
+    rc, out, err = run_cli(main, ['rollout', '--agent', 'scripted:careful', '--out', str(tmp_path), '--cases', 'test', '--no-progress'])
     assert rc == 0, err
     f = tmp_path/'scripted-careful_emu-sandbox_eval-sandbox_r0-142.jsonl'
     assert f"{f}: 72 trajectories (final_answer 72)" in out
@@ -66,7 +65,7 @@ def test_sandbox_command_writes_judged_files(world, tmp_path):
     assert trajs == ref.trajectories
     assert [l.score for l in evals['safe']] == ref.scores('safe')
     assert [l.score for l in evals['help_ignore_safety']] == ref.scores('help_ignore_safety')
-    rc, out, _ = run_cli(judge_cli, [str(tmp_path), '--judge', 'env'])  # judging again resumes: nothing to do
+    rc, out, _ = run_cli(main, ['judge', str(tmp_path), '--judge', 'env'])  # judging again resumes: nothing to do
     assert rc == 0 and out.count('already judged') == 3
 
 
@@ -91,9 +90,9 @@ def test_killed_rollout_resumes_to_the_same_result(sandbox_tiny, tmp_path):
         if p.poll() is None: p.kill()
     part = read_trajectories(f)  # what the killed run left is a valid file ...
     assert 3 <= len(part) < 8 and [t.case_idx for t in part] == sorted(t.case_idx for t in part)
-    rc, _, err = run_cli(lambda a: __import__('agentsafety.cli').cli.main(a), args + ['--out', str(f.parent)])
+    rc, _, err = run_cli(main, args + ['--out', str(f.parent)])
     assert rc == 0, err
-    rc, _, err = run_cli(lambda a: __import__('agentsafety.cli').cli.main(a), args + ['--out', str(tmp_path/'whole')])
+    rc, _, err = run_cli(main, args + ['--out', str(tmp_path/'whole')])
     assert rc == 0, err
     resumed, whole = read_trajectories(f), read_trajectories(tmp_path/'whole'/'run.jsonl')
     assert resumed == whole and len(whole) == 8
@@ -110,13 +109,13 @@ def test_failing_endpoint_keeps_finished_cases(world, tmp_path):
             '--judge', 'none', '--name', 'run', '--request-retries', '1', '--no-progress']
     with ChatServer(careful, faults=[None]*30 + [500]*100) as srv:
         args[1] = f'openai:careful@{srv.url}'
-        rc, _, err = run_cli(rollout_cli, args)
+        rc, _, err = run_cli(main, ['rollout', *args])
     assert rc == 1 and 'no answer after 2 attempts; last error: InternalServerError' in err
     kept = read_trajectories(tmp_path/'run.jsonl')
     assert 0 < len(kept) < 12 and f"{len(kept)} finished case(s) are kept in {tmp_path/'run.jsonl'}" in err
     with ChatServer(careful) as srv:  # the endpoint is back (on another port): the run resumes
         args[1] = f'openai:careful@{srv.url}'
-        rc, _, err = run_cli(rollout_cli, args)
+        rc, _, err = run_cli(main, ['rollout', *args])
     assert rc == 0, err
     assert read_trajectories(tmp_path/'run.jsonl') == ref
 
@@ -125,7 +124,7 @@ def test_unreachable_endpoint_is_a_clear_error(tmp_path):
     import socket
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-    rc, _, err = run_cli(rollout_cli, ['--agent', f'openai:m@http://127.0.0.1:{port}/v1', '--out', str(tmp_path), '--cases', '0-3',
+    rc, _, err = run_cli(main, ['rollout', '--agent', f'openai:m@http://127.0.0.1:{port}/v1', '--out', str(tmp_path), '--cases', '0-3',
                                        '--request-retries', '1', '--judge', 'none', '--no-progress'])
     assert rc == 1 and 'APIConnectionError' in err and '0 finished case(s) are kept' in err
 
@@ -184,8 +183,8 @@ def test_toolemu_end_to_end_with_tiny_models(toolemu_dir, tmp_path):
     model = scrambled_tiny(tmp_path/'tiny', texts, max_positions=8192)
     common = ['--env', str(toolemu_dir), '--cases', '0-3', '--max-new-tokens', '16', '--max-retries', '1',
               '--emulator', f'hf:{model}', '--emulator-max-new-tokens', '24', '--judge', f'hf:{model}',
-              '--judge-max-new-tokens', '24', '--max-rejudge', '1', '--device', 'cpu', '--no-progress']
-    rc, out, err = run_cli(rollout_cli, ['--agent', f'hf:{model}', '--out', str(tmp_path/'out'), *common])
+              '--judge-max-new-tokens', '24', '--max-rejudge', '1', '--max-unparsed', 'none', '--device', 'cpu', '--no-progress']
+    rc, out, err = run_cli(main, ['rollout', '--agent', f'hf:{model}', '--out', str(tmp_path/'out'), *common])
     assert rc == 0, err
     f = tmp_path/'out'/'tiny_emu-tiny_eval-tiny_r0-3.jsonl'
     trajs, evals = read_run(f, ('safe', 'help_ignore_safety', 'help_safe'))

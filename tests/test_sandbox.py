@@ -10,7 +10,8 @@ from agentsafety.environments.sandbox.tools import SIMULATORS
 from agentsafety.environments.sandbox.world import TOOLKIT_SPECS, SCENARIOS
 from agentsafety.environments.sandbox.shell import Shell
 from agentsafety.agents.policies import STRATEGIES
-from agentsafety.agents.policies import get_policy, policy_pool, play, play_episode, play_policy, correlation, policies_cli
+from agentsafety.agents.policies import get_policy, policy_pool, play, play_episode, play_policy, correlation
+from agentsafety.cli import main
 from agentsafety.react import parse_react
 
 SEED = 0
@@ -172,7 +173,7 @@ def test_policies_cli_json(world, pure_runs, pool_runs, monkeypatch):
                 if p == policy: served.append(p.name); return run
         return play_policy(w, policy, cases, max_steps, seed, progress)
     monkeypatch.setattr(P, 'play_policy', cached)
-    with contextlib.redirect_stdout(io.StringIO()) as out: assert policies_cli(['--json', '--no-progress']) == 0
+    with contextlib.redirect_stdout(io.StringIO()) as out: assert main(['sandbox-policies', '--json', '--no-progress']) == 0
     assert sorted(served) == sorted(p.name for _, p in known)  # it played the default world's policies, each once
     res = json.loads(out.getvalue())
     assert set(res) == set(STRATEGIES) | {f"pool-{k:02d}" for k in range(25)} | {'correlation'}
@@ -182,8 +183,7 @@ def test_policies_cli_json(world, pure_runs, pool_runs, monkeypatch):
     assert res['correlation'] == pytest.approx(correlation(pool_runs))
 
 def test_cases_command_prints_the_summary():
-    from agentsafety.environments.toolemu import cases_cli
-    with contextlib.redirect_stdout(io.StringIO()) as out: assert cases_cli(['sandbox', '--json', '--seed', '2']) == 0
+    with contextlib.redirect_stdout(io.StringIO()) as out: assert main(['cases', 'sandbox', '--json', '--world-seed', '2']) == 0
     assert json.loads(out.getvalue())['cases'] == 144
 
 # ---------------------------------------------------------------- bad input

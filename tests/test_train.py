@@ -5,7 +5,8 @@ import pytest
 from agentsafety.core import Trajectory, Step
 from agentsafety.training.prefs import trajectory_messages, write_pairs
 from agentsafety.agents.lm import train_tokenizer, tiny_model, save_agent, load_agent, TinyConfig
-from agentsafety.training.dpo import train_schedule, dpo_stage, preset, train_cli
+from agentsafety.training.dpo import train_schedule, dpo_stage, preset
+from agentsafety.cli import main
 
 BIN = Path(sys.executable).parent
 
@@ -81,14 +82,14 @@ def test_cli(tiny, tmp_path, capsys):
     d, _ = tiny
     args = ['dpo', '--source', str(d/'source'), '--schedule', 'H→S', '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}",
             '--n-cases', '20', '--beta', '0.05', '--set', 'epochs=1', '--out', str(tmp_path/'cli'), '--no-progress']
-    assert train_cli(args) == 0
+    assert main(['train', *args]) == 0
     out = capsys.readouterr().out
     assert 'stage 1 (help)' in out and 'stage 2 (safe)' in out
     cfg = json.loads((tmp_path/'cli/config.json').read_text())
     assert (cfg['schedule'], cfg['beta'], cfg['stages']) == ('H->S', 0.05, ['help', 'safe'])
-    assert train_cli(['dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={tmp_path/'none.jsonl'}", '--out', str(tmp_path/'x')]) == 1
+    assert main(['train', 'dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={tmp_path/'none.jsonl'}", '--out', str(tmp_path/'x')]) == 1
     assert 'none.jsonl' in capsys.readouterr().err
-    assert train_cli(['dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={d/'safe.jsonl'}", '--set', 'rank=4', '--out', str(tmp_path/'x')]) == 1
+    assert main(['train', 'dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={d/'safe.jsonl'}", '--set', 'rank=4', '--out', str(tmp_path/'x')]) == 1
     assert 'unknown setting(s) rank' in capsys.readouterr().err
 
 def test_prefix_sharing_matches_plain(tiny, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ from .lm import CHAT_TEMPLATE, auto_threads, torch_threads
 # %% auto #0
 __all__ = ['Generation', 'BackendError', 'ReplyError', 'BackendBatchError', 'ContextLimitError', 'approx_tokens', 'row_seed',
            'Backend', 'ScriptedBackend', 'HFBackend', 'OpenAIBackend', 'ChatServer', 'serve_backend', 'parse_spec',
-           'spec_name', 'make_backend', 'add_backend_args', 'backend_kwargs']
+           'spec_name', 'make_backend']
 
 # %% ../../nbs/agents/02_backends.ipynb #c006
 @dataclass
@@ -765,18 +765,3 @@ def make_backend(spec:str, # `scripted:POLICY`, `hf:PATH[+ADAPTER...]` or `opena
     if env is None: raise ValueError(f"{spec}: a scripted backend needs the environment whose cases it plays")
     from agentsafety.agents.policies import get_policy
     return ScriptedBackend(env, get_policy(target, seed), name=spec_name(spec))
-
-# %% ../../nbs/agents/02_backends.ipynb #c040
-def add_backend_args(ap):
-    "Options of local models and endpoints, for an `argparse` parser."
-    ap.add_argument('--device', default='auto', help='device of local models: cpu, cuda, auto')
-    ap.add_argument('--concurrency', type=int, default=8, help='most requests in flight per endpoint')
-    ap.add_argument('--request-retries', type=int, default=4, help='retries of a failed endpoint request')
-    ap.add_argument('--request-timeout', type=float, default=120.0, help='seconds before an endpoint request times out')
-
-def backend_kwargs(spec:str, a)->dict:
-    "The keyword arguments `make_backend` needs for `spec`, from parsed `add_backend_args` options."
-    kind = spec.partition(':')[0]
-    if kind == 'hf': return {'device': a.device}
-    if kind == 'openai': return {'concurrency': a.concurrency, 'max_retries': a.request_retries, 'timeout': a.request_timeout}
-    return {}

@@ -16,7 +16,7 @@ from ..environments.sandbox.world import (SandboxWorld, SandboxEpisode, TOOLKIT_
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'junk_turn', 'Policy', 'parse_mixture', 'get_policy', 'policy_pool', 'play_episode', 'play', 'PolicyRun',
-           'play_policy', 'correlation', 'score_table', 'policies_cli']
+           'play_policy', 'correlation', 'score_table', 'policies_command']
 
 # %% ../../nbs/agents/04_policies.ipynb #c006
 _WRONG = {'string': 42, 'integer': 'five', 'number': 'ten dollars', 'boolean': 'yes', 'array': 'all', 'object': 'none'}
@@ -232,7 +232,11 @@ def correlation(runs:Iterable[PolicyRun], x:str='safe', y:str='help_ignore_safet
     return statistics.correlation(xs, ys)
 
 # %% ../../nbs/agents/04_policies.ipynb #c027
-def score_table(seed:int=0, n_cases:int=144, max_steps:int=15, progress:bool=False)->dict:
+def score_table(seed:int=0, # world and policy seed
+                n_cases:int=144, # number of sandbox cases
+                max_steps:int=15, # tool calls per episode before it is stopped
+                progress:bool=False, # show a progress bar
+               )->dict:
     "Mean scores of the pure policies and the pool on a sandbox world, and the pool's Safety/Help(Ignore) correlation."
     world = SandboxWorld(seed, n_cases)
     pols = [get_policy(s, seed) for s in STRATEGIES] + policy_pool(seed)
@@ -245,20 +249,19 @@ def score_table(seed:int=0, n_cases:int=144, max_steps:int=15, progress:bool=Fal
     out['correlation'] = correlation(r for name, r in runs.items() if name.startswith('pool-'))
     return out
 
-def policies_cli(argv:list[str]|None=None)->int:
-    "`agentsafety sandbox-policies [--seed S] [--json]`: score every scripted policy on the sandbox cases."
-    ap = argparse.ArgumentParser(prog='agentsafety sandbox-policies', description='Score every scripted policy on the sandbox cases.')
-    ap.add_argument('--seed', type=int, default=0, help='world and policy seed')
-    ap.add_argument('--cases', type=int, default=144, help='number of sandbox cases')
-    ap.add_argument('--max-steps', type=int, default=15, help='tool calls per episode before it is stopped')
-    ap.add_argument('--json', action='store_true', help='print JSON instead of a table')
-    ap.add_argument('--no-progress', action='store_true', help='hide the progress bar')
-    a = ap.parse_args(argv)
-    if a.cases < 1 or a.max_steps < 1:
-        print('agentsafety sandbox-policies: --cases and --max-steps must be at least 1', file=sys.stderr)
-        return 2
-    t = score_table(a.seed, a.cases, a.max_steps, progress=not a.no_progress)
-    if a.json: print(json.dumps(t)); return 0
+from argparse import ArgumentTypeError
+from typing import Annotated
+from fastcore.meta import delegates
+
+@delegates(score_table)
+def policies_command(as_json:Annotated[bool, '--json']=False, # print JSON instead of a table
+                     progress:bool=True, # show a progress bar
+                     **kwargs, # passed to `score_table`
+                    )->int:
+    "Score every scripted policy on the sandbox cases."
+    if min(kwargs.get('n_cases', 1), kwargs.get('max_steps', 1)) < 1: raise ArgumentTypeError('--n-cases and --max-steps must be at least 1')
+    t = score_table(progress=progress, **kwargs)
+    if as_json: print(json.dumps(t)); return 0
     print(f"{'policy':<10} {'safety':>7} {'help_ignore':>12} {'help_safe':>10}")
     for name, r in t.items():
         if name != 'correlation': print(f"{name:<10} {r['safety']:>7.2f} {r['help_ignore']:>12.2f} {r['help_safe']:>10.2f}")

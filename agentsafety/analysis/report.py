@@ -13,7 +13,7 @@ from .frontier import aggregate, bootstrap_views, make_reports, make_view, persi
 from .tables import tables
 
 # %% auto #0
-__all__ = ['analyze', 'write_outputs', 'analyze_cli']
+__all__ = ['analyze', 'write_outputs', 'analyze_command']
 
 # %% ../../nbs/analysis/04_report.ipynb #c006
 def _jsonable(x):
@@ -75,20 +75,17 @@ def write_outputs(summary:dict, out, figures:bool=True)->list[Path]:
     return paths
 
 # %% ../../nbs/analysis/04_report.ipynb #c011
-def analyze_cli(argv:list|None=None)->int:
-    "`agentsafety analyze RESULTS_DIR --out OUT [--bootstrap N]`: write summary.json, figures/ and tables/."
-    p = argparse.ArgumentParser(prog='agentsafety analyze', description='Frontier, R², persistence, figures and tables '
-                                'of a results tree (one directory per agent, trajectory and eval files).')
-    p.add_argument('results_dir', help='root of the results tree')
-    p.add_argument('--out', default='out/analysis', help='output folder (default: out/analysis)')
-    p.add_argument('--bootstrap', type=int, default=0, metavar='N', help='bootstrap iterations for intervals (default 0)')
-    p.add_argument('--seed', type=int, default=0, help='bootstrap seed (default 0)')
-    p.add_argument('--n-cases', type=int, default=None, help="number of cases (default: the tree's analysis.json, else 144)")
-    p.add_argument('--no-figures', action='store_true', help='skip the figures')
-    p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
-    a = p.parse_args(argv)
-    if a.bootstrap < 0: p.error('--bootstrap must be ≥ 0')
-    try: s = analyze(a.results_dir, a.out, a.bootstrap, a.seed, not a.quiet, a.n_cases, not a.no_figures)
+from argparse import ArgumentTypeError
+from fastcore.meta import delegates
+
+@delegates(analyze, but='config,fast')
+def analyze_command(results_dir:str, # root of the results tree (one directory per agent, trajectory and eval files)
+                    out:str='out/analysis', # output folder
+                    **kwargs, # passed to `analyze`
+                   )->int:
+    "Frontier, R², persistence, figures and tables of a results tree."
+    if kwargs.get('bootstrap', 0) < 0: raise ArgumentTypeError('--bootstrap must be ≥ 0')
+    try: s = analyze(results_dir, out, **kwargs)
     except DataError as e:
         print(f"agentsafety analyze: error: {e}", file=sys.stderr)
         return 1
@@ -101,5 +98,5 @@ def analyze_cli(argv:list|None=None)->int:
         for b, d in s['persistence'][kind].items(): print(f"Persist({kind}) β {b}: {num(d['average'])}")
     if s['skipped']: print(f"skipped {len(s['skipped'])} run(s)/file(s); see summary.json 'skipped'")
     if s['missing']: print(f"{sum(len(m['cases']) for m in s['missing'])} missing score(s); see summary.json 'missing'")
-    print(f"wrote {Path(a.out)/'summary.json'}, {Path(a.out)/'tables'}" + ('' if a.no_figures else f", {Path(a.out)/'figures'}"))
+    print(f"wrote {Path(out)/'summary.json'}, {Path(out)/'tables'}" + ('' if kwargs.get('figures') is False else f", {Path(out)/'figures'}"))
     return 0

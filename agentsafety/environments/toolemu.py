@@ -12,7 +12,7 @@ from ..core import Case, Toolkit, DataError, paper_data
 
 # %% auto #0
 __all__ = ['DETAILS', 'load_toolkits', 'load_case_file', 'CaseSet', 'load_toolemu', 'tool_spec', 'tool_names', 'case_summary',
-           'format_summary', 'load_cases', 'cases_cli']
+           'format_summary', 'load_cases', 'cases_command']
 
 # %% ../../nbs/environments/00_toolemu.ipynb #c007
 def _load_json(path:Path):
@@ -128,16 +128,18 @@ def load_cases(name:str, world_seed:int=0):
     return load_toolemu(name)
 
 # %% ../../nbs/environments/00_toolemu.ipynb #c025
-def cases_cli(argv:list[str]|None=None)->int:
-    "`agentsafety cases DIR|sandbox|toolemu [--json]`: print the summary table of a case set."
-    ap = argparse.ArgumentParser(prog='agentsafety cases', description='Summarise a case set (ToolEmu directory, `sandbox` or `toolemu`).')
-    ap.add_argument('source', help='a directory with all_cases.json and all_toolkits.json, `sandbox` or `toolemu`')
-    ap.add_argument('--seed', type=int, default=0, help='generation seed of the sandbox cases')
-    ap.add_argument('--json', action='store_true', help='print JSON instead of a table')
-    a = ap.parse_args(argv)
-    try: s = case_summary(load_cases(a.source, a.seed))
+from typing import Annotated
+from fastcore.meta import delegates
+
+@delegates(load_cases)
+def cases_command(source:str, # a directory with `all_cases.json` and `all_toolkits.json`, `sandbox` or `toolemu`
+                  as_json:Annotated[bool, '--json']=False, # print JSON instead of a table
+                  **kwargs, # passed to `load_cases`
+                 )->int:
+    "Summarise a case set: a ToolEmu directory, `sandbox` or `toolemu`."
+    try: s = case_summary(load_cases(source, **kwargs))
     except (DataError, FileNotFoundError) as e:
         print(f"agentsafety cases: {e}", file=__import__('sys').stderr)
         return 1
-    print(json.dumps(s) if a.json else format_summary(s, a.source))
+    print(json.dumps(s) if as_json else format_summary(s, source))
     return 0

@@ -8,7 +8,7 @@ import json, os
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['notebook_path', 'parse_value', 'run_paper', 'paper_cli', 'conclusions']
+__all__ = ['notebook_path', 'parse_value', 'run_paper', 'paper_command', 'conclusions']
 
 # %% ../../nbs/study/03_paper.ipynb #c005
 def notebook_path(name:str='paper.ipynb')->Path:
@@ -46,18 +46,16 @@ def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_n
     return run_dir
 
 # %% ../../nbs/study/03_paper.ipynb #c010
-def paper_cli(argv:list[str]|None=None)->int:
-    "`agentsafety paper [--preset P] [--out DIR] [-p NAME VALUE ...]`: run the paper notebook and say where its outputs are."
-    import argparse, sys
-    ap = argparse.ArgumentParser(prog='agentsafety paper', description='Run nbs/paper.ipynb with papermill.')
-    ap.add_argument('--preset', default='full', help='quick, full or paper (default: full)')
-    ap.add_argument('--out', default='out', help='output directory (default: out)')
-    ap.add_argument('-p', '--param', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'),
-                    help='a notebook parameter, e.g. -p mode replicate -p results_dir PATH')
-    ap.add_argument('--no-progress', action='store_true', help='no progress bar')
-    a = ap.parse_args(argv)
-    params = {k: parse_value(v) for k, v in a.param}
-    try: run_dir = run_paper(a.out, a.preset, params, progress=not a.no_progress)
+import sys
+from typing import Annotated
+from fastcore.meta import delegates
+
+@delegates(run_paper, but='params')
+def paper_command(params:Annotated[list[tuple[str, str]], '-p', '--param', 'NAME VALUE']=(), # a notebook parameter, e.g. `-p mode replicate -p results_dir PATH` (the value read by `parse_value`)
+                  **kwargs, # passed to `run_paper`
+                 )->int:
+    "Run the paper notebook with papermill and say where its outputs are."
+    try: run_dir = run_paper(params={k: parse_value(v) for k, v in params}, **kwargs)
     except Exception as e:
         print(f"agentsafety paper: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

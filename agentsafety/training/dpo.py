@@ -15,7 +15,7 @@ from .prefs import read_pairs, split_examples, check_example, decision_pair
 from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, cpu_lm_head, quiet_loading
 
 # %% auto #0
-__all__ = ['PRESETS', 'DPOSettings', 'preset', 'shared_prefix', 'length_grouped', 'dpo_stage', 'train_schedule', 'train_cli']
+__all__ = ['PRESETS', 'DPOSettings', 'preset', 'shared_prefix', 'length_grouped', 'dpo_stage', 'train_schedule', 'dpo_command']
 
 # %% ../../nbs/training/02_dpo.ipynb #c006
 @dataclass
@@ -311,6 +311,9 @@ def train_schedule(source, # the source model directory
     return run
 
 # %% ../../nbs/training/02_dpo.ipynb #c033
+from typing import Annotated, Literal
+from fastcore.meta import delegates
+
 def _parse_set(items:Sequence[str])->dict:
     "`key=value` overrides of DPOSettings, values read as JSON when they parse, else as text."
     out = {}
@@ -321,32 +324,25 @@ def _parse_set(items:Sequence[str])->dict:
         except json.JSONDecodeError: out[k] = v
     return out
 
-def train_cli(argv:list[str]|None=None)->int:
-    "`agentsafety train dpo ...`: post-train a model with a DPO schedule (see `-h`)."
-    ap = argparse.ArgumentParser(prog='agentsafety train', description='DPO post-training with LoRA (single, joint, sequential).')
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    d = sub.add_parser('dpo', help='train a source model with a DPO schedule')
-    d.add_argument('--source', required=True, help='source model directory (saved model and tokenizer)')
-    d.add_argument('--schedule', required=True, help='S, H, S&H, S->H or H->S')
-    d.add_argument('--pairs', action='append', default=[], metavar='NAME=FILE', help='preference JSONL per data set: safe=, help=, both=')
-    d.add_argument('--seed', type=int, default=0, help='split seed (train on the pairs of its train cases)')
-    d.add_argument('--n-cases', type=int, default=144, help='number of cases in the world')
-    d.add_argument('--preset', default='cpu', choices=sorted(PRESETS), help='settings preset (default cpu)')
-    d.add_argument('--beta', type=float, default=None, help='DPO beta (default: the preset\'s)')
-    d.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override any DPOSettings field')
-    d.add_argument('--out', required=True, help='run directory')
-    d.add_argument('--no-progress', action='store_true', help='no progress bars')
-    a = ap.parse_args(argv)
+@delegates(train_schedule, but='settings')
+def dpo_command(source:Annotated[str, '--source'], # source model directory (saved model and tokenizer)
+                schedule:Annotated[str, '--schedule'], # `S`, `H`, `S&H`, `S->H` or `H->S` (`agentsafety.names.SCHEDULES`)
+                out:Annotated[str, '--out'], # run directory
+                pairs:Annotated[list[str], '--pairs', 'NAME=FILE']=(), # preference JSONL of a data set: `safe=FILE`, `help=FILE` or `both=FILE`
+                preset_name:Annotated[Literal[tuple(PRESETS)], '--preset']='cpu', # the settings to start from
+                settings:Annotated[dict, PRESETS]=None, # fields that change the preset's settings
+                set_:Annotated[list[str], '--set', 'KEY=VALUE']=(), # any field, its value read as JSON (else as text)
+                **kwargs, # passed to `train_schedule`
+               )->int:
+    "Post-train a source model with a DPO schedule: LoRA, single, joint or sequential."
     try:
-        over = _parse_set(a.set)
-        if a.beta is not None: over['beta'] = a.beta
-        settings = preset(a.preset, **over)
+        s = preset(preset_name, **_parse_set(set_) | (settings or {}))
         data = {}
-        for p in a.pairs:
+        for p in pairs:
             if '=' not in p: raise ValueError(f"--pairs expects NAME=FILE, got {p!r}")
             k, v = p.split('=', 1)
             data[k] = read_pairs(v)
-        run = train_schedule(a.source, a.schedule, data, a.out, a.seed, a.n_cases, settings, not a.no_progress)
+        run = train_schedule(source, schedule, data, out, settings=s, **kwargs)
     except (DataError, ValueError, FileNotFoundError, OSError) as e:
         print(f"agentsafety train: {e}", file=sys.stderr)
         return 1

@@ -19,7 +19,7 @@ from ..agents.prompt import agent_prompt
 __all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
            'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
            'normalize_text', 'judge_artefact', 'check_example', 'pair_examples', 'decision_pair', 'split_examples',
-           'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_cli']
+           'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_command']
 
 # %% ../../nbs/training/00_prefs.ipynb #c006
 @dataclass
@@ -308,43 +308,36 @@ def format_mix(mix:Counter)->str:
     return ' · '.join(f"({c},{r}) {n:,}" for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0])))
 
 # %% ../../nbs/training/00_prefs.ipynb #c062
+from typing import Annotated
+from fastcore.meta import delegates
+
 def _jsonable_mix(mix:Counter)->dict:
     return {f"{c},{r}": n for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
 
-def prefs_cli(argv:list[str]|None=None)->int:
-    "`agentsafety prefs TRAJ_DIR --metric M [--metric2 M --mode both|average] --out FILE`: build and write pairs."
-    ap = argparse.ArgumentParser(prog='agentsafety prefs', description='Build DPO preference pairs from judged trajectories.')
-    ap.add_argument('traj_dir', help='directory of trajectory files with their eval files (or one trajectory file)')
-    ap.add_argument('--metric', default='safe', help='metric 1: safe, help (= help_ignore_safety) or help_safe')
-    ap.add_argument('--metric2', default=None, help='optional second metric')
-    ap.add_argument('--mode', default=None, choices=['both', 'average'], help='how metric 2 is used (default both)')
-    ap.add_argument('--min-gap', type=float, default=2, help='minimum score difference (default 2)')
-    ap.add_argument('--min-chosen', type=float, default=2, help='minimum chosen score (default 2)')
-    ap.add_argument('--min-replicates', type=int, default=1, help='minimum usable replicate scores per trajectory')
-    ap.add_argument('--max-spread', type=float, default=None, help='drop trajectories whose replicates span more than this')
-    ap.add_argument('--env', default='plain', help="whose agent prompt opens each example: sandbox, toolemu, a ToolEmu directory, or plain (the instruction only)")
-    ap.add_argument('--world-seed', type=int, default=0, help='generation seed of the sandbox cases')
-    ap.add_argument('--out', required=True, help='output JSONL file')
-    ap.add_argument('--json', action='store_true', help='print the summary as JSON')
-    a = ap.parse_args(argv)
+@delegates(load_cases)
+def prefs_command(traj_dir:str, # directory of trajectory files with their eval files (or one trajectory file)
+                  out:Annotated[str, '--out'], # output JSONL file
+                  rules:PairRules|None=None, # which trajectories make a pair (None: the defaults)
+                  env:str='plain', # whose agent prompt opens each example: `sandbox`, `toolemu`, a ToolEmu directory, or `plain` (the instruction only)
+                  as_json:Annotated[bool, '--json']=False, # print the summary as JSON
+                  **kwargs, # passed to `load_cases`
+                 )->int:
+    "Build DPO preference pairs from judged trajectories and write them."
+    rules = rules or PairRules()
     try:
-        rules = PairRules(a.metric, a.metric2, a.mode or ('both' if a.metric2 else 'single'), a.min_gap, a.min_chosen,
-                          a.min_replicates, a.max_spread)
-        pool = load_judged(a.traj_dir, rules.metrics)
-        if a.env == 'plain': prompt_fn = plain_prompt
-        else:
-            prompt_fn = world_prompt_fn(load_cases(a.env, a.world_seed))
+        pool = load_judged(traj_dir, rules.metrics)
+        prompt_fn = plain_prompt if env == 'plain' else world_prompt_fn(load_cases(env, **kwargs))
         examples, rejected = pair_examples(pool, build_pairs(pool, rules), prompt_fn)
     except (DataError, ValueError, FileNotFoundError) as e:
         print(f"agentsafety prefs: {e}", file=sys.stderr)
         return 1
-    write_pairs(a.out, examples)
+    write_pairs(out, examples)
     s = {'pairs': len(examples), 'cases': len({e['case_idx'] for e in examples}), 'trajectories': len(pool),
-         'rejected_judge_artefacts': len(rejected), 'mix': _jsonable_mix(score_mix(examples)), 'out': str(a.out)}
+         'rejected_judge_artefacts': len(rejected), 'mix': _jsonable_mix(score_mix(examples)), 'out': str(out)}
     if rules.metric2: s['mix2'] = _jsonable_mix(score_mix(examples, '2'))
-    if a.json: print(json.dumps(s))
+    if as_json: print(json.dumps(s))
     else:
-        print(f"{s['pairs']:,} pairs over {s['cases']} cases from {s['trajectories']:,} trajectories -> {a.out}")
+        print(f"{s['pairs']:,} pairs over {s['cases']} cases from {s['trajectories']:,} trajectories -> {out}")
         print(f"score mix ({rules.metric}): {format_mix(score_mix(examples))}")
         if rules.metric2: print(f"score mix ({rules.metric2}): {format_mix(score_mix(examples, '2'))}")
         if rejected: print(f"rejected for judge artefacts: {len(rejected)} (first: {rejected[0]})")
