@@ -96,7 +96,7 @@ class _Switch(argparse.BooleanOptionalAction):
         super().__init__(*args, **kw)
         self.help = help
 
-# %% ../nbs/99_cli.ipynb #c013
+# %% ../nbs/99_cli.ipynb #c015
 _METAVARS = {int: 'INT', float: 'FLOAT'}
 
 def argument(name:str, # the parameter: `--name-with-hyphens`, or a positional argument when it has no default
@@ -134,7 +134,7 @@ def argument(name:str, # the parameter: `--name-with-hyphens`, or a positional a
     elif default not in (None, ()): kw['help'] = said(show_default(default))
     return flags, kw
 
-# %% ../nbs/99_cli.ipynb #c017
+# %% ../nbs/99_cli.ipynb #c019
 class Options:
     "Some keyword parameters of `target` (a function, class or dataclass) that a command takes and passes on to it."
     offers_options = True
@@ -146,7 +146,7 @@ class Options:
     def __repr__(self):
         return f"Options({self.target.__name__}: {', '.join(k if k == v else f'{k}={v}' for k, v in self.names.items())})"
 
-# %% ../nbs/99_cli.ipynb #c020
+# %% ../nbs/99_cli.ipynb #c022
 def _is_options(x)->bool: return getattr(x, 'offers_options', False)  # not `isinstance`: the class may be defined again (a notebook)
 
 def _plan(fn)->list:
@@ -207,7 +207,7 @@ def run_command(fn, argv:list[str], prog:str|None=None)->int:
     try: return fn(**kwargs) or 0
     except argparse.ArgumentTypeError as e: p.error(str(e))
 
-# %% ../nbs/99_cli.ipynb #c026
+# %% ../nbs/99_cli.ipynb #c030
 def _usage(table:dict=COMMANDS, prog:str='agentsafety')->str:
     "Help text listing the subcommands of `table`."
     w = max(map(len, table))
@@ -233,7 +233,7 @@ def main(argv:list[str]|None=None, table:dict=COMMANDS, prog:str='agentsafety')-
     if isinstance(target, dict): return main(rest, target, f"{prog} {cmd}")
     return run_command(command(target), rest, f"{prog} {cmd}")
 
-# %% ../nbs/99_cli.ipynb #c030
+# %% ../nbs/99_cli.ipynb #c034
 _JUDGE = dict(replicates='replicates', max_rejudge='max_rejudge', max_unparsed='max_unparsed', final='final',
               judge_temperature='temperature', judge_max_new_tokens='max_new_tokens')  # the LLM judge's options in both commands
 _LOCAL = Options(HFBackend, 'device')
@@ -256,7 +256,7 @@ def _judge(spec:str, env, backend, **judging):
 
 def _report(r:dict)->str: return f"mean {r['mean'] if r['mean'] is None else round(r['mean'], 3)}, missing {r['missing']}"
 
-# %% ../nbs/99_cli.ipynb #c031
+# %% ../nbs/99_cli.ipynb #c037
 def judge_command(paths:list[str], # trajectory files or directories holding them
                   judge:Annotated[str, '--judge'], # backend spec (`hf:PATH[+ADAPTER]`, `openai:MODEL@URL`) or `env` (the world's own judges)
                   env:str|None=None, # the cases' world: `sandbox`, `toolemu` or a ToolEmu directory (None: `sandbox` for `--judge env`, else `toolemu`)
@@ -281,7 +281,7 @@ def judge_command(paths:list[str], # trajectory files or directories holding the
         return 1
     return 0
 
-# %% ../nbs/99_cli.ipynb #c035
+# %% ../nbs/99_cli.ipynb #c041
 def parse_cases(spec:str, # `all`, `test`, `train`, a range `0-15` (end exclusive) or a list `1,5,9`
                 n:int, # number of cases in the world
                 split_seed:int=0, # seed of the train/test split
@@ -299,7 +299,7 @@ def parse_cases(spec:str, # `all`, `test`, `train`, a range `0-15` (end exclusiv
     if bad or not out: raise ValueError(f"--cases {spec!r}: the world has cases 0-{n-1}")
     return out
 
-# %% ../nbs/99_cli.ipynb #c038
+# %% ../nbs/99_cli.ipynb #c044
 def rollout_command(agent:Annotated[str, '--agent'], # backend spec: `scripted:POLICY`, `hf:PATH[+ADAPTER]`, `openai:MODEL@URL`
                     out:Annotated[str, '--out'], # output directory
                     env:str='sandbox', # `sandbox`, `toolemu` (the shared ToolEmu cases) or a ToolEmu directory
