@@ -79,6 +79,7 @@ def test_options_default_to_their_sources(words, target):
         else:
             assert a.default == default and type(a.default) is type(default), (a.dest, a.default, default)
             if default not in (None, (), False): assert f"(default: {show_default(default)})" in a.help, (a.dest, a.help)
+        if a.choices is not None and a.default is not None: assert a.default in a.choices, (a.dest, a.default, a.choices)
         checked += 1
     assert checked == len(want) - len(given & set(want))
     # what the function receives from a command line that gives only the required values
