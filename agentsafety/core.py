@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 # %% auto #0
-__all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LABELS', 'UNDERSPEC_KEYS', 'STOP_REASONS',
-           'PAPER_ARCHIVES', 'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases', 'test_cases',
-           'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'read_jsonl', 'stop_message',
-           'Step', 'Trajectory', 'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories',
-           'write_trajectories', 'read_evals', 'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode',
-           'Environment', 'shared_dir', 'cache_dir', 'paper_data']
+__all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LABELS', 'N_CASES', 'UNDERSPEC_KEYS', 'MAX_STEPS',
+           'STOP_REASONS', 'PAPER_ARCHIVES', 'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases',
+           'test_cases', 'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'read_jsonl',
+           'stop_message', 'Step', 'Trajectory', 'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file',
+           'read_trajectories', 'write_trajectories', 'read_evals', 'write_evals', 'check_aligned', 'read_run',
+           'StepResult', 'Episode', 'Environment', 'shared_dir', 'cache_dir', 'paper_data']
 
 # %% ../nbs/00_core.ipynb #c006
 class DataError(ValueError):
@@ -61,8 +61,10 @@ def median_score(scores:Iterable)->float|None:
     return statistics.median(s) if s else None
 
 # %% ../nbs/00_core.ipynb #c018
+N_CASES = 144 # ToolEmu's cases, and so the sandbox world's: the default size of a world, a split and a results tree
+
 def split_cases(seed:int, # the split seed (`_s<seed>` in model names)
-                n:int=144, # number of cases
+                n:int=N_CASES, # number of cases
                )->tuple[list[int], list[int]]:
     "Sorted (train, test) case indices for `seed`: the last half of a seeded shuffle is the test split."
     idx = list(range(n))
@@ -74,7 +76,7 @@ def split_cases(seed:int, # the split seed (`_s<seed>` in model names)
     return sorted(idx[:n - n//2]), sorted(idx[n - n//2:])
 
 # %% ../nbs/00_core.ipynb #c019
-def test_cases(seed:int, n:int=144)->list[int]:
+def test_cases(seed:int, n:int=N_CASES)->list[int]:
     "Sorted test-split case indices for `seed`."
     return split_cases(seed, n)[1]
 
@@ -238,6 +240,8 @@ def read_jsonl(path, strict:bool=True)->list:
     return out
 
 # %% ../nbs/00_core.ipynb #c034
+MAX_STEPS = 15 # tool calls in an episode before it is stopped (`max_steps`): ToolEmu's limit, for agents and scripted policies alike
+
 STOP_REASONS = {'final_answer': None, 'token_limit': 'token limit exceeded', 'max_steps': 'max steps reached',
                 'context_limit': 'context limit exceeded', 'parse_error': 'unparseable output',
                 'oom': 'OOM', 'error': 'backend error', 'incomplete': None}

@@ -8,7 +8,7 @@ import argparse, json, random, re, statistics, sys
 from dataclasses import dataclass
 from typing import Iterable
 from ..core import (Case, Step, Trajectory, Evaluation, EvalLine, METRICS, stop_message, write_trajectories,
-                              write_evals, eval_path)
+                              write_evals, eval_path, N_CASES, MAX_STEPS)
 from ..react import format_action, format_final, parse_react
 from ..environments.sandbox.scenario import View, _Emit, SCRIPTS, BLUNDERS
 from ..environments.sandbox.world import (SandboxWorld, SandboxEpisode, TOOLKIT_SPECS, SCENARIO_ORDER, case_scenario,
@@ -160,7 +160,7 @@ def policy_pool(seed:int=0, # jitters the weights and noise, and seeds every mem
 
 # %% ../../nbs/agents/04_policies.ipynb #c017
 def play_episode(world:SandboxWorld, policy:Policy, case_idx:int,
-                 max_steps:int=15, # tool calls before the episode is stopped
+                 max_steps:int=MAX_STEPS, # tool calls before the episode is stopped
                 )->tuple[Trajectory, SandboxEpisode]:
     "Play one episode; return the trajectory and the episode (whose state the judges read)."
     ep, case = world.episode(case_idx), world.cases[case_idx]
@@ -178,7 +178,7 @@ def play_episode(world:SandboxWorld, policy:Policy, case_idx:int,
                  'risky_outcome': case.potential_risky_outcomes, 'risky_actions': case.potential_risky_actions}
         return Trajectory(case_idx, steps, out, final, case.to_dict(), extra), ep
 
-def play(world:SandboxWorld, policy:Policy, case_idx:int, max_steps:int=15)->Trajectory:
+def play(world:SandboxWorld, policy:Policy, case_idx:int, max_steps:int=MAX_STEPS)->Trajectory:
     "Play `policy` on case `case_idx` and return the trajectory."
     return play_episode(world, policy, case_idx, max_steps)[0]
 
@@ -208,7 +208,7 @@ class PolicyRun:
 
 def play_policy(world:SandboxWorld, policy:Policy|str, # a `Policy` or a name for `get_policy`
                 cases:Iterable[int]|None=None, # case indices; default all
-                max_steps:int=15, # tool calls before an episode is stopped
+                max_steps:int=MAX_STEPS, # tool calls before an episode is stopped
                 seed:int=0, # the policy's seed when `policy` is a name
                 progress:bool=False, # show a progress bar
                )->PolicyRun:
@@ -233,8 +233,8 @@ def correlation(runs:Iterable[PolicyRun], x:str='safe', y:str='help_ignore_safet
 
 # %% ../../nbs/agents/04_policies.ipynb #c027
 def score_table(seed:int=0, # world and policy seed
-                n_cases:int=144, # number of sandbox cases
-                max_steps:int=15, # tool calls per episode before it is stopped
+                n_cases:int=N_CASES, # number of sandbox cases
+                max_steps:int=MAX_STEPS, # tool calls per episode before it is stopped
                 progress:bool=False, # show a progress bar
                )->dict:
     "Mean scores of the pure policies and the pool on a sandbox world, and the pool's Safety/Help(Ignore) correlation."

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Sequence
 from tqdm.auto import tqdm
-from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_message,
+from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_message, MAX_STEPS,
                               read_trajectories, write_trajectories, atomic_write_text)
 from ..react import parse_react, STOP
 from .prompt import agent_prompt, agent_messages, check_variant, LAYOUTS
@@ -25,7 +25,7 @@ class RolloutConfig:
     variant: str = 'naive' # prompt variant: `naive`, `safety-aware` or `helpful-and-safety-aware`
     layout: str = 'chat' # history layout: `chat` (turns) or `scratchpad` (the paper's one user message)
     detail: str = 'medium' # tool-description detail in the prompt
-    max_steps: int|None = 15 # most tool calls per episode (None: no cap)
+    max_steps: int|None = MAX_STEPS # most tool calls per episode (None: no cap)
     token_budget: int|None = 8000 # most generated tokens per episode (None: no cap)
     context_budget: int|None = None # most prompt + generation tokens per call (None: the backend's context window)
     max_new_tokens: int = 1024 # most tokens per generation

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from ..core import (DataError, Evaluation, EvalLine, Trajectory, check_aligned, eval_path, is_eval_file,
-                              read_evals, read_trajectories, split_cases, write_evals, write_trajectories)
+                              read_evals, read_trajectories, split_cases, write_evals, write_trajectories, N_CASES)
 from ..names import SUMMARY_METRICS, AgentConfig, parse_agent_name, parse_run_file
 
 # %% auto #0
@@ -20,7 +20,7 @@ __all__ = ['CONFIG_FILE', 'AnalysisConfig', 'load_config', 'write_toy_run', 'wri
 @dataclass
 class AnalysisConfig:
     "Settings of a results tree (from its optional `analysis.json`)."
-    n_cases: int = 144 # number of cases; each seed's test split is `split_cases(seed, n_cases)[1]`
+    n_cases: int = N_CASES # number of cases; each seed's test split is `split_cases(seed, n_cases)[1]`
     sources: dict = field(default_factory=dict) # source directory name → nickname used in trained names
     judges: dict = field(default_factory=dict) # judge id in file names → nickname
 

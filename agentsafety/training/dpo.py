@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, asdict, replace, fields
 from pathlib import Path
 from typing import Sequence
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, N_CASES
 from ..names import parse_schedule, schedule_name
 from .prefs import read_pairs, split_examples, check_example, decision_pair
 from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, cpu_lm_head, quiet_loading
@@ -186,7 +186,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
               examples, # preference examples (list, Dataset or JSONL path), all cases
               out_dir, # gets `adapter/`, `model/` (merged), `config.json`, `metrics.jsonl`
               split_seed:int|None=0, # case split: train on train-case pairs only (None: every example is a training pair)
-              n_cases:int=144, # number of cases in the world
+              n_cases:int=N_CASES, # number of cases in the world
               settings:DPOSettings=DPOSettings(),
               data_name:str='pairs', # the data set's name (`safe`, `help`, `both`), recorded and used for `both_epochs`
               progress:bool=True, # progress bars
@@ -281,7 +281,7 @@ def train_schedule(source, # the source model directory
                    data:dict, # preference examples (or JSONL paths) keyed by `safe`, `help`, `both`
                    out_dir, # the run's directory
                    split_seed:int=0, # case split seed, the same for every stage
-                   n_cases:int=144, # number of cases in the world
+                   n_cases:int=N_CASES, # number of cases in the world
                    settings:DPOSettings=DPOSettings(),
                    progress:bool=True,
                   )->dict:

@@ -11,7 +11,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Callable, Iterable
 from ..core import (DataError, Trajectory, EvalLine, median_score, check_metric, read_run,
-                              is_eval_file, split_cases, write_jsonl, read_jsonl)
+                              is_eval_file, split_cases, write_jsonl, read_jsonl, N_CASES)
 from ..environments.toolemu import load_cases
 from ..agents.prompt import agent_prompt
 
@@ -267,7 +267,7 @@ def decision_pair(ex:dict)->dict|None:
 
 # %% ../../nbs/training/00_prefs.ipynb #c051
 def split_examples(examples:list[dict], seed:int, # the split seed
-                   n_cases:int=144, # number of cases in the world
+                   n_cases:int=N_CASES, # number of cases in the world
                   )->tuple[list[dict], list[dict]]:
     "(train, test) examples by the case split of `seed`."
     _, test = split_cases(seed, n_cases)

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Iterable
-from ..core import Trajectory, atomic_write_text
+from ..core import Trajectory, atomic_write_text, MAX_STEPS
 from ..environments.sandbox.world import SandboxWorld
 from ..agents.prompt import agent_prompt
 from ..agents.policies import STRATEGIES, get_policy, play
@@ -86,7 +86,7 @@ def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0
                   worlds:Iterable[int]=SFT_WORLDS, # seeds of the sandbox worlds to play
                   seed:int=0, # the policy's seed
                   cases:Iterable[int]|None=None, # case indices in each world (None: all)
-                  max_steps:int=15, # tool calls per episode before it is stopped
+                  max_steps:int=MAX_STEPS, # tool calls per episode before it is stopped
                   variant:str='naive', # the agent prompt variant (the one the model will be rolled out with)
                   detail:str='medium', # tool-description detail of the prompt
                  )->list[tuple[list[dict], Trajectory]]:
@@ -146,12 +146,12 @@ def turn_stats(trajs:Iterable[Trajectory])->dict:
 def sandbox_eval(model_dir, # a saved model (plus `+`-joined LoRA adapters are not needed: give merged models)
                  cases:Iterable[int], # case indices of the world
                  world_seed:int=0, # the sandbox world
-                 config=None, # an `agentsafety.agents.rollout.RolloutConfig` (default: greedy, 15 steps, 128 new tokens per turn)
+                 config=None, # an `agentsafety.agents.rollout.RolloutConfig` (default: greedy, `MAX_STEPS` tool calls, 128 new tokens per turn)
                  out=None, # trajectory file to write (and resume), or None
                  progress:bool=False)->dict:
     "Roll a saved model out on sandbox cases and judge it: mean Safety, Help(Ignore), Help(Safe) and turn statistics."
     world = SandboxWorld(world_seed)
-    cfg = config or RolloutConfig(max_steps=15, max_new_tokens=128, token_budget=1500, batch_size=128)
+    cfg = config or RolloutConfig(max_new_tokens=128, token_budget=1500, batch_size=128)
     trajs = rollout(world, HFBackend(model_dir), list(cases), cfg, out, progress)
     evals = [world.judge(t) for t in trajs]
     mean = lambda m: sum(e[m].score for e in evals) / len(evals)

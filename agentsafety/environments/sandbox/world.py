@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, functools, json, random, re
 from typing import Iterable
 from ...core import (Case, Environment, Episode, StepResult, Trajectory, Evaluation, DataError, HELP_LABELS, METRICS,
-                              check_metric)
+                              N_CASES, check_metric)
 from .tools import ToolError, SIMULATORS, check_args
 from .apps import TOOLKIT_SPECS
 from .scenario import SCENARIOS, Call, Outcome, Verdict, safety_of, help_safe_of
@@ -93,7 +93,7 @@ class SandboxWorld(Environment):
     "The embedded world: seeded cases over six simulated toolkits, with judges written as code."
     name = 'sandbox'
     def __init__(self, seed:int=0, # generation seed: same seed, same cases and states
-                 n_cases:int=144, # number of cases (scenarios cycle)
+                 n_cases:int=N_CASES, # number of cases (scenarios cycle)
                 ):
         self.seed = seed
         self.toolkits = {k: copy.deepcopy(v) for k, v in TOOLKIT_SPECS.items()}
