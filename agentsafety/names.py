@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from .core import DataError
+from .core import DataError, N_CASES
 
 # %% auto #0
 __all__ = ['SUMMARY_METRICS', 'SCHEDULES', 'STAGES', 'SCHEDULE_ORDER', 'DEFAULT_BETA', 'TRAINED_PREFIX', 'PAPER_SOURCES',
@@ -18,22 +18,22 @@ __all__ = ['SUMMARY_METRICS', 'SCHEDULES', 'STAGES', 'SCHEDULE_ORDER', 'DEFAULT_
 SUMMARY_METRICS = {'help': 'help_ignore_safety', 'safety': 'safe'} # metric in summary.json → metric of eval files and commands
 
 # %% ../nbs/02_names.ipynb #c009
-SCHEDULES = {'S': ('safe',), 'H': ('help',), 'S&H': ('both',), 'S->H': ('safe', 'help'), 'H->S': ('help', 'safe')}
+SCHEDULES = {'S': ('safe',), 'H': ('help',), 'S&H': ('both',), 'S,H': ('safe', 'help'), 'H,S': ('help', 'safe')} # schedule → its data sets in training order
 
 def parse_schedule(s:str)->tuple[str, ...]:
-    "The data sets of schedule `s` in order (`S`, `H`, `S&H`, `S->H` or `S→H`, `H->S` or `H→S`)."
-    key = s.strip().replace('→', '->').replace(' ', '').upper()
-    if key not in SCHEDULES: raise ValueError(f"unknown schedule {s!r}; expected one of S, H, S&H, S->H, H->S")
+    "The data sets of schedule `s` in order: `S`, `H`, `S&H`, `S,H` (S, then H) or `H,S` (any case; spaces ignored)."
+    key = s.replace(' ', '').upper()
+    if key not in SCHEDULES: raise ValueError(f"unknown schedule {s!r}; expected one of {', '.join(SCHEDULES)} (`S,H`: S, then H)")
     return SCHEDULES[key]
 
 def schedule_name(s:str)->str:
-    "The canonical name of a schedule (`S→H` becomes `S->H`)."
+    "The spelling of schedule `s` (`s, h` becomes `S,H`)."
     stages = parse_schedule(s)
     return next(k for k, v in SCHEDULES.items() if v == stages)
 
 # %% ../nbs/02_names.ipynb #c012
 STAGES = {'safe': 'S', 'help': 'H', 'both': 'S&H'} # training data of a stage → its letter in schedule labels
-SCHEDULE_ORDER = ('S', 'H', 'S&H', 'S,H', 'H,S') # order of schedules in tables and figures
+SCHEDULE_ORDER = tuple(SCHEDULES) # order of schedules in tables and figures
 DEFAULT_BETA = 0.1 # β of a trained name without `_beta-`
 TRAINED_PREFIX = 'dpo_'
 PAPER_SOURCES = {'meta-llama_Llama-3.1-8B-Instruct': 'Llama3.1-8B', 'Qwen_Qwen2.5-7B-Instruct': 'Qwen2.5-7B',
@@ -129,6 +129,6 @@ def parse_run_file(path, # a trajectory file
                 tag=m['tag'] or '', start=int(m['start']) if m['start'] else None, end=int(m['end']) if m['end'] else None)
 
 # %% ../nbs/02_names.ipynb #c023
-def results_file(agent:str, judge:str='prog', n_cases:int=144, env:str='sandbox')->str:
+def results_file(agent:str, judge:str='prog', n_cases:int=N_CASES, env:str='sandbox')->str:
     "The trajectory file name of an agent's evaluation run."
     return f"{agent}_emu-{env}_eval-{judge}_r0-{n_cases}_run.jsonl"

@@ -2,7 +2,7 @@
 
 The paper trains with batch 1 per device, 8 accumulation steps and gradient checkpointing (memory savers for 7-8B
 models on GPUs), reference log-probs precomputed once, and TRL's own language-model head (which on a CPU scores
-every position of every sequence). Ours (the `cpu` preset) feeds 8 pairs per optimiser step as one batch of
+every position of every sequence). Ours (the `tiny-cpu` preset) feeds 8 pairs per optimiser step as one batch of
 similar-length pairs, without checkpointing, on both cores, computes the reference in the same step, scores only the
 completion positions (`agentsafety.agents.lm.cpu_lm_head`), and computes the tokens a pair's chosen and rejected
 sequences share (the prompt and any common turns) once per pair (`agentsafety.training.dpo.shared_prefix`). All runs see the
@@ -14,7 +14,7 @@ merging and saving), since the paper's configuration spends part of its time bef
 add our changes one at a time: the paper's batch settings with our head and reference (`layout`), then our batches
 without prefix sharing (`batched`), so the print says how much of the speed-up comes from where.
 
-The pairs are the ones the `cpu` preset trains on: decision pairs, each cut after its first diverging agent turn
+The pairs are the ones the `tiny-cpu` preset trains on: decision pairs, each cut after its first diverging agent turn
 (`agentsafety.training.prefs.decision_pair`), given to every configuration alike. Prefix sharing saves only the tokens the two
 sequences of a pair have in common, which in decision pairs is most of them (the print gives the share).
 `--whole-pairs` runs every configuration on whole trajectories instead, which mostly diverge at the first agent turn:
@@ -60,9 +60,9 @@ def shared_share(model_dir:Path, pairs:list)->float:
     return shared / total
 
 def run(model_dir:Path, pairs:list, name:str, **overrides)->dict:
-    "One DPO stage with the cpu preset and `overrides`; pairs per second over the whole stage, and the losses."
+    "One DPO stage with the tiny-cpu preset and `overrides`; pairs per second over the whole stage, and the losses."
     from agentsafety.training.dpo import dpo_stage, preset
-    s = preset('cpu', epochs=1, max_length=512, logging_steps=1, max_pairs=None, decision_only=False, **overrides)
+    s = preset('tiny-cpu', epochs=1, max_length=512, logging_steps=1, max_pairs=None, decision_only=False, **overrides)
     t0 = time.perf_counter()
     rec = dpo_stage(model_dir, pairs, model_dir.parent/name, split_seed=None, settings=s, progress=False)
     wall = time.perf_counter() - t0
@@ -76,10 +76,10 @@ def main():
     ap.add_argument('--pairs', type=int, default=64, help='training pairs (a multiple of 8)')
     ap.add_argument('--threads', type=int, default=2, help='torch threads of our configuration (default 2: both cores)')
     ap.add_argument('--paper-threads', type=int, default=None, help="torch threads of the paper's configuration (default: 1, the fastest for batch 1)")
-    ap.add_argument('--whole-pairs', action='store_true', help="whole trajectories instead of the cpu preset's decision pairs (all runs)")
+    ap.add_argument('--whole-pairs', action='store_true', help="whole trajectories instead of the tiny-cpu preset's decision pairs (all runs)")
     a = ap.parse_args()
     d, pairs = build(a.pairs)
-    if not a.whole_pairs:  # what the cpu preset trains on
+    if not a.whole_pairs:  # what the tiny-cpu preset trains on
         from agentsafety.training.prefs import decision_pair
         pairs = [p for p in map(decision_pair, pairs) if p is not None]
     import agentsafety.training.dpo, trl, peft  # imported before timing: each run below pays only its own work

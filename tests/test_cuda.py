@@ -54,7 +54,7 @@ def test_dpo_stage_on_cuda(agent_dir, tmp_path):
     prompt = lambda i: [{'role': 'system', 'content': 'You act for the user.'}, {'role': 'user', 'content': f'User Input: task {i}\nThought: '}]
     pairs = [{'prompt': prompt(i), 'chosen': trajectory_messages(traj(i, 'I will search first.')),
               'rejected': trajectory_messages(traj(i, 'I will delete everything.')), 'case_idx': i} for i in range(16)]
-    rec = dpo_stage(agent_dir, pairs, tmp_path/'S', split_seed=None, settings=preset('paper', lr=1e-3, logging_steps=1), progress=False)
+    rec = dpo_stage(agent_dir, pairs, tmp_path/'S', split_seed=None, settings=preset('large-gpu', lr=1e-3, logging_steps=1), progress=False)
     assert rec['steps'] == 2 and math.isfinite(rec['train_loss'])  # 16 pairs, batch 1 x 8 accumulation
     cfg = json.loads((tmp_path/'S/config.json').read_text())
     assert cfg['settings']['dtype'] is None and cfg['settings']['grad_checkpointing']

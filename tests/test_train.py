@@ -33,18 +33,18 @@ def tiny(tmp_path_factory):
 
 FAST = dict(epochs=1, logging_steps=1)
 
-@pytest.mark.parametrize('schedule', ['S', 'H', 'S&H', 'S->H', 'H->S'])
+@pytest.mark.parametrize('schedule', ['S', 'H', 'S&H', 'S,H', 'H,S'])
 def test_schedules(tiny, tmp_path, schedule):
     d, data = tiny
-    run = train_schedule(d/'source', schedule, data, tmp_path/'run', split_seed=1, n_cases=20, settings=preset('cpu', **FAST), progress=False)
+    run = train_schedule(d/'source', schedule, data, tmp_path/'run', split_seed=1, n_cases=20, settings=preset('tiny-cpu', **FAST), progress=False)
     cfg = json.loads((tmp_path/'run/config.json').read_text())
     assert cfg['schedule'] == schedule and cfg['split_seed'] == 1 and cfg['beta'] == 0.1 and cfg['source'] == str(d/'source')
     assert (tmp_path/'run/model/config.json').exists() and (tmp_path/'run/adapter/adapter_config.json').exists()
     recs = cfg['stage_records']
-    assert [r['data'] for r in recs] == {'S': ['safe'], 'H': ['help'], 'S&H': ['both'], 'S->H': ['safe', 'help'], 'H->S': ['help', 'safe']}[schedule]
+    assert [r['data'] for r in recs] == {'S': ['safe'], 'H': ['help'], 'S&H': ['both'], 'S,H': ['safe', 'help'], 'H,S': ['help', 'safe']}[schedule]
     for r in recs:
         assert r['train_pairs'] + r['test_pairs'] == 20 and r['train_pairs'] == 10  # the seed-1 split of 20 cases
-        assert r['settings']['seed'] == 42 and r['settings']['beta'] == 0.1 and r['settings']['share_prefix']  # the cpu preset shares prefixes
+        assert r['settings']['seed'] == 42 and r['settings']['beta'] == 0.1 and r['settings']['share_prefix']  # the tiny-cpu preset shares prefixes
     log = [json.loads(l) for l in open(tmp_path/'run'/('metrics.jsonl' if len(recs) == 1 else f"stage2-{recs[1]['data']}/metrics.jsonl"))]
     assert {'loss', 'rewards/accuracies', 'rewards/margins', 'rewards/chosen'} <= set(log[0])
     if len(recs) == 2:
@@ -56,18 +56,18 @@ def test_schedules(tiny, tmp_path, schedule):
         for a in cfg['adapters']: m = PeftModel.from_pretrained(m, a).merge_and_unload()
         final, _ = load_agent(tmp_path/'run/model')
         assert all(torch.allclose(x, y, atol=1e-5) for x, y in zip(m.state_dict().values(), final.state_dict().values()))
-    if schedule == 'S&H': assert recs[0]['epochs'] == 1  # the cpu preset does not force 3 epochs on `both`
+    if schedule == 'S&H': assert recs[0]['epochs'] == 1  # the tiny-cpu preset does not force 3 epochs on `both`
 
-def test_paper_forces_three_epochs_on_both(tiny, tmp_path):
+def test_large_gpu_preset_forces_three_epochs_on_both(tiny, tmp_path):
     d, data = tiny
-    s = preset('paper', batch_size=4, grad_accum=1, grad_checkpointing=False, logging_steps=1, dtype='float32')
+    s = preset('large-gpu', batch_size=4, grad_accum=1, grad_checkpointing=False, logging_steps=1, dtype='float32')
     rec = dpo_stage(d/'source', data['both'], tmp_path/'b', 0, 20, s, 'both', progress=False)
     assert rec['epochs'] == 3 and rec['settings']['lr'] == 5e-5 and rec['settings']['r'] == 16
 
 def test_no_progress_is_silent(tiny, tmp_path, capfd):
     "progress=False prints no bar at all, including TRL's reference-log-prob pass (a tqdm that only TQDM_DISABLE controls)."
     d, data = tiny
-    dpo_stage(d/'source', data['safe'], tmp_path/'q', 1, 20, preset('cpu', **FAST), 'safe', progress=False)
+    dpo_stage(d/'source', data['safe'], tmp_path/'q', 1, 20, preset('tiny-cpu', **FAST), 'safe', progress=False)
     out, err = capfd.readouterr()
     assert 'it/s' not in err + out and 'Computing reference' not in err + out and '%|' not in err + out, err[-500:]
     assert 'TQDM_DISABLE' not in os.environ  # restored afterwards
@@ -75,18 +75,18 @@ def test_no_progress_is_silent(tiny, tmp_path, capfd):
 def test_over_length_dropped_and_counted(tiny, tmp_path):
     d, data = tiny
     long_ = [_pair(i, 'I will search first.', 'I will delete everything.', n=30 if i % 2 else 1) for i in range(20)]
-    rec = dpo_stage(d/'source', long_, tmp_path/'l', None, 20, preset('cpu', max_length=120, decision_only=False, **FAST), 'safe', progress=False)
+    rec = dpo_stage(d/'source', long_, tmp_path/'l', None, 20, preset('tiny-cpu', max_length=120, decision_only=False, **FAST), 'safe', progress=False)
     assert (rec['train_pairs'], rec['dropped_over_length']) == (10, 10)
 
 def test_cli(tiny, tmp_path, capsys):
     d, _ = tiny
-    args = ['dpo', '--source', str(d/'source'), '--schedule', 'H→S', '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}",
+    args = ['dpo', '--source', str(d/'source'), '--schedule', 'H,S', '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}",
             '--n-cases', '20', '--beta', '0.05', '--set', 'epochs=1', '--out', str(tmp_path/'cli'), '--no-progress']
     assert main(['train', *args]) == 0
     out = capsys.readouterr().out
     assert 'stage 1 (help)' in out and 'stage 2 (safe)' in out
     cfg = json.loads((tmp_path/'cli/config.json').read_text())
-    assert (cfg['schedule'], cfg['beta'], cfg['stages']) == ('H->S', 0.05, ['help', 'safe'])
+    assert (cfg['schedule'], cfg['beta'], cfg['stages']) == ('H,S', 0.05, ['help', 'safe'])
     assert main(['train', 'dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={tmp_path/'none.jsonl'}", '--out', str(tmp_path/'x')]) == 1
     assert 'none.jsonl' in capsys.readouterr().err
     assert main(['train', 'dpo', '--source', str(d/'source'), '--schedule', 'S', '--pairs', f"safe={d/'safe.jsonl'}", '--set', 'rank=4', '--out', str(tmp_path/'x')]) == 1
@@ -147,7 +147,7 @@ def test_accelerate_launch(tiny, tmp_path):
     d, _ = tiny
     env = {**os.environ, 'OMP_NUM_THREADS': '1'}
     cmd = [str(BIN/'accelerate'), 'launch', '--cpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
-           '--dynamo_backend', 'no', str(BIN/'agentsafety'), 'train', 'dpo', '--source', str(d/'source'), '--schedule', 'S->H',
+           '--dynamo_backend', 'no', str(BIN/'agentsafety'), 'train', 'dpo', '--source', str(d/'source'), '--schedule', 'S,H',
            '--pairs', f"safe={d/'safe.jsonl'}", '--pairs', f"help={d/'help.jsonl'}", '--n-cases', '20', '--set', 'epochs=1',
            '--set', 'batch_size=2', '--out', str(tmp_path/'acc'), '--no-progress']
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
@@ -160,7 +160,7 @@ def test_accelerate_launch(tiny, tmp_path):
 # --- the sandbox pipeline ---------------------------------------------------------------------------------------
 # The machinery end to end at a small size: a source model imitating a scripted mixture on another sandbox world,
 # rollouts on held-out cases of the study's world, the scripted pool's safety and helpfulness pairs, DPO with the
-# cpu preset (S and H), rollouts again. The sizes here check that every piece fits the next; how far DPO moves a
+# tiny-cpu preset (S and H), rollouts again. The sizes here check that every piece fits the next; how far DPO moves a
 # well-trained source is a matter of training budget (see the notebooks and the report), not asserted here.
 
 def test_sandbox_pipeline(tmp_path):
@@ -183,7 +183,7 @@ def test_sandbox_pipeline(tmp_path):
         exs, rejected = pair_examples(pool, build_pairs(pool, rules), world_prompt_fn(world))
         assert exs and not rejected
         run = train_schedule(tmp_path/'src', sched, {name: exs}, tmp_path/name, 0, 48,
-                             preset('cpu', max_pairs=48, epochs=1, evaluate=True), progress=False)
+                             preset('tiny-cpu', max_pairs=48, epochs=1, evaluate=True), progress=False)
         r = run['stage_records'][0]
         assert r['train_pairs'] == 48 and r['test_pairs'] > 0 and 'eval_rewards/accuracies' in r['eval']
         ev = sandbox_eval(tmp_path/name/'model', test, config=cfg)

@@ -4,79 +4,107 @@
 
 # %% ../../nbs/study/00_config.ipynb #c002
 from __future__ import annotations
-from dataclasses import dataclass, field, asdict
+import copy
+from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
+from ..core import N_CASES
+from ..names import SCHEDULES, schedule_name
+from ..agents.lm import TinyConfig
+from ..agents.rollout import RolloutConfig
+from ..training.sources import SFT_WORLDS, SFTSettings, SourceSpec
+from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['ROLLOUT', 'STUDY_PRESETS', 'SourceSpec', 'StudyConfig', 'study_config']
+__all__ = ['STUDY_PRESETS', 'StudyConfig', 'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c005
-@dataclass
-class SourceSpec:
-    "A source agent: a tiny model fine-tuned on one scripted strategy mixture, or an existing local model."
-    nick: str # its name in agent directories (no `_`), e.g. `Tiny-A`
-    mixture: str = 'mix:reckless=0.5,careful=0.2,cautious=0.15,flailing=0.15' # policy whose trajectories it imitates
-    seed: int = 0 # model initialisation and SFT data-order seed
-    model: str|None = None # a local model directory to use as is instead of fine-tuning (e.g. an HF checkpoint)
+def _sandbox_rollout()->RolloutConfig:
+    "The study's evaluation budget: sandbox episodes are short, so tight budgets keep a runaway turn cheap."
+    return RolloutConfig(max_steps=8, max_new_tokens=96, token_budget=1000, max_retries=1, batch_size=72)
+
+def _brief(obj)->str:
+    "A dataclass as its class name and the fields that differ from the class's defaults."
+    base = type(obj)()
+    diff = ', '.join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if getattr(obj, f.name) != getattr(base, f.name))
+    return f"{type(obj).__name__}({diff})"
 
 # %% ../../nbs/study/00_config.ipynb #c006
-ROLLOUT = dict(max_steps=8, max_new_tokens=96, token_budget=1000, max_retries=1, batch_size=72) # sandbox episodes are short: tight budgets keep a runaway turn cheap
-
-# %% ../../nbs/study/00_config.ipynb #c007
 @dataclass
 class StudyConfig:
-    "Every choice of one run of the study."
+    "Every choice of one run of the study; the defaults are the `full` preset."
     preset: str = 'full' # the preset these values started from
     env: str = 'sandbox' # `sandbox` (programmatic tools and judges); ToolEmu needs LLM emulator and judges (GPU)
     world_seed: int = 0 # seed of the sandbox's generated cases
-    n_cases: int = 144 # cases in the world; each split seed tests on half of them
+    n_cases: int = N_CASES # cases in the world; each split seed tests on half of them
     pool_size: int = 25 # scripted agents in the preference-data pool (the paper's 25 source agents)
     pool_seed: int = 0 # seed of the pool's strategy mixtures
-    sources: list = field(default_factory=lambda: [SourceSpec('Tiny-A', 'reckless', 0),
-                                                   SourceSpec('Tiny-B', 'mix:reckless=3,careful=1,by=scenario', 1)])
-    schedules: list = field(default_factory=lambda: ['S', 'H', 'S&H', 'S->H', 'H->S']) # DPO schedules
-    betas: list = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
-    seeds: list = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
+    sources: list[SourceSpec] = field(default_factory=lambda: [SourceSpec('Tiny-A', 'reckless', 0),
+                                                               SourceSpec('Tiny-B', 'mix:reckless=3,careful=1,by=scenario', 1)]) # name, policy and seed (or `pretrained`) of each source; the study sets the rest
+    schedules: list[str] = field(default_factory=lambda: list(SCHEDULES)) # DPO schedules (`agentsafety.names.SCHEDULES`)
+    betas: list[float] = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge in file and agent names
     pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
-    sft_worlds: list = field(default_factory=lambda: [1000, 1001]) # sandbox seeds whose cases the sources learn from (not `world_seed`)
+    sft_worlds: list[int] = field(default_factory=lambda: list(SFT_WORLDS)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the SFT worlds' text; line pieces make prompts short)
-    model: dict = field(default_factory=dict) # `agentsafety.agents.lm.TinyConfig` overrides
-    sft: dict = field(default_factory=lambda: {'epochs': 20, 'lr': 3e-3, 'warmup': 0.03, 'max_length': 640}) # `agentsafety.training.sources.SFTSettings` overrides
-    dpo_preset: str = 'cpu' # `agentsafety.training.dpo` preset: `cpu` (tiny models) or `paper`
-    dpo: dict = field(default_factory=lambda: {'max_length': 640, 'epochs': 2, 'max_pairs': 256}) # `agentsafety.training.dpo.DPOSettings` overrides (longer pairs are dropped)
-    rollout: dict = field(default_factory=lambda: dict(ROLLOUT)) # `agentsafety.agents.rollout.RolloutConfig` overrides
+    model: TinyConfig = field(default_factory=TinyConfig) # size of every tiny source model
+    sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=20, warmup=0.03, max_length=640)) # fine-tuning of every tiny source
+    dpo: DPOSettings = field(default_factory=lambda: replace(DPO_PRESETS['tiny-cpu'], max_length=640)) # every DPO stage (β comes from `betas`; longer pairs are dropped)
+    rollout: RolloutConfig = field(default_factory=_sandbox_rollout) # every evaluation; its `variant` and `detail` are also the prompt of the sources' SFT data and of the preference pairs
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel
+
+    def __post_init__(self):
+        self.schedules = [schedule_name(s) for s in self.schedules]
+        srcs = [s if isinstance(s, SourceSpec) else SourceSpec(**s) for s in self.sources]
+        for s in srcs:
+            if '_' in s.name: raise ValueError(f"source name {s.name!r} must not contain '_' (agent names are split on it)")
+        if len({s.name for s in srcs}) < len(srcs): raise ValueError(f"source names repeat: {[s.name for s in srcs]}")
+        self.sources = [replace(s, worlds=tuple(self.sft_worlds), vocab_size=self.vocab_size, variant=self.rollout.variant,
+                                detail=self.rollout.detail, model=self.model, sft=self.sft) for s in srcs]
+
+    def source(self, name:str)->SourceSpec:
+        "The source called `name`."
+        try: return next(s for s in self.sources if s.name == name)
+        except StopIteration: raise KeyError(f"no source {name!r}; the sources are {[s.name for s in self.sources]}") from None
 
     def to_dict(self)->dict: return asdict(self)
 
     def table(self):
-        "The configuration as a two-column table."
+        "The configuration as a two-column table (settings as the fields that differ from their class's defaults)."
         import pandas as pd
-        rows = {k: (', '.join(f"{s['nick']} ({s['model'] or s['mixture']})" for s in v) if k == 'sources' else v)
-                for k, v in self.to_dict().items()}
+        show = lambda k, v: (', '.join(f"{s.name} ({s.pretrained or s.policy})" for s in v) if k == 'sources' else
+                             _brief(v) if is_dataclass(v) else v)
+        rows = {f.name: show(f.name, getattr(self, f.name)) for f in fields(self)}
         return pd.DataFrame({'value': [str(v) for v in rows.values()]}, index=list(rows))
 
 # %% ../../nbs/study/00_config.ipynb #c008
+_FULL = StudyConfig()
+
 STUDY_PRESETS = {
-    'quick': dict(n_cases=24, pool_size=10, sources=[SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0)],
-                  sft_worlds=[1000], betas=[0.1], seeds=[0], pairs_per_case=4, bootstrap=100, sft={'max_steps': 40, 'lr': 3e-3, 'max_length': 512},
-                  dpo={'epochs': 1, 'max_length': 512, 'max_pairs': 32}, rollout={**ROLLOUT, 'max_steps': 5, 'max_new_tokens': 64}),
-    'full': {},
-    'paper': dict(env='toolemu', dpo_preset='paper', judge='q32', bootstrap=10000, workers=1, dpo={}, sft={}, rollout={},
-                  sources=[SourceSpec('Llama3.1-8B', model='meta-llama/Llama-3.1-8B-Instruct'),
-                           SourceSpec('Qwen2.5-7B', model='Qwen/Qwen2.5-7B-Instruct'),
-                           SourceSpec('Phi-4', model='microsoft/phi-4')]),
+    'quick': replace(_FULL, preset='quick', n_cases=24, pool_size=10, sft_worlds=[1000], betas=[0.1], seeds=[0],
+                     sources=[SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0)],
+                     pairs_per_case=4, bootstrap=100, sft=SFTSettings(max_steps=40, max_length=512),
+                     dpo=replace(_FULL.dpo, epochs=1, max_length=512, max_pairs=32),
+                     rollout=replace(_FULL.rollout, max_steps=5, max_new_tokens=64)), # CI and a first look: about a minute on 2 cores
+    'full': _FULL, # `make paper`: 2 sources × 5 schedules × 2 β × 3 split seeds
+    'paper': replace(_FULL, preset='paper', env='toolemu', judge='q32', bootstrap=10000, workers=1,
+                     sft=SFTSettings(), dpo=replace(DPO_PRESETS['large-gpu']), rollout=RolloutConfig(),
+                     sources=[SourceSpec('Llama3.1-8B', pretrained='meta-llama/Llama-3.1-8B-Instruct'),
+                              SourceSpec('Qwen2.5-7B', pretrained='Qwen/Qwen2.5-7B-Instruct'),
+                              SourceSpec('Phi-4', pretrained='microsoft/phi-4')]), # the published configuration (GPUs)
 }
 
-def study_config(preset:str='full', **overrides)->StudyConfig:
-    "The `StudyConfig` of `preset` with field `overrides` (sources may be given as dicts)."
+def study_config(preset:str='full', # `quick`, `full` or `paper`
+                 **overrides, # `StudyConfig` fields; a dict for a settings field changes only the settings it names
+                )->StudyConfig:
+    "The `StudyConfig` of `preset` with field `overrides`, e.g. `betas=[0.1]` or `dpo={'epochs': 1}`."
     if preset not in STUDY_PRESETS: raise ValueError(f"unknown preset {preset!r}; expected one of {', '.join(STUDY_PRESETS)}")
-    known = {f for f in StudyConfig.__dataclass_fields__}
-    bad = sorted(set(overrides) - known)
+    base = copy.deepcopy(STUDY_PRESETS[preset])
+    bad = sorted(set(overrides) - {f.name for f in fields(StudyConfig)})
     if bad: raise ValueError(f"unknown StudyConfig field(s): {', '.join(bad)}")
-    kw = {**STUDY_PRESETS[preset], **overrides, 'preset': preset}
-    kw['sources'] = [s if isinstance(s, SourceSpec) else SourceSpec(**s) for s in kw.get('sources', StudyConfig().sources)]
-    for s in kw['sources']:
-        if '_' in s.nick: raise ValueError(f"source nickname {s.nick!r} must not contain '_' (agent names are split on it)")
-    return StudyConfig(**kw)
+    for k, v in overrides.items():
+        cur = getattr(base, k)
+        if is_dataclass(cur) and isinstance(v, dict):
+            try: overrides[k] = replace(cur, **v)
+            except TypeError as e: raise ValueError(f"{k}: {e}") from None
+    return replace(base, **{**overrides, 'preset': preset})

@@ -5,50 +5,54 @@
 # %% ../../nbs/study/02_runner.ipynb #c002
 from __future__ import annotations
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
-from ..core import atomic_write_text
-from ..names import agent_name, parse_schedule
+from ..core import atomic_write_text, split_cases
+from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from .config import StudyConfig
-from .stages import Job, StageResult, prompt_kw, run_jobs, study_world
+from .stages import Job, StageResult, run_jobs, study_world
 
 # %% auto #0
 __all__ = ['Study']
 
 # %% ../../nbs/study/02_runner.ipynb #c005
-def _sub(cfg:dict, *keys)->dict: return {k: cfg[k] for k in keys}
-
 _WORLD_KEYS = ('env', 'world_seed', 'n_cases')
 _POOL_KEYS = _WORLD_KEYS + ('pool_seed', 'pool_size', 'judge')
 
 class Study:
-    "One run of the study under `out_dir`: cached stages from the world to the results tree."
+    "One run of the study under `out_dir`: cached stages from the world to the results tree; each step runs the stages it needs."
     def __init__(self, cfg:StudyConfig, out_dir, progress:bool=True):
         self.cfg, self.root, self.progress = cfg, Path(out_dir)/'stages', progress
-        self.c = cfg.to_dict()
         self.stage: dict[str, StageResult] = {}
 
+    def _keys(self, *names)->dict:
+        "The config fields `names` as `asdict` writes them: a stage's key config."
+        d = asdict(self.cfg)
+        return {k: d[k] for k in names}
+
     def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
-        res = run_jobs(self.root, jobs, self.cfg.workers, self.progress, desc)
-        self.stage.update({r.name: r for r in res})
-        return res
+        "Run the jobs this `Study` has not run yet; the results of all `jobs`, in order."
+        todo = [j for j in jobs if j.name not in self.stage]
+        if todo: self.stage.update({r.name: r for r in run_jobs(self.root, todo, self.cfg.workers, self.progress, desc)})
+        return [self.stage[j.name] for j in jobs]
+
+    def _world(self)->StageResult:
+        return self._run([Job('world', self._keys(*_WORLD_KEYS), 'stage_world', {'cfg': self.cfg})], 'world')[0]
 
     def world(self):
         "The world (its cases and toolkits written under `stages/world`)."
-        self._run([Job('world', _sub(self.c, *_WORLD_KEYS), 'stage_world', {'cfg': self.c})], 'world')
-        return study_world(self.c)
+        self._world()
+        return study_world(self.cfg)
 
     def world_summary(self):
         "Counts of the world's cases, toolkits and tools."
         from agentsafety.environments.toolemu import load_toolemu, case_summary
         import pandas as pd
-        s = case_summary(load_toolemu(self.stage['world'].path))
-        return pd.Series({k: v for k, v in s.items()})
+        return pd.Series(case_summary(load_toolemu(self._world().path)))
 
     def pool(self)->StageResult:
         "The scripted pool's judged trajectories."
-        if 'pool' not in self.stage:
-            self._run([Job('pool', _sub(self.c, *_POOL_KEYS), 'stage_pool', {'cfg': self.c}, [self.stage['world']])], 'pool')
-        return self.stage['pool']
+        return self._run([Job('pool', self._keys(*_POOL_KEYS), 'stage_pool', {'cfg': self.cfg}, [self._world()])], 'pool')[0]
 
     def pool_summary(self):
         "Each pool agent's mean scores, and the pool's Safety/Help(Ignore) correlation."
@@ -60,88 +64,92 @@ class Study:
         table.attrs['correlation'] = float(np.corrcoef(df['safety'], df['help'])[0, 1])
         return table
 
+    def _prefs(self)->StageResult:
+        pool, r = self.pool(), self.cfg.rollout
+        key = self._keys(*_POOL_KEYS, 'pairs_per_case') | {'prompt': {'variant': r.variant, 'detail': r.detail}}
+        return self._run([Job('prefs', key, 'stage_prefs', {'cfg': self.cfg, 'pool_dir': str(pool.path)}, [pool])], 'prefs')[0]
+
     def prefs(self):
         "Preference-pair counts per data set (S = safe, H = help, S&H = both)."
         import pandas as pd
-        pool = self.pool()
-        cfg = _sub(self.c, *_POOL_KEYS, 'pairs_per_case') | {'rollout': self.c['rollout']}
-        self._run([Job('prefs', cfg, 'stage_prefs', {'cfg': self.c, 'pool_dir': str(pool.path)}, [pool])], 'prefs')
-        counts = json.loads((self.stage['prefs'].path/'counts.json').read_text())
-        return pd.Series(counts, name='pairs')
+        return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
+
+    def _sources(self)->dict[str, StageResult|None]:
+        "The stage of every source (None for a `pretrained` one), after the shared tokenizer's."
+        tok = self._run([Job('tokenizer', self._keys('sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.cfg})], 'tokenizer')[0]
+        trained = [s for s in self.cfg.sources if not s.pretrained]
+        res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'tokenizer_dir': str(tok.path)}, [tok])
+                         for s in trained], 'source agents')
+        return {s.name: None for s in self.cfg.sources} | {s.name: r for s, r in zip(trained, res)}
 
     def sources(self):
-        "Tokenizer and source agents (fine-tuned, or given as local models)."
+        "Tokenizer and source agents (fine-tuned, or given as existing models)."
         import pandas as pd
-        tok = self._run([Job('tokenizer', _sub(self.c, 'sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.c})], 'tokenizer')[0]
-        prompt = {'prompt': pk} if (pk := prompt_kw(self.c)) else {}  # a source learns the prompt it is evaluated with
-        jobs = [Job(f"source/{s['nick']}", _sub(self.c, 'sft_worlds', 'model', 'sft') | {'source': s} | prompt, 'stage_source',
-                    {'cfg': self.c, 'source': s, 'tokenizer_dir': str(tok.path)}, [tok])
-                for s in self.c['sources'] if not s['model']]
-        self._run(jobs, 'source agents')
-        rows = []
-        for s in self.c['sources']:
-            m = json.loads((self.root/'source'/s['nick']/'model'/'source.json').read_text())['sft'] if not s['model'] else {}
-            rows.append({'source': s['nick'], 'trained on': s['model'] or s['mixture'], 'sft loss': m.get('train_loss'),
+        stages, rows = self._sources(), []
+        for s in self.cfg.sources:
+            m = json.loads((stages[s.name].path/'model'/'source.json').read_text())['sft'] if stages[s.name] else {}
+            rows.append({'source': s.name, 'trained on': s.pretrained or s.policy, 'sft loss': m.get('train_loss'),
                          'examples': m.get('examples')})
         return pd.DataFrame(rows)
 
-    def source_model(self, nick:str)->str:
-        "Directory of source `nick`'s model."
-        s = next(s for s in self.c['sources'] if s['nick'] == nick)
-        return s['model'] or str(self.root/'source'/nick/'model')
+    def source_model(self, name:str)->str:
+        "Directory (or id) of source `name`'s model."
+        s = self.cfg.source(name)
+        return s.pretrained or str(self.root/'source'/name/'model')
 
-    def _train_job(self, nick, schedule, beta, seed, parent_dir, parent_dep)->Job:
+    def _grid(self):
+        "(source, β, split seed) of every cell of the training grid."
+        return [(s.name, b, sd) for s in self.cfg.sources for b in self.cfg.betas for sd in self.cfg.seeds]
+
+    def _train_job(self, src, schedule, beta, seed, parent_dir, parent_dep)->Job:
         data = parse_schedule(schedule)[-1]
-        name = agent_name(nick, schedule, beta, seed, self.cfg.judge)
-        prefs = self.stage['prefs']
-        cfg = _sub(self.c, 'n_cases', 'dpo_preset', 'dpo') | {'data': data, 'beta': beta, 'seed': seed}
-        deps = [prefs] + ([parent_dep] if parent_dep else [])
-        return Job(f"train/{name}", cfg, 'stage_train',
-                   {'cfg': self.c, 'parent': parent_dir, 'data_file': str(prefs.path/f"{data}.jsonl"), 'data_name': data,
-                    'beta': beta, 'seed': seed, 'meta': {'agent': name, 'schedule': schedule, 'source': nick}}, deps)
+        name = agent_name(src, schedule, beta, seed, self.cfg.judge)
+        prefs, settings = self._prefs(), replace(self.cfg.dpo, beta=beta)
+        key = {'n_cases': self.cfg.n_cases, 'dpo': asdict(settings), 'data': data, 'seed': seed}
+        return Job(f"train/{name}", key, 'stage_train',
+                   {'parent': parent_dir, 'data_file': str(prefs.path/f"{data}.jsonl"), 'data_name': data, 'settings': settings,
+                    'split_seed': seed, 'n_cases': self.cfg.n_cases, 'meta': {'agent': name, 'schedule': schedule, 'source': src}},
+                   [prefs] + ([parent_dep] if parent_dep else []))
 
-    def train(self):
-        "The DPO grid: single-stage runs first, then second stages on their merged first-stage models."
-        import pandas as pd
-        if 'prefs' not in self.stage: self.prefs()
-        grid = [(s['nick'], b, sd) for s in self.c['sources'] for b in self.c['betas'] for sd in self.c['seeds']]
-        singles = [sch for sch in self.c['schedules'] if '->' not in sch]
-        firsts = sorted({sch.split('->')[0] for sch in self.c['schedules'] if '->' in sch} | set(singles), key=['S', 'H', 'S&H'].index)
-        src_deps = {s['nick']: self.stage.get(f"source/{s['nick']}") for s in self.c['sources']}
-        jobs = [self._train_job(n, sch, b, sd, self.source_model(n), src_deps[n]) for n, b, sd in grid for sch in firsts]
+    def _train(self)->dict[str, StageResult]:
+        "The DPO grid's stages by agent name: single-stage runs first, then second stages on their merged first-stage models."
+        sources = self._sources()
+        stages = {sch: parse_schedule(sch) for sch in self.cfg.schedules}
+        firsts = sorted({schedule_label(st[:1]) for st in stages.values()}, key=SCHEDULE_ORDER.index)  # a sequence's first stage is a single run
+        jobs = [self._train_job(n, sch, b, sd, self.source_model(n), sources[n]) for n, b, sd in self._grid() for sch in firsts]
         self._run(jobs, 'DPO, first stages')
         seconds = []
-        for n, b, sd in grid:
-            for sch in self.c['schedules']:
-                if '->' not in sch: continue
-                first = self.stage[f"train/{agent_name(n, sch.split('->')[0], b, sd, self.cfg.judge)}"]
+        for n, b, sd in self._grid():
+            for sch, st in stages.items():
+                if len(st) < 2: continue
+                first = self.stage[f"train/{agent_name(n, schedule_label(st[:1]), b, sd, self.cfg.judge)}"]
                 seconds.append(self._train_job(n, sch, b, sd, str(first.path/'model'), first))
         self._run(seconds, 'DPO, second stages')
-        rows = []
-        for n, b, sd in grid:
-            for sch in self.c['schedules']:
-                r = self.stage[f"train/{agent_name(n, sch, b, sd, self.cfg.judge)}"]
-                rows.append({'agent': agent_name(n, sch, b, sd, self.cfg.judge), 'source': n, 'schedule': sch, 'β': b, 'seed': sd,
-                             'seconds': round(r.seconds, 1)})
-        return pd.DataFrame(rows)
+        return {a: self.stage[f"train/{a}"] for a, _, _ in self.trained_agents()}
+
+    def train(self):
+        "The DPO grid, one row per trained agent."
+        import pandas as pd
+        done = self._train()
+        return pd.DataFrame([{'agent': agent_name(n, sch, b, sd, self.cfg.judge), 'source': n, 'schedule': sch, 'β': b, 'seed': sd,
+                              'seconds': round(done[agent_name(n, sch, b, sd, self.cfg.judge)].seconds, 1)}
+                             for n, b, sd in self._grid() for sch in self.cfg.schedules])
 
     def trained_agents(self)->list[tuple[str, str, int]]:
         "(agent name, model directory, split seed) of every trained agent of the grid."
-        return [(agent_name(s['nick'], sch, b, sd, self.cfg.judge),
-                 str(self.root/'train'/agent_name(s['nick'], sch, b, sd, self.cfg.judge)/'model'), sd)
-                for s in self.c['sources'] for b in self.c['betas'] for sd in self.c['seeds'] for sch in self.c['schedules']]
+        return [(a := agent_name(n, sch, b, sd, self.cfg.judge), str(self.root/'train'/a/'model'), sd)
+                for n, b, sd in self._grid() for sch in self.cfg.schedules]
 
     def evaluate(self)->Path:
         "Roll out every source on all cases and every trained agent on its test cases; return the results tree."
-        from agentsafety.core import split_cases
-        n, ecfg = self.c['n_cases'], _sub(self.c, *_WORLD_KEYS, 'judge', 'rollout')
-        jobs = [Job(f"eval/{s['nick']}", ecfg | {'cases': 'all'}, 'stage_eval',
-                    {'cfg': self.c, 'agent': s['nick'], 'model_dir': self.source_model(s['nick']), 'cases': list(range(n))},
-                    [d for d in [self.stage.get(f"source/{s['nick']}")] if d]) for s in self.c['sources']]
+        sources, trained = self._sources(), self._train()
+        n, key = self.cfg.n_cases, self._keys(*_WORLD_KEYS, 'judge', 'rollout')
+        jobs = [Job(f"eval/{s.name}", key | {'cases': 'all'}, 'stage_eval',
+                    {'cfg': self.cfg, 'agent': s.name, 'model_dir': self.source_model(s.name), 'cases': list(range(n))},
+                    [d for d in [sources[s.name]] if d]) for s in self.cfg.sources]
         for name, model_dir, sd in self.trained_agents():
-            jobs.append(Job(f"eval/{name}", ecfg | {'cases': f'test-{sd}'}, 'stage_eval',
-                            {'cfg': self.c, 'agent': name, 'model_dir': model_dir, 'cases': split_cases(sd, n)[1]},
-                            [self.stage[f"train/{name}"]]))
+            jobs.append(Job(f"eval/{name}", key | {'cases': f'test-{sd}'}, 'stage_eval',
+                            {'cfg': self.cfg, 'agent': name, 'model_dir': model_dir, 'cases': split_cases(sd, n)[1]}, [trained[name]]))
         self._run(jobs, 'evaluation rollouts')
         results_dir = self.root/'eval'
         atomic_write_text(results_dir/'analysis.json', json.dumps({'n_cases': n, 'judges': {self.cfg.judge: self.cfg.judge}}))
@@ -149,14 +157,14 @@ class Study:
 
     def by_scenario(self, agents:list[str]|None=None, # evaluated agents (None: the sources)
                    )->'pd.DataFrame':
-        "Mean Safety, Help(Ignore) and share of readable turns of `agents` per sandbox scenario (the kind of task)."
+        "Mean Safety, Help(Ignore) and share of readable turns of `agents` per sandbox scenario (the kind of task), from their evaluations."
         import pandas as pd
         from agentsafety.training.prefs import load_judged
         from agentsafety.environments.sandbox.world import case_scenario
         from agentsafety.training.sources import turn_stats
         if self.cfg.env != 'sandbox': raise ValueError(f"scenarios are the sandbox's; this study's environment is {self.cfg.env!r}")
-        world, rows = study_world(self.c), []
-        for agent in agents or [s['nick'] for s in self.c['sources']]:
+        world, rows = study_world(self.cfg), []
+        for agent in agents or [s.name for s in self.cfg.sources]:
             path = self.root/'eval'/agent
             if not path.exists(): raise FileNotFoundError(f"{path}: agent {agent!r} has not been evaluated (run `evaluate` first)")
             for j in load_judged(path):
@@ -167,10 +175,10 @@ class Study:
         out = g[['Safety', 'Help(Ignore)']].mean().join(g['traj'].apply(lambda ts: turn_stats(ts)['parse_rate']).rename('readable'))
         return out.unstack('agent').swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(2)
 
-    def run(self, bootstrap:int|None=None)->dict:
-        "Every stage, then the analysis of the results tree (written with its config as `summary.json`, figures and tables)."
+    def run(self, bootstrap:int|None=None, # bootstrap iterations (None: the config's)
+           )->dict:
+        "Every stage, then the analysis of the results tree (written with the config as `summary.json`, figures and tables beside `stages/`)."
         from agentsafety.analysis.report import analyze
-        self.world(); self.prefs(); self.sources(); self.train()
         results = self.evaluate()
         return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
-                       progress=self.progress, config=self.c)
+                       progress=self.progress, config=self.cfg.to_dict())

@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any, Callable
 from ..core import atomic_write_text
 from ..names import results_file
+from ..agents.rollout import RolloutConfig
+from ..training.sources import SourceSpec
+from ..training.dpo import DPOSettings
+from .config import StudyConfig
 
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'stable_hash', 'tree_hash', 'StageResult', 'Pipeline', 'study_world', 'stage_world',
-           'stage_pool', 'stage_prefs', 'cap_per_case', 'prompt_kw', 'stage_tokenizer', 'stage_source', 'stage_train',
-           'stage_eval', 'Job', 'run_job', 'run_jobs']
+           'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source', 'stage_train', 'stage_eval',
+           'Job', 'run_job', 'run_jobs']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -87,35 +91,35 @@ class Pipeline:
         return res
 
 # %% ../../nbs/study/01_stages.ipynb #c013
-def study_world(cfg:dict):
+def study_world(cfg:StudyConfig):
     "The sandbox world of a study config."
     from agentsafety.environments.sandbox.world import SandboxWorld
-    if cfg['env'] != 'sandbox': raise NotImplementedError(f"env {cfg['env']!r}: this runner drives the sandbox world; "
-                                                          "ToolEmu runs use `agentsafety rollout --env toolemu` and `agentsafety judge` with GPU backends")
-    return SandboxWorld(seed=cfg['world_seed'], n_cases=cfg['n_cases'])
+    if cfg.env != 'sandbox': raise NotImplementedError(f"env {cfg.env!r}: this runner drives the sandbox world; "
+                                                       "ToolEmu runs use `agentsafety rollout --env toolemu` and `agentsafety judge` with GPU backends")
+    return SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases)
 
-def stage_world(path:Path, cfg:dict):
+def stage_world(path:Path, cfg:StudyConfig):
     "Write the world's cases and toolkits in ToolEmu's format."
     study_world(cfg).to_dir(path)
 
-def stage_pool(path:Path, cfg:dict):
+def stage_pool(path:Path, cfg:StudyConfig):
     "Play every pool policy on every case and write its judged trajectories (the preference-data pool)."
     from agentsafety.agents.policies import policy_pool, play_policy
     world = study_world(cfg)
-    for p in policy_pool(cfg['pool_seed'], cfg['pool_size']):
-        play_policy(world, p).write(path/p.name/results_file(p.name, cfg['judge'], cfg['n_cases']))
+    for p in policy_pool(cfg.pool_seed, cfg.pool_size):
+        play_policy(world, p).write(path/p.name/results_file(p.name, cfg.judge, cfg.n_cases))
 
 # %% ../../nbs/study/01_stages.ipynb #c014
 PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
 
-def stage_prefs(path:Path, cfg:dict, pool_dir:str):
-    "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool."
+def stage_prefs(path:Path, cfg:StudyConfig, pool_dir:str):
+    "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool, with the prompt the agents see."
     from agentsafety.training.prefs import load_judged, build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
     world = study_world(cfg)
-    pool, prompt = load_judged(pool_dir), world_prompt_fn(world, **prompt_kw(cfg))
+    pool, prompt = load_judged(pool_dir), world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail)
     counts = {}
     for name, rules in PREF_RULES.items():
-        pairs = cap_per_case(build_pairs(pool, PairRules(**rules)), cfg.get('pairs_per_case'), seed=cfg['pool_seed'])
+        pairs = cap_per_case(build_pairs(pool, PairRules(**rules)), cfg.pairs_per_case, seed=cfg.pool_seed)
         examples, _ = pair_examples(pool, pairs, prompt)
         write_pairs(path/f"{name}.jsonl", examples)
         counts[name] = len(examples)
@@ -131,44 +135,35 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
     for c in sorted(by_case): keep.update(rng.sample(by_case[c], min(k, len(by_case[c]))))
     return [p for i, p in enumerate(pairs) if i in keep]
 
-def prompt_kw(cfg:dict)->dict:
-    "Prompt variant and detail the agent sees, from the rollout overrides."
-    r = cfg.get('rollout', {})
-    return {k: r[k] for k in ('variant', 'detail') if k in r}
-
 # %% ../../nbs/study/01_stages.ipynb #c017
-def stage_tokenizer(path:Path, cfg:dict):
+def stage_tokenizer(path:Path, cfg:StudyConfig):
     "A tokenizer trained on the four pure strategies' prompts and trajectories on the SFT worlds (never the study's world)."
     from agentsafety.training.sources import sandbox_tokenizer
-    sandbox_tokenizer(cfg['sft_worlds'], cfg['vocab_size']).save_pretrained(path)
+    sandbox_tokenizer(cfg.sft_worlds, cfg.vocab_size).save_pretrained(path)
 
-def stage_source(path:Path, cfg:dict, source:dict, tokenizer_dir:str):
-    "Fine-tune a tiny model on the source's strategy mixture played on every case of the SFT worlds."
+def stage_source(path:Path, spec:SourceSpec, tokenizer_dir:str):
+    "Fine-tune a tiny model on the source's policy played on every case of its SFT worlds, with the study's shared tokenizer."
     from transformers import AutoTokenizer
-    from agentsafety.agents.lm import TinyConfig
-    from agentsafety.training import sources
-    spec = sources.SourceSpec(source['nick'], source['mixture'], source['seed'], tuple(cfg['sft_worlds']), **prompt_kw(cfg),
-                              model=TinyConfig(**cfg['model']), sft=sources.SFTSettings(**cfg['sft']))  # the prompt it will be evaluated with
-    sources.make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)  # writes model/source.json
+    from agentsafety.training.sources import make_source
+    make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)  # writes model/source.json
 
 # %% ../../nbs/study/01_stages.ipynb #c018
-def stage_train(path:Path, cfg:dict, parent:str, data_file:str, data_name:str, beta:float, seed:int, meta:dict):
+def stage_train(path:Path, parent:str, data_file:str, data_name:str, settings:DPOSettings, split_seed:int, n_cases:int, meta:dict):
     "One DPO stage with a fresh LoRA adapter on the `parent` model; the merged model lands in `path/model`."
-    from agentsafety.training.dpo import dpo_stage, preset
-    settings = preset(cfg['dpo_preset'], **{**cfg['dpo'], 'beta': beta})
-    dpo_stage(parent, data_file, path, split_seed=seed, n_cases=cfg['n_cases'], settings=settings,
+    from agentsafety.training.dpo import dpo_stage
+    dpo_stage(parent, data_file, path, split_seed=split_seed, n_cases=n_cases, settings=settings,
               data_name=data_name, progress=False, meta=meta)
 
-def stage_eval(path:Path, cfg:dict, agent:str, model_dir:str, cases:list):
+def stage_eval(path:Path, cfg:StudyConfig, agent:str, model_dir:str, cases:list):
     "Roll the agent out greedily on `cases`, judge every trajectory, and write them in the results-tree layout."
     from agentsafety.agents.backends import HFBackend
-    from agentsafety.agents.rollout import rollout, RolloutConfig
+    from agentsafety.agents.rollout import rollout
     from agentsafety.core import EvalLine, write_evals, eval_path, METRICS
     from agentsafety.agents.lm import quiet_loading
     quiet_loading(False)  # no weight-loading bars from worker processes
     world = study_world(cfg)
-    traj_file = path/results_file(agent, cfg['judge'], cfg['n_cases'])
-    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, RolloutConfig(**cfg['rollout']), out=traj_file, progress=False)
+    traj_file = path/results_file(agent, cfg.judge, cfg.n_cases)
+    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, cfg.rollout, out=traj_file, progress=False)
     judged = [world.judge(t) for t in trajs]
     for m in METRICS:
         write_evals(eval_path(traj_file, m), [EvalLine(i, [replace(j[m], eval_id=i)]) for i, j in enumerate(judged)])
@@ -180,9 +175,9 @@ STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs,
 class Job:
     "One stage to run: its name, its key config, the stage function's name and arguments, its dependencies."
     name: str
-    config: dict
+    config: dict # what determines its output (JSON-able: `asdict` of the settings), hashed into its key
     fn: str
-    kwargs: dict
+    kwargs: dict # the stage function's arguments (picklable)
     deps: list = field(default_factory=list) # `StageResult`s
 
 def run_job(root:str, job:Job)->StageResult:

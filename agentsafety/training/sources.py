@@ -87,8 +87,8 @@ def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0
                   seed:int=0, # the policy's seed
                   cases:Iterable[int]|None=None, # case indices in each world (None: all)
                   max_steps:int=MAX_STEPS, # tool calls per episode before it is stopped
-                  variant:str='naive', # the agent prompt variant (the one the model will be rolled out with)
-                  detail:str='medium', # tool-description detail of the prompt
+                  variant:str=RolloutConfig.variant, # the agent prompt variant (the one the model will be rolled out with)
+                  detail:str=RolloutConfig.detail, # tool-description detail of the prompt
                  )->list[tuple[list[dict], Trajectory]]:
     "`(agent prompt, trajectory)` items of `policy` on every case of the sandbox worlds `worlds`."
     pol, out = get_policy(policy, seed), []
@@ -107,24 +107,26 @@ def sandbox_tokenizer(worlds:Iterable[int]=SFT_WORLDS, vocab_size:int=8192, seed
 # %% ../../nbs/training/01_sources.ipynb #c018
 @dataclass
 class SourceSpec:
-    "A source model: the scripted policy it imitates, its data, its size and its training."
-    name: str = 'source' # directory and report name
+    "A source agent: a tiny model taught to imitate a scripted sandbox policy (its data, size and training), or an existing model."
+    name: str = 'source' # directory and report name (in a study, its nickname in agent names: no `_`)
     policy: str = 'mix:reckless=0.4,cautious=0.4,careful=0.1,flailing=0.1' # the sandbox policy it learns from
     seed: int = 0 # policy, initialisation and data-order seed
     worlds: tuple = SFT_WORLDS # sandbox seeds of its SFT data
-    cases: tuple|None = None # case indices per world (None: all 144)
+    cases: tuple|None = None # case indices per world (None: all)
     vocab_size: int = 8192 # tokenizer size (when `make_source` trains one)
     pieces: str = 'line' # tokenizer pre-splitting (see `train_tokenizer`)
-    variant: str = 'naive' # agent prompt variant of its SFT data: the one it will be rolled out with
-    detail: str = 'medium' # tool-description detail of that prompt
+    variant: str = RolloutConfig.variant # agent prompt variant of its SFT data: the one it will be rolled out with
+    detail: str = RolloutConfig.detail # tool-description detail of that prompt
     model: TinyConfig = field(default_factory=TinyConfig)
-    sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=6, lr=1e-2, max_length=512))
+    sft: SFTSettings = field(default_factory=SFTSettings)
+    pretrained: str|None = None # an existing model (local directory or HF id) used as the source as it is (nothing is trained; only `name` applies)
 
 # %% ../../nbs/training/01_sources.ipynb #c019
 def make_source(spec:SourceSpec, out_dir, # the model's directory
                 tokenizer=None, # a shared tokenizer (None: train one on the four strategies' text of `spec.worlds`)
                 progress:bool=True)->dict:
     "Build, fine-tune and save the source model `spec`; returns its record (also saved as `source.json`)."
+    if spec.pretrained: raise ValueError(f"source {spec.name!r} is the existing model {spec.pretrained!r}: there is nothing to build")
     t0 = time.time()
     tok = tokenizer if tokenizer is not None else sandbox_tokenizer(spec.worlds, spec.vocab_size, spec.seed, spec.cases, spec.pieces)
     items = sandbox_items(spec.policy, spec.worlds, spec.seed, spec.cases, variant=spec.variant, detail=spec.detail)
