@@ -1,31 +1,44 @@
-"The paper notebook under papermill: the quick study end to end, kill and resume, replicate mode, and explore."
+"""The study end to end: the quick preset through the Python API (`Study(config, out).run()`), then the paper notebook
+under papermill (`agentsafety paper`) on the same run, kill and resume, replicate mode, explore, and the notebooks as
+an installed package ships them."""
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-AGENTSAFETY = str(Path(sys.executable).parent/'agentsafety')
-# Quick preset, made smaller still for CI where noted; the numbers it must show are checked in test_quick_study.
+BIN = Path(sys.executable).parent
+AGENTSAFETY = str(BIN/'agentsafety')
 QUICK = ['--preset', 'quick', '--no-progress']
+BARS = ('Loading weights', 'Computing reference', 'it/s]') # progress bars of the stages' worker processes
 
 def _paper(out, *args, **kw):
     return subprocess.run([AGENTSAFETY, 'paper', *QUICK, '--out', str(out), *args], capture_output=True, text=True, cwd=ROOT, **kw)
 
 def _png_ok(p:Path): return p.exists() and p.stat().st_size > 1000 and p.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
-@pytest.fixture(scope='module')
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp('paper')
-    r = _paper(out)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return out/'quick', r.stdout, r.stderr
+def _stamps(run:Path)->dict: return {p: p.stat().st_mtime for p in (run/'stages').rglob('stage.json')}
 
-def test_quick_study(quick_run):
-    run, stdout, stderr = quick_run
-    # --no-progress: no bar from the stages' worker processes (weight loading, TRL's reference pass, training)
-    assert not any(bar in stderr for bar in ('Loading weights', 'Computing reference', 'it/s]')), stderr[-2000:]
-    assert 'summary:' in stdout and (run/'paper.ipynb').exists()
-    s = json.loads((run/'summary.json').read_text())
+@pytest.fixture(scope='session')
+def quick_study(tmp_path_factory):
+    "The one quick study of the test session, run through the Python API: (run directory, the summary `run()` returned)."
+    from agentsafety.study.config import study_config
+    from agentsafety.study.runner import Study
+    run = tmp_path_factory.mktemp('paper')/'quick'  # where `agentsafety paper --preset quick` puts its run
+    return run, Study(study_config('quick'), run, progress=False).run()
+
+@pytest.fixture(scope='session')
+def quick_run(quick_study):
+    "`agentsafety paper --preset quick` on the API's run: (run directory, stdout, stderr, stage records before the command)."
+    run, _ = quick_study
+    stamps = _stamps(run)
+    r = _paper(run.parent)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return run, r.stdout, r.stderr, stamps
+
+def test_study_api(quick_study):
+    "`Study(config, out).run()` runs every stage and writes and returns the analysis summary."
+    run, s = quick_study
+    assert json.loads((run/'summary.json').read_text()) == json.loads(json.dumps(s))
     fr = s['frontier']
     assert fr['n_points'] == 5
     deltas = {(p['delta_help'], p['delta_safety']) for p in s['points']}
@@ -33,43 +46,42 @@ def test_quick_study(quick_run):
         assert all(isinstance(fr[k], float) and fr[k] == fr[k] for k in ('r2', 'r', 'slope', 'intercept'))
         assert 0 <= fr['r2'] <= 1
     else: assert fr['r2'] is None
-    assert s['config']['preset'] == 'quick'
+    assert s['config']['preset'] == 'quick' and s['config']['dpo']['max_pairs'] == 32  # the typed config, as `asdict` writes it
+    assert {p['schedule'] for p in s['points']} == {'S', 'H', 'S&H', 'S,H', 'H,S'}
     for p in s['points']:
         assert all(isinstance(p[k], float) and p[k] == p[k] for k in ('help', 'safety', 'delta_help', 'delta_safety'))
     for name in ('delta_by_model', 'overall', 'delta_all'): assert _png_ok(run/'figures'/f'{name}.png'), name
     assert any((run/'tables').glob('*.csv'))
+
+def test_quick_study(quick_study, quick_run):
+    "The paper notebook calls the same API: on the API's run it redoes no stage and finds the same numbers."
+    run, stdout, stderr, stamps = quick_run
+    assert stamps and _stamps(run) == stamps  # nothing redone
+    assert 'summary:' in stdout and (run/'paper.ipynb').exists()
+    s, before = json.loads((run/'summary.json').read_text()), quick_study[1]
+    assert s['frontier'] == before['frontier'] and s['points'] == before['points']
+    assert s['config']['preset'] == 'quick'
     nb = json.loads((run/'paper.ipynb').read_text())
     errors = [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) if o.get('output_type') == 'error']
     assert not errors
     shown = ''.join(''.join(o.get('data', {}).get('text/plain', '')) for c in nb['cells'] for o in c.get('outputs', []))
     assert 'readable' in shown and 'Help(Ignore)' in shown  # the sources' scores per scenario
 
-def test_scores_by_scenario(quick_run):
+def test_scores_by_scenario(quick_study):
     "The per-scenario table of the paper notebook, from the quick run's results tree."
     from agentsafety.study.runner import Study
     from agentsafety.study.config import study_config
     from agentsafety.environments.sandbox.world import SCENARIOS
-    study = Study(study_config('quick'), quick_run[0], progress=False)
+    study = Study(study_config('quick'), quick_study[0], progress=False)
     t = study.by_scenario()
     assert set(t.index) <= set(SCENARIOS) and len(t) > 1
     assert list(t.columns) == [('Tiny-A', 'Safety'), ('Tiny-A', 'Help(Ignore)'), ('Tiny-A', 'readable')]
     assert t.xs('Safety', axis=1, level=1).stack().between(0, 3).all() and t.xs('readable', axis=1, level=1).stack().between(0, 1).all()
     with pytest.raises(FileNotFoundError, match='has not been evaluated'): study.by_scenario(['Tiny-Z'])
 
-def test_rerun_skips_finished_stages(quick_run, tmp_path):
-    run = quick_run[0]
-    before = json.loads((run/'summary.json').read_text())
-    stamps = {p: p.stat().st_mtime for p in (run/'stages').rglob('stage.json')}
-    r = _paper(run.parent)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert {p: p.stat().st_mtime for p in (run/'stages').rglob('stage.json')} == stamps  # nothing redone
-    after = json.loads((run/'summary.json').read_text())
-    assert after['frontier'] == before['frontier'] and after['points'] == before['points']
-
-def test_killed_run_resumes_to_the_same_summary(quick_run, tmp_path):
+def test_killed_run_resumes_to_the_same_summary(quick_study, tmp_path):
     "Kill `agentsafety paper` while it trains, run it again: finished stages are kept and the summary is the same."
-    run = quick_run[0]
-    reference = json.loads((run/'summary.json').read_text())
+    run, reference = quick_study
     # start from the finished run's early stages (world, pool, prefs, tokenizer, sources) so the kill lands in training
     for st in ('world', 'pool', 'prefs', 'tokenizer', 'source'):
         shutil.copytree(run/'stages'/st, tmp_path/'quick'/'stages'/st)
@@ -86,6 +98,8 @@ def test_killed_run_resumes_to_the_same_summary(quick_run, tmp_path):
     assert done_before and not (tmp_path/'quick'/'summary.json').exists()
     r = _paper(tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
+    # --no-progress: no bar from the stages' worker processes (weight loading, TRL's reference pass, training)
+    assert not any(bar in r.stderr for bar in BARS), r.stderr[-2000:]
     for q, t in done_before.items(): assert q.stat().st_mtime == t, f'{q.parent.name} was redone'
     got = json.loads((tmp_path/'quick'/'summary.json').read_text())
     assert got['frontier'] == reference['frontier'] and got['points'] == reference['points']
@@ -98,12 +112,11 @@ def test_replicate_mode(match_eval_dir, tmp_path):
     s = json.loads((tmp_path/'replicate'/'summary.json').read_text())
     assert abs(s['frontier']['r2'] - 0.7655) < 5e-4
 
-def test_explore_notebook_runs_headless(quick_run, tmp_path):
-    import papermill as pm
-    run = quick_run[0]
-    out = tmp_path/'explore.ipynb'
-    pm.execute_notebook(str(ROOT/'nbs'/'explore.ipynb'), str(out), cwd=str(ROOT/'nbs'), kernel_name='python3', progress_bar=False,
-                        parameters={'results_dir': str(run/'stages'/'eval'), 'summary_path': str(run/'summary.json')})
+def test_explore_notebook_runs_headless(quick_study, tmp_path):
+    from agentsafety.study.paper import notebook_path, run_notebook
+    run = quick_study[0]
+    out = run_notebook(notebook_path('explore.ipynb'), tmp_path/'explore.ipynb', progress=False,
+                       params={'results_dir': str(run/'stages'/'eval'), 'summary_path': str(run/'summary.json')})
     nb = json.loads(out.read_text())
     mimes = {k for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) for k in o.get('data', {})}
     assert 'application/vnd.jupyter.widget-view+json' in mimes
@@ -115,3 +128,40 @@ def test_parameters_are_inspectable(name, params):
     import papermill as pm
     from agentsafety.study.paper import notebook_path
     assert list(pm.inspect_notebook(str(notebook_path(name)))) == params
+
+def test_kernel_finds_the_environment_first_on_its_path(tmp_path, monkeypatch):
+    "The notebook's kernel has this environment's `bin` first on its PATH; the calling process's environment is not touched."
+    import nbformat
+    from agentsafety.study.paper import run_notebook
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("dest = None", metadata={'tags': ['parameters']}),
+                                         nbformat.v4.new_code_cell("import os, pathlib; pathlib.Path(dest).write_text(os.environ['PATH'])")],
+                                  metadata={'kernelspec': {'name': 'python3', 'language': 'python', 'display_name': 'Python 3'}})
+    nbformat.write(nb, tmp_path/'path.ipynb')
+    monkeypatch.setenv('PATH', os.pathsep.join(p for p in os.environ['PATH'].split(os.pathsep) if Path(p) != BIN) or '/usr/bin')
+    before = dict(os.environ)
+    run_notebook(tmp_path/'path.ipynb', tmp_path/'out.ipynb', {'dest': str(tmp_path/'path.txt')}, progress=False)
+    assert dict(os.environ) == before
+    assert (tmp_path/'path.txt').read_text().split(os.pathsep) == [str(BIN)] + before['PATH'].split(os.pathsep)
+
+def test_installed_package_ships_the_notebooks(tmp_path):
+    "A wheel built from the checkout carries paper.ipynb and explore.ipynb, and `notebook_path` finds them where it is installed."
+    src = tmp_path/'src'  # build from a copy: the checkout gets no build/ or egg-info
+    src.mkdir()
+    for f in ('setup.py', 'settings.ini', 'pyproject.toml', 'README.md', 'MANIFEST.in'): shutil.copy(ROOT/f, src/f)
+    shutil.copytree(ROOT/'agentsafety', src/'agentsafety', ignore=shutil.ignore_patterns('__pycache__', '*.pyc', 'notebooks'))
+    (src/'nbs').mkdir()
+    for nb in ('paper.ipynb', 'explore.ipynb'): shutil.copy(ROOT/'nbs'/nb, src/'nbs'/nb)
+    pip = [sys.executable, '-m', 'pip', '-q', '--disable-pip-version-check']
+    r = subprocess.run(pip + ['wheel', '--no-deps', '--no-build-isolation', '-w', str(tmp_path/'dist'), str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = subprocess.run(pip + ['install', '--no-deps', '--target', str(tmp_path/'site'), *map(str, (tmp_path/'dist').glob('*.whl'))], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    code = ("import agentsafety, papermill as pm; from agentsafety.study.paper import notebook_path, NOTEBOOKS; "
+            "print(agentsafety.__file__); print([str(notebook_path(n)) for n in NOTEBOOKS]); print(list(pm.inspect_notebook(str(notebook_path()))))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': str(tmp_path/'site')})
+    assert r.returncode == 0, r.stderr[-3000:]
+    pkg, paths, params = r.stdout.splitlines()
+    site = tmp_path/'site'/'agentsafety'
+    assert pkg == str(site/'__init__.py')  # the installed copy, not the checkout
+    assert eval(paths) == [str(site/'notebooks'/n) for n in ('paper.ipynb', 'explore.ipynb')]
+    assert eval(params)[:2] == ['mode', 'preset']

@@ -4,20 +4,23 @@
 
 # %% ../../nbs/study/03_paper.ipynb #c002
 from __future__ import annotations
-import json, os
+import json, os, sys
+from importlib.resources import files
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['notebook_path', 'parse_value', 'run_paper', 'paper_command', 'conclusions']
+__all__ = ['NOTEBOOKS', 'notebook_path', 'parse_value', 'run_notebook', 'run_paper', 'paper_command', 'conclusions']
 
 # %% ../../nbs/study/03_paper.ipynb #c005
+NOTEBOOKS = ('paper.ipynb', 'explore.ipynb') # the notebooks that ship with the package
+
 def notebook_path(name:str='paper.ipynb')->Path:
-    "Path of a notebook of this project's `nbs/` directory."
-    root = Path(__file__).resolve().parents[2] if '__file__' in globals() else Path.cwd().parents[1]  # agentsafety/study/paper.py, nbs/study/
-    for base in (root, Path.cwd(), Path.cwd().parent):
-        p = base/'nbs'/name
+    "Path of one of the study's `NOTEBOOKS`: the copy installed with the package, else the one in a checkout's `nbs/`."
+    if name not in NOTEBOOKS: raise ValueError(f"unknown notebook {name!r}; expected one of {', '.join(NOTEBOOKS)}")
+    pkg = Path(str(files('agentsafety')))
+    for p in (pkg/'notebooks'/name, pkg.parent/'nbs'/name):
         if p.exists(): return p
-    raise FileNotFoundError(f"nbs/{name} not found: run from a checkout of agentsafety (the notebooks are not installed)")
+    raise FileNotFoundError(f"{name} is neither installed with the package ({pkg/'notebooks'}) nor in a checkout ({pkg.parent/'nbs'})")
 
 # %% ../../nbs/study/03_paper.ipynb #c007
 def parse_value(text:str):
@@ -26,23 +29,42 @@ def parse_value(text:str):
     except json.JSONDecodeError: return text
 
 # %% ../../nbs/study/03_paper.ipynb #c009
+def _kernel_manager(env_bin:str):
+    "A kernel manager class whose kernels find `env_bin` first on their `PATH`; the calling process's environment is left alone."
+    from jupyter_client import AsyncKernelManager
+    class EnvKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            env = dict(kw.pop('env', None) or os.environ)
+            env['PATH'] = os.pathsep.join(p for p in (env_bin, env.get('PATH')) if p)
+            return await super().start_kernel(env=env, **kw)
+    return EnvKernelManager
+
+def run_notebook(src, # the notebook to execute
+                 dest, # where the executed notebook goes
+                 params:dict|None=None, # its parameters
+                 cwd=None, # the kernel's working directory (None: `src`'s folder)
+                 progress:bool=True, # papermill's progress bar over cells
+                )->Path:
+    "Execute `src` with papermill into `dest`, in a kernel of this Python whose `PATH` starts with this environment's `bin`."
+    import papermill as pm
+    pm.execute_notebook(str(src), str(dest), parameters=params or {}, kernel_name='python3', cwd=str(cwd or Path(src).parent),
+                        progress_bar=progress, kernel_manager_class=_kernel_manager(str(Path(sys.executable).parent)))
+    return Path(dest)
+
 def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_name>/`
-              preset:str='full', # `quick`, `full` or `paper` (see `nbs/paper.ipynb`)
+              preset:str='full', # `quick`, `full` or `paper` (see `agentsafety.study.config.STUDY_PRESETS`)
               params:dict|None=None, # other notebook parameters, e.g. {'mode': 'replicate', 'results_dir': ...}
               progress:bool=True, # papermill's progress bar over cells
              )->Path:
     "Execute the paper notebook with papermill into `out/<run_name>/paper.ipynb` and return the run directory."
-    import papermill as pm, sys
     params = {'preset': preset, **(params or {})}
     run_name = params.get('run_name') or (params.get('mode') if params.get('mode') == 'replicate' else preset)
     run_dir = Path(out).resolve()/run_name
     run_dir.mkdir(parents=True, exist_ok=True)
     params.update(out_dir=str(run_dir), run_name=run_name)
-    env_bin = str(Path(sys.executable).parent)
-    if env_bin not in os.environ.get('PATH', '').split(os.pathsep): os.environ['PATH'] = env_bin + os.pathsep + os.environ.get('PATH', '')
     nb = notebook_path('paper.ipynb')
-    pm.execute_notebook(str(nb), str(run_dir/'paper.ipynb'), parameters=params, kernel_name='python3',
-                        cwd=str(nb.parent), progress_bar=progress)
+    cwd = nb.parent if nb.parent.name == 'nbs' else Path.cwd()  # a checkout's copy runs in nbs/ (its relative paths are nbs/'s), an installed one where it is called
+    run_notebook(nb, run_dir/'paper.ipynb', params, cwd, progress)
     return run_dir
 
 # %% ../../nbs/study/03_paper.ipynb #c010
