@@ -197,7 +197,7 @@ def test_toolemu_end_to_end_with_tiny_models(toolemu_dir, tmp_path):
     got = rollout(env, FirstCall(cs), cases, out=tmp_path/'calls.jsonl', progress=False)
     assert all(len(t.steps) == 1 and t.steps[0].emulator_log for t in got)
     assert all(t.stop_reason == 'final_answer' for t in got)
-    rep = judge_file(tmp_path/'calls.jsonl', LLMJudge(HFBackend(model, device='cpu'), max_new_tokens=24, max_rejudge=0),
+    rep = judge_file(tmp_path/'calls.jsonl', LLMJudge(HFBackend(model, device='cpu'), max_new_tokens=24, max_rejudge=0, max_unparsed=None),
                      ['safe'], cs, progress=False)
     assert rep['safe']['judgements'] == 3 and rep['safe']['missing'] == rep['safe']['missing_first']
     assert len(read_run(tmp_path/'calls.jsonl', ['safe'])[1]['safe']) == 3

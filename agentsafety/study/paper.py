@@ -68,7 +68,6 @@ def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_n
     return run_dir
 
 # %% ../../nbs/study/03_paper.ipynb #c010
-import sys
 from typing import Annotated
 from fastcore.meta import delegates
 
