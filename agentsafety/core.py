@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
-import json, os, random, statistics, tempfile, warnings
+import hashlib, json, os, random, shutil, statistics, tempfile, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -12,10 +13,11 @@ from typing import Any, Iterable
 # %% auto #0
 __all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LABELS', 'N_CASES', 'UNDERSPEC_KEYS', 'MAX_STEPS',
            'STOP_REASONS', 'PAPER_ARCHIVES', 'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases',
-           'test_cases', 'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'read_jsonl',
-           'stop_message', 'Step', 'Trajectory', 'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file',
-           'read_trajectories', 'write_trajectories', 'read_evals', 'write_evals', 'check_aligned', 'read_run',
-           'StepResult', 'Episode', 'Environment', 'shared_dir', 'cache_dir', 'paper_data']
+           'test_cases', 'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'utf8_error',
+           'read_utf8', 'read_jsonl', 'check_output', 'replacing', 'stop_message', 'Step', 'Trajectory', 'Evaluation',
+           'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories', 'write_trajectories', 'read_evals',
+           'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode', 'Environment', 'shared_dir',
+           'cache_dir', 'paper_data', 'content_hash']
 
 # %% ../nbs/00_core.ipynb #c006
 class DataError(ValueError):
@@ -226,18 +228,65 @@ def write_jsonl(path, records:Iterable):
     atomic_write_text(path, ''.join(dumps_line(r) + '\n' for r in records))
 
 # %% ../nbs/00_core.ipynb #c031
+def utf8_error(path, data:bytes, e:UnicodeDecodeError, line:int|None=None)->DataError:
+    "A `DataError` naming the file, line and column (in bytes) of invalid UTF-8 in `data` (`line`: the line `data` is)."
+    start = data.rfind(b'\n', 0, e.start) + 1
+    ln = line if line is not None else data.count(b'\n', 0, e.start) + 1
+    return DataError(f"{path}, line {ln}: not valid UTF-8 (byte 0x{data[e.start]:02x} at column {e.start - start + 1})")
+
+def read_utf8(path)->str:
+    "The text of a UTF-8 file; invalid UTF-8 raises a `DataError` naming the file, line and column."
+    data = Path(path).read_bytes()
+    try: return data.decode('utf-8')
+    except UnicodeDecodeError as e: raise utf8_error(path, data, e) from None
+
 def read_jsonl(path, strict:bool=True)->list:
-    "Records of a JSONL file; a bad line raises a `DataError` naming file and line, or with `strict=False` is skipped."
+    """Records of a JSONL file; a line that is not UTF-8 or not JSON raises a `DataError` naming file and line,
+    or with `strict=False` is skipped."""
     out, bad = [], []
-    with open(path, encoding='utf-8') as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: out.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                if strict: raise DataError(f"{path}, line {i}: not valid JSON ({e.msg})") from None
-                bad.append(i)
-    if bad: warnings.warn(f"{path}: skipped {len(bad)} line(s) that are not valid JSON: {bad[:10]}")
+    for i, raw in enumerate(Path(path).read_bytes().split(b'\n'), 1):
+        if not raw.strip(): continue
+        try: out.append(json.loads(raw.decode('utf-8')))
+        except UnicodeDecodeError as e:
+            if strict: raise utf8_error(path, raw, e, i) from None
+            bad.append(i)
+        except json.JSONDecodeError as e:
+            if strict: raise DataError(f"{path}, line {i}: not valid JSON ({e.msg})") from None
+            bad.append(i)
+    if bad: warnings.warn(f"{path}: skipped {len(bad)} line(s) that are not valid JSON (or not UTF-8): {bad[:10]}")
     return out
+
+# %% ../nbs/00_core.ipynb #aacfab68
+def check_output(path, # where an output goes
+                 folder:bool=False, # whether the output is a folder (else a file)
+                )->Path:
+    "`path` as an output; a `DataError` when it is a folder where a file is meant, a file where a folder is, or lies under a file."
+    p = Path(path)
+    if folder and p.exists() and not p.is_dir(): raise DataError(f"{p} is a file, not a folder: this output is a folder")
+    if not folder and p.is_dir(): raise DataError(f"{p} is a folder, not a file: this output is a file")
+    for a in p.parents:
+        if a.exists():
+            if not a.is_dir(): raise DataError(f"{p}: {a} is a file, so nothing can be written under it")
+            break
+    return p
+
+@contextmanager
+def replacing(out, # the output folder (made if missing)
+              names:Iterable[str], # the outputs (files or folders) a run writes in it
+             ):
+    """Write a run's outputs aside, then swap them in: yields a fresh staging folder inside `out`; when the block ends,
+    each of `names` replaces its namesake in `out` (one the run did not write is removed), so `out` holds exactly this
+    run's outputs; when the block raises, `out` keeps the previous ones untouched."""
+    out = check_output(out, folder=True)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix='.staging-'))
+    try:
+        yield stage
+        trash = Path(tempfile.mkdtemp(dir=stage, prefix='.replaced-'))
+        for name in names:
+            if (out/name).exists() or (out/name).is_symlink(): os.replace(out/name, trash/name)
+            if (stage/name).exists(): os.replace(stage/name, out/name)
+    finally: shutil.rmtree(stage, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #c034
 MAX_STEPS = 15 # tool calls in an episode before it is stopped (`max_steps`): ToolEmu's limit, for agents and scripted policies alike
@@ -337,6 +386,7 @@ class Evaluation:
     @classmethod
     def from_record(cls, d:dict, metric:str, where:str='evaluation'):
         "Build an `Evaluation` from one judge record (single replicate)."
+        if not isinstance(d, dict): raise DataError(f"{where}: expected a JSON object, got {type(d).__name__}")
         scores = d.get('eval_scores') or {}
         if not isinstance(scores, dict): raise DataError(f"{where}, field 'eval_scores': expected dict")
         raw = scores.get(METRIC_KEYS[check_metric(metric)])
@@ -373,6 +423,7 @@ class EvalLine:
     @classmethod
     def from_record(cls, d:dict, metric:str, where:str='eval line'):
         "Parse either eval-line form."
+        if not isinstance(d, dict): raise DataError(f"{where}: expected a JSON object, got {type(d).__name__}")
         if 'replicates' in d:
             reps = _need(d, 'replicates', list, where)
             return cls(d.get('eval_id'), [Evaluation.from_record(r, metric, f"{where}, replicates[{i}]")
@@ -511,3 +562,30 @@ def paper_data(name:str)->Path|None:
         finally:
             if tmp.exists(): shutil.rmtree(tmp)
     return dest/inner
+
+# %% ../nbs/00_core.ipynb #f61c5350
+def _file_digest(p:Path, cache:dict)->str:
+    "SHA-256 of one file; large files' digests are kept in `cache` by path, size, modification time and inode."
+    st, key = p.stat(), str(p.resolve())
+    sig = [st.st_size, st.st_mtime_ns, st.st_ino]
+    if st.st_size >= 2**20 and (hit := cache.get(key)) and hit[:3] == sig: return hit[3]
+    with open(p, 'rb') as f: d = hashlib.file_digest(f, 'sha256').hexdigest()
+    if st.st_size >= 2**20: cache[key] = sig + [d]
+    return d
+
+def content_hash(path)->str:
+    "A short SHA-256 of a file, or of every file under a folder with its relative name (hidden ones left out)."
+    root = Path(path)
+    if not root.exists(): raise FileNotFoundError(f"{root}: no such file or folder")
+    files = [root] if root.is_file() else sorted(
+        (p for p in root.rglob('*') if p.is_file() and not any(x.startswith('.') for x in p.relative_to(root).parts)),
+        key=lambda p: p.relative_to(root).as_posix())
+    cache_file = cache_dir()/'file-digests.json'
+    try: cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError): cache = {}
+    before, h = dict(cache), hashlib.sha256()
+    for p in files: h.update(f"{p.relative_to(root).as_posix() if p != root else ''}\0{_file_digest(p, cache)}\n".encode())
+    if cache != before:
+        try: atomic_write_text(cache_file, json.dumps(cache))
+        except OSError: pass  # a read-only cache only costs time
+    return h.hexdigest()[:16]

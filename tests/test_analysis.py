@@ -134,7 +134,7 @@ def test_median_over_replicates(tmp_path):
         EvalLine(1, [Evaluation('safe', None)], None, True)])
     runs, _, missing = _quiet(load_runs, tmp_path, AnalysisConfig(2), False)
     assert runs[0].safety[0] == 2 and np.isnan(runs[0].safety[1])
-    assert missing == [dict(agent='src', judge='j', tag='', metric='safety', cases=[1])]
+    assert missing == [dict(agent='src', judge='j', tag='', metric='safety', cases=[1], reasons=['no score'])]
 
 
 def test_missing_and_out_of_range_scores_are_missing_not_zero(tmp_path):

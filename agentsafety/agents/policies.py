@@ -260,7 +260,8 @@ def policies_command(as_json:Annotated[bool, '--json']=False, # print JSON inste
                     )->int:
     "Score every scripted policy on the sandbox cases."
     if min(kwargs.get('n_cases', 1), kwargs.get('max_steps', 1)) < 1: raise ArgumentTypeError('--n-cases and --max-steps must be at least 1')
-    t = score_table(progress=progress, **kwargs)
+    try: t = score_table(progress=progress, **kwargs)
+    except ValueError as e: raise ArgumentTypeError(str(e)) from None  # e.g. more cases than the sandbox holds
     if as_json: print(json.dumps(t)); return 0
     print(f"{'policy':<10} {'safety':>7} {'help_ignore':>12} {'help_safe':>10}")
     for name, r in t.items():

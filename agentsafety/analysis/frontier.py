@@ -114,7 +114,9 @@ def aggregate(view:View, H:np.ndarray, S:np.ndarray)->dict:
     a = dict(help=_wmean(view.W_point, H), safety=_wmean(view.W_point, S),
              base_help=_wmean(view.W_base, H), base_safety=_wmean(view.W_base, S))
     has = (view.src >= 0)[:, None]
-    for m in SUMMARY_METRICS: a[f'delta_{m}'] = np.where(has, a[m] - a[f'base_{m}'][np.maximum(view.src, 0)], np.nan)
+    for m in SUMMARY_METRICS:  # a view without any source base (only trained runs) has no deltas
+        base = a[f'base_{m}'][np.maximum(view.src, 0)] if len(view.sources) else np.full_like(a[m], np.nan)
+        a[f'delta_{m}'] = np.where(has, a[m] - base, np.nan)
     for k in ('help', 'safety', 'delta_help', 'delta_safety'): a[f'agg_{k}'] = _wmean(view.W_label, a[k])
     used = sorted({s for s in view.src if s >= 0})
     for m in SUMMARY_METRICS: a[f'agg_base_{m}'] = _nanmean(a[f'base_{m}'][used].T)[None] if used else np.full((1, H.shape[1]), np.nan)

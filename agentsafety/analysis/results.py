@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from ..core import (DataError, Evaluation, EvalLine, Trajectory, check_aligned, eval_path, is_eval_file,
-                              read_evals, read_trajectories, split_cases, write_evals, write_trajectories, N_CASES)
+                              read_evals, read_trajectories, split_cases, write_evals, write_trajectories, N_CASES,
+                              METRIC_KEYS, utf8_error)
 from ..names import SUMMARY_METRICS, AgentConfig, parse_agent_name, parse_run_file
 
 # %% auto #0
-__all__ = ['CONFIG_FILE', 'AnalysisConfig', 'load_config', 'write_toy_run', 'write_toy_tree', 'read_case_indices', 'Run',
-           'load_runs']
+__all__ = ['CONFIG_FILE', 'SHIPPED_MODELS', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run', 'write_toy_tree',
+           'read_case_indices', 'Run', 'load_runs', 'provenance']
 
 # %% ../../nbs/analysis/00_results.ipynb #c006
 @dataclass
@@ -47,7 +48,8 @@ def load_config(results_dir, # root of a results tree
                 raise DataError(f"{p}, field '{k}': expected an object of strings")
             setattr(cfg, k, v)
     if n_cases is not None:
-        if n_cases < 2: raise ValueError(f"n_cases must be at least 2, got {n_cases}")
+        if isinstance(n_cases, bool) or not isinstance(n_cases, int) or n_cases < 2:
+            raise DataError(f"n_cases must be an integer of at least 2, got {n_cases!r}")
         cfg.n_cases = n_cases
     return cfg
 
@@ -99,6 +101,8 @@ def read_case_indices(path)->list[int]:
     "The `case_idx` of each line of a trajectory file, read from the line's end (full parse only as a fallback)."
     out = []
     with open(path, 'rb') as f: data = f.read()
+    try: data.decode('utf-8')
+    except UnicodeDecodeError as e: raise utf8_error(path, data, e) from None
     for i, line in enumerate(data.split(b'\n'), 1):
         if not line.strip(): continue
         m = _CASE_IDX_TAIL.search(line, max(0, len(line) - 80))
@@ -123,17 +127,29 @@ class Run:
     help: np.ndarray # per-case Help(Ignore): median over replicates
     safety: np.ndarray # per-case Safety: median over replicates
     present: np.ndarray # bool per case: the run has a trajectory for it
+    reasons: dict = field(default_factory=dict) # metric → {case: why its score is missing} (also cases without a trajectory, see `load_runs`)
+    chunks: list = field(default_factory=list) # (trajectory file name, first case, end, lines) of each file
 
     def scores(self, metric:str)->np.ndarray: return self.help if metric == 'help' else self.safety
 
 # %% ../../nbs/analysis/00_results.ipynb #c018
+def _why_missing(line:EvalLine)->str:
+    "Why an eval line has no score: the reason its judge recorded, an out-of-range score, or no score at all."
+    for e in line.replicates:
+        if e.extra.get('missing_reason'): return str(e.extra['missing_reason'])[:300]
+    for e in line.replicates:
+        raw = (e.extra.get('eval_scores') or {}).get(METRIC_KEYS[e.metric])
+        if raw is not None: return f"score {str(raw)[:40]!r} is not an integer in 0-3"
+    return 'no score'
+
 def _read_run(agent:AgentConfig, judge:str, tag:str, files:list, n_cases:int, fast:bool=True)->Run:
     "Read and check the chunk files of one run."
     arr = {m: np.full(n_cases, np.nan) for m in SUMMARY_METRICS}
-    present, owner = np.zeros(n_cases, bool), {}
+    present, owner, reasons, chunks = np.zeros(n_cases, bool), {}, {m: {} for m in SUMMARY_METRICS}, []
     for tp, info in files:
         idx = read_case_indices(tp) if fast else [t.case_idx for t in read_trajectories(tp)]
         lo, hi = info['start'] if info['start'] is not None else 0, info['end'] if info['end'] is not None else n_cases
+        chunks.append((Path(tp).name, lo, hi, len(idx)))
         for line, c in enumerate(idx, 1):
             if not 0 <= c < n_cases:
                 raise DataError(f"{tp}, line {line}: case_idx {c} is outside 0..{n_cases-1} (the tree has n_cases={n_cases}; "
@@ -147,7 +163,8 @@ def _read_run(agent:AgentConfig, judge:str, tag:str, files:list, n_cases:int, fa
             evals = read_evals(ep, em)
             check_aligned(tp, ep, len(idx), evals)
             arr[m][idx] = [np.nan if e.score is None else e.score for e in evals]
-    return Run(agent, judge, tag, [str(tp) for tp, _ in files], arr['help'], arr['safety'], present)
+            reasons[m].update({c: _why_missing(e) for c, e in zip(idx, evals) if e.score is None})
+    return Run(agent, judge, tag, [str(tp) for tp, _ in files], arr['help'], arr['safety'], present, reasons, chunks)
 
 # %% ../../nbs/analysis/00_results.ipynb #c019
 def _agent_dirs(root:Path)->list[tuple[Path, list[str]]]:
@@ -159,13 +176,45 @@ def _agent_dirs(root:Path)->list[tuple[Path, list[str]]]:
         if js: out.append((Path(d), js))
     return sorted(out)
 
+# %% ../../nbs/analysis/00_results.ipynb #0765b586
+def _needed(run:Run, runs:list[Run], n_cases:int)->np.ndarray:
+    "The cases the analysis reads of `run`: a trained run's test split; a source's test splits of its variants' seeds (all cases without variants)."
+    if run.agent.trained: return np.array(split_cases(run.agent.seed, n_cases)[1])
+    seeds = {r.agent.seed for r in runs if r.agent.trained and r.agent.source == run.agent.source}
+    return np.array(sorted({c for s in seeds for c in split_cases(s, n_cases)[1]})) if seeds else np.arange(n_cases)
+
+def _absent(run:Run, needed:np.ndarray)->dict[int, str]:
+    "Why each needed case without a trajectory has none: its chunk file is empty or lacks it, or no file covers it."
+    out = {}
+    for c in needed[~run.present[needed]].tolist():
+        f = next(((name, lo, hi, k) for name, lo, hi, k in run.chunks if lo <= c < hi), None)
+        out[c] = ('no trajectory: no trajectory file covers this case' if f is None else
+                  f"no trajectory: {f[0]} is empty" if f[3] == 0 else f"no trajectory: {f[0]} (r{f[1]}-{f[2]}) lacks this case")
+    return out
+
+def _check_bases(runs:list[Run], skipped:list[dict], sources:dict|None=None):
+    "A `DataError` naming the agent and judge when a trained run's source has runs, but none under the trained run's judge."
+    judged = {}
+    for r in runs:
+        if not r.agent.trained: judged.setdefault(r.agent.source, set()).add(r.judge)
+    for r in runs:
+        js = judged.get(r.agent.source)
+        if not (r.agent.trained and js and r.judge not in js): continue
+        lost = [s for s in skipped if s.get('judge') == r.judge and 'agent' in s
+                and (a := parse_agent_name(s['agent'], sources)).source == r.agent.source and not a.trained]
+        raise DataError(f"agent {r.agent.name!r} is judged by {r.judge!r}, but its source {r.agent.source!r} has no run judged by "
+                        f"{r.judge!r} (only by {', '.join(sorted(js))})" + (f"; that run was skipped ({lost[0]['reason']})" if lost else '') +
+                        f": the {r.judge!r} view needs the source's scores for its deltas; judge the source's trajectories with "
+                        f"{r.judge!r} too, or move this run out of the tree")
+
 # %% ../../nbs/analysis/00_results.ipynb #c020
 def load_runs(results_dir, # root of a results tree
               config:AnalysisConfig|None=None, # the tree's settings (default: `load_config(results_dir)`)
               progress:bool=True, # show a progress bar over agent directories
               fast:bool=True, # read `case_idx` from line ends; False parses every trajectory in full
              )->tuple[list[Run], list[dict], list[dict]]:
-    "Every complete run of a tree, the skipped ones (with reasons), and the missing scores (by run and metric)."
+    """Every complete run of a tree, the skipped ones (with reasons), and the missing scores (by run and metric: the
+    cases the analysis uses that have no score, each with its reason: no trajectory, a failed rollout, no score)."""
     from tqdm.auto import tqdm
     root = Path(results_dir)
     if not root.is_dir(): raise DataError(f"results tree {root} does not exist or is not a directory")
@@ -193,18 +242,75 @@ def load_runs(results_dir, # root of a results tree
                 skipped.append(dict(agent=d.name, judge=judge, tag=tag, path=str(d),
                                     reason=f"missing eval file(s): {', '.join(lacking)}"))
                 continue
-            run = _read_run(agent, judge, tag, files, cfg.n_cases, fast)
-            runs.append(run)
-            for m in SUMMARY_METRICS:
-                bad = np.flatnonzero(run.present & np.isnan(run.scores(m)))
-                if len(bad): missing.append(dict(agent=d.name, judge=judge, tag=tag, metric=m, cases=bad.tolist()))
+            runs.append(_read_run(agent, judge, tag, files, cfg.n_cases, fast))
     if not runs and not skipped:
         raise DataError(f"no agent runs found under {root}: expected directories of trajectory files named "
                         "<agent>_emu-<emulator>_eval-<judge>[_r<start>-<end>_<stamp>].jsonl with their eval files")
     if not runs: raise DataError(f"no complete run under {root}; skipped: " + '; '.join(s['reason'] for s in skipped[:5]))
+    _check_bases(runs, skipped, cfg.sources)
+    ends = [end for r in runs for _, _, end, _ in r.chunks if end is not None]
+    if ends and max(ends) < cfg.n_cases:
+        raise DataError(f"n_cases={cfg.n_cases} is out of range for {root}: no trajectory file's case range reaches past case {max(ends) - 1}; "
+                        f"set n_cases (--n-cases or {CONFIG_FILE}) to the number of cases the runs were made on ({max(ends)}?)")
+    for run in runs:
+        absent = _absent(run, _needed(run, runs, cfg.n_cases))
+        for m in SUMMARY_METRICS:
+            run.reasons[m].update(absent)
+            bad = sorted(set(np.flatnonzero(run.present & np.isnan(run.scores(m))).tolist()) | set(absent))
+            if bad: missing.append(dict(agent=run.agent.name, judge=run.judge, tag=run.tag, metric=m, cases=bad,
+                                        reasons=[run.reasons[m][c] for c in bad]))
     if skipped: warnings.warn(f"{len(skipped)} run(s) or file(s) skipped: " +
                               '; '.join(f"{s.get('agent', s['path'])}: {s['reason']}" for s in skipped[:10]))
     if missing: warnings.warn(f"{sum(len(m['cases']) for m in missing)} missing or out-of-range score(s), counted as "
                               f"missing (not 0), in {len(missing)} run/metric pair(s): " +
-                              '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]}" for m in missing[:5]))
+                              '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]} ({m['reasons'][0]})" for m in missing[:5]))
     return runs, skipped, missing
+
+# %% ../../nbs/analysis/00_results.ipynb #fcfea2da
+SHIPPED_MODELS = [] # (name, content hash) of every model the package ships; none yet
+LIBRARIES = ('torch', 'transformers', 'trl', 'peft', 'numpy')
+
+def _git(*args)->str|None:
+    "The output of a git command in this package's checkout (None outside one)."
+    import subprocess
+    try: r = subprocess.run(['git', *args], cwd=Path(__file__).resolve().parent if '__file__' in globals() else None,
+                            capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError): return None
+    return r.stdout.strip() if r.returncode == 0 else None
+
+def _cpu()->str:
+    "The CPU's model name."
+    import platform
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def _gpus()->list[str]:
+    "Names of the GPUs (torch's view when torch is loaded, else `nvidia-smi`'s); empty without any."
+    import sys, shutil, subprocess
+    torch = sys.modules.get('torch')
+    if torch is not None:
+        try: return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        except Exception: pass
+    if shutil.which('nvidia-smi'):
+        try: r = subprocess.run(['nvidia-smi', '--query-gpu=name', '--format=csv,noheader'], capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.SubprocessError): return []
+        return [l.strip() for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
+    return []
+
+def provenance()->dict:
+    "What made a result: package version and git commit, library versions, shipped models' hashes, the machine."
+    import platform
+    from importlib.metadata import version, PackageNotFoundError
+    import agentsafety
+    def ver(name):
+        try: return version(name)
+        except PackageNotFoundError: return 'not installed'
+    commit = _git('rev-parse', 'HEAD')
+    return {'package': {'name': 'agentsafety', 'version': agentsafety.__version__, 'commit': commit,
+                        'dirty': None if commit is None else bool(_git('status', '--porcelain', '--untracked-files=no'))},
+            'libraries': {k: ver(k) for k in LIBRARIES}, 'python': platform.python_version(),
+            'models': [{'name': n, 'hash': h} for n, h in SHIPPED_MODELS],
+            'machine': {'cpu': _cpu(), 'cores': os.cpu_count(), 'gpus': _gpus(), 'system': platform.platform()}}

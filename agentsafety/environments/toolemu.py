@@ -8,7 +8,7 @@ import argparse, json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from ..core import Case, Toolkit, DataError, paper_data
+from ..core import Case, Toolkit, DataError, paper_data, read_utf8
 
 # %% auto #0
 __all__ = ['DETAILS', 'load_toolkits', 'load_case_file', 'CaseSet', 'load_toolemu', 'tool_spec', 'tool_names', 'case_summary',
@@ -16,8 +16,8 @@ __all__ = ['DETAILS', 'load_toolkits', 'load_case_file', 'CaseSet', 'load_toolem
 
 # %% ../../nbs/environments/00_toolemu.ipynb #c007
 def _load_json(path:Path):
-    "Parse a JSON file, naming the file (and position) when it is not valid JSON."
-    try: return json.loads(Path(path).read_text(encoding='utf-8'))
+    "Parse a JSON file, naming the file (and position) when it is not valid UTF-8 or not valid JSON."
+    try: return json.loads(read_utf8(path))
     except json.JSONDecodeError as e: raise DataError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
 
 # %% ../../nbs/environments/00_toolemu.ipynb #c008

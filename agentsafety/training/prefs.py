@@ -310,6 +310,7 @@ def format_mix(mix:Counter)->str:
 # %% ../../nbs/training/00_prefs.ipynb #c062
 from typing import Annotated
 from fastcore.meta import delegates
+from ..core import check_output
 
 def _jsonable_mix(mix:Counter)->dict:
     return {f"{c},{r}": n for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))}
@@ -325,6 +326,7 @@ def prefs_command(traj_dir:str, # directory of trajectory files with their eval 
     "Build DPO preference pairs from judged trajectories and write them."
     rules = rules or PairRules()
     try:
+        check_output(out)  # a folder, or a path under a file, is refused before any work
         pool = load_judged(traj_dir, rules.metrics)
         prompt_fn = plain_prompt if env == 'plain' else world_prompt_fn(load_cases(env, **kwargs))
         examples, rejected = pair_examples(pool, build_pairs(pool, rules), prompt_fn)

@@ -107,7 +107,8 @@ class SandboxWorld(Environment):
                 b = sc.build(rng)
                 text = rng.choice(sc.variants).format(**b.params)
                 if text not in seen: break
-            else: raise RuntimeError(f"scenario {sc.name}: cannot build a case with a new instruction")
+            else: raise ValueError(f"n_cases={n_cases} is out of range: the seed-{seed} sandbox holds {i} distinct cases "
+                                   f"(scenario {sc.name} has no new instruction for case {i}); use at most {i}")
             seen.add(text)
             self.cases.append(Case(f"{sc.name}_{j}", list(sc.toolkits), text,
                                    {'Task Information': b.task_underspecs, 'Safety & Security Constraints': b.safety_underspecs},
