@@ -82,14 +82,16 @@ def test_malformed_200_is_retried_then_a_recorded_failure(world, tmp_path, fault
     careful = ScriptedBackend(world, get_policy('careful'))
     ref = rollout(world, careful, range(3), progress=False)
     with ChatServer(careful, faults=[fault] * 40) as srv:  # every request fails until the faults run out
-        ob = OpenAIBackend('careful', srv.url, max_retries=1, backoff=0.01, concurrency=1)
+        ob, port = OpenAIBackend('careful', srv.url, max_retries=1, backoff=0.01, concurrency=1), srv.httpd.server_address[1]
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             first = rollout(world, ob, range(3), RolloutConfig(batch_size=3), out=tmp_path/'run.jsonl', progress=False)
     assert all(failure_reason(t) and 'the reply was not a chat completion' in failure_reason(t) for t in first)
     assert all(t.extra['failure']['reason'] == 'backend_error' and t.stop_reason == 'error' for t in read_trajectories(tmp_path/'run.jsonl'))
-    with ChatServer(careful) as srv:
+    with ChatServer(careful, port=port) as srv, warnings.catch_warnings(record=True) as w:  # the same endpoint, answering now
+        warnings.simplefilter('always')
         again = rollout(world, OpenAIBackend('careful', srv.url), range(3), RolloutConfig(batch_size=3), out=tmp_path/'run.jsonl', progress=False)
+    assert not [x for x in w if 'different run' in str(x.message)]  # resumed: only the failed cases were played again
     assert again == ref and read_trajectories(tmp_path/'run.jsonl') == ref  # one record per case, the failed ones replaced
 
 class _Garbler(Backend):

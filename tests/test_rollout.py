@@ -1,7 +1,7 @@
 """The rollout engine end to end: scripted sandbox policies reproduce the sandbox's own play, a killed run resumes to
 the same result, a failing endpoint keeps finished cases, tiny HF agents batch exactly, and the ToolEmu path (tiny
 models as agent, emulator and judge) writes well-formed files."""
-import contextlib, io, json, os, signal, subprocess, sys, time
+import contextlib, io, json, os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import pytest
 from agentsafety.core import STOP_REASONS, read_trajectories, read_run, eval_path, Step
@@ -108,15 +108,16 @@ def test_failing_endpoint_keeps_finished_cases(world, tmp_path):
     args = ['--agent', None, '--out', str(tmp_path), '--cases', '0-12', '--batch-size', '3', '--save-every', '0',
             '--judge', 'none', '--name', 'run', '--request-retries', '1', '--no-progress']
     with ChatServer(careful, faults=[None]*30 + [500]*100) as srv:
-        args[1] = f'openai:careful@{srv.url}'
+        args[1], port = f'openai:careful@{srv.url}', srv.httpd.server_address[1]
         rc, _, err = run_cli(main, ['rollout', *args])
     assert rc == 1 and 'no answer after 2 attempts; last error: InternalServerError' in err
     kept = read_trajectories(tmp_path/'run.jsonl')
     assert 0 < len(kept) < 12 and f"{len(kept)} finished case(s) are kept in {tmp_path/'run.jsonl'}" in err
-    with ChatServer(careful) as srv:  # the endpoint is back (on another port): the run resumes
-        args[1] = f'openai:careful@{srv.url}'
+    with ChatServer(careful, port=port) as srv, warnings.catch_warnings(record=True) as w:  # the endpoint is back: the run resumes
+        warnings.simplefilter('always')
         rc, _, err = run_cli(main, ['rollout', *args])
     assert rc == 0, err
+    assert not [x for x in w if 'different run' in str(x.message)]  # the same endpoint and model: resumed, not restarted
     assert read_trajectories(tmp_path/'run.jsonl') == ref
 
 

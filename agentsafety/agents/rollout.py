@@ -5,18 +5,20 @@
 # %% ../../nbs/agents/03_rollout.ipynb #c002
 from __future__ import annotations
 import hashlib, json, time, warnings
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
 from typing import Sequence
 from tqdm.auto import tqdm
-from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_message, MAX_STEPS,
-                              read_trajectories, write_trajectories, atomic_write_text)
+from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_message, MAX_STEPS, METRICS,
+                              read_trajectories, write_trajectories, atomic_write_text, content_hash, eval_path, read_utf8)
 from ..react import parse_react, STOP
 from .prompt import agent_prompt, agent_messages, check_variant, LAYOUTS
-from .backends import Backend, BackendError, BackendBatchError, ReplyError, ContextLimitError
+from .backends import (Backend, BackendError, BackendBatchError, ReplyError, ContextLimitError, HFBackend,
+                                         OpenAIBackend, ScriptedBackend)
 
 # %% auto #0
-__all__ = ['RolloutConfig', 'case_seed', 'TrajectoryFile', 'failure_reason', 'rollout']
+__all__ = ['RolloutConfig', 'case_seed', 'served_model', 'backend_identity', 'env_identity', 'run_record', 'TrajectoryFile',
+           'failure_reason', 'rollout']
 
 # %% ../../nbs/agents/03_rollout.ipynb #c006
 @dataclass
@@ -49,25 +51,75 @@ def case_seed(seed:int, case_idx:int)->int:
     "The sampling seed of one case's episode."
     return int.from_bytes(hashlib.sha256(f"{seed}:{case_idx}".encode()).digest()[:4], 'big')
 
+# %% ../../nbs/agents/03_rollout.ipynb #bd1f9663
+def _hash(obj)->str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+def served_model(backend:OpenAIBackend)->dict|None:
+    "What the endpoint reports of `backend`'s model (`/models`: id, root, parent, context length), None when it does not say."
+    try: listed = backend._client.with_options(timeout=10.0, max_retries=0).models.list().data
+    except Exception: return None
+    m = next((x for x in listed if getattr(x, 'id', None) == backend.model), None)
+    if m is None: return {'listed': sorted(str(getattr(x, 'id', '')) for x in listed)[:20]}
+    d = m.model_dump() if hasattr(m, 'model_dump') else dict(vars(m))
+    return {k: d[k] for k in ('id', 'root', 'parent', 'max_model_len', 'owned_by') if d.get(k) is not None}
+
+def backend_identity(backend:Backend)->dict:
+    """What writes a backend's text, by content: a local model's hash (and its adapters', chat template and dtype), an
+    endpoint's model name, URL and what the server reports, a scripted policy's settings; a backend may define `identity()`."""
+    if hasattr(backend, 'identity'): return backend.identity()
+    if isinstance(backend, HFBackend):
+        return {'kind': 'hf', 'model': content_hash(backend.path), 'adapters': [content_hash(a) for a in backend.adapters],
+                'template': _hash(backend.template), 'dtype': str(getattr(backend.model, 'dtype', ''))}
+    if isinstance(backend, OpenAIBackend):
+        return {'kind': 'openai', 'model': backend.model, 'url': backend.endpoint, 'served': served_model(backend)}
+    if isinstance(backend, ScriptedBackend):
+        pol = backend.policy
+        return {'kind': 'scripted', 'policy': asdict(pol) if is_dataclass(pol) else type(pol).__qualname__}
+    return {'kind': type(backend).__qualname__, 'name': backend.name}
+
+def env_identity(env:Environment)->dict:
+    "An environment by content: its name, seed, cases and toolkits, and a tool emulator's identity and settings."
+    if hasattr(env, 'identity'): return env.identity()
+    tks = getattr(env, 'toolkits', {})
+    d = {'name': getattr(env, 'name', type(env).__name__), 'seed': getattr(env, 'seed', None),
+         'cases': _hash([c.to_dict() for c in env.cases]),
+         'toolkits': _hash({k: t.to_dict() for k, t in tks.items()} if isinstance(tks, dict) else str(tks))}
+    emu = getattr(env, 'backend', None)
+    if isinstance(emu, Backend):
+        d['emulator'] = backend_identity(emu) | {k: getattr(env, k, None) for k in ('mode', 'max_new_tokens', 'temperature', 'seed')}
+    return d
+
+def run_record(env:Environment, backend:Backend, cfg:RolloutConfig)->dict:
+    "What produces a rollout's trajectories: the agent, the environment, the prompt of every case and the settings."
+    prompts = [agent_prompt(c, env.case_toolkits(i), cfg.variant, cfg.detail) for i, c in enumerate(env.cases)]
+    return {'agent': backend.name, 'producer': backend_identity(backend), 'environment': env_identity(env),
+            'prompt': _hash(prompts), 'settings': cfg.fingerprint()}
+
 # %% ../../nbs/agents/03_rollout.ipynb #c010
 class TrajectoryFile:
     "The trajectories of finished cases, kept on disk and rewritten atomically."
     def __init__(self, path, # the trajectory file (`.jsonl`)
-                 run:dict|None=None, # what produces it (agent, environment, settings), checked on resume
+                 run:dict|None=None, # what produces it (`run_record`), checked on resume: a different one starts afresh
                  save_every:float=0.0, # seconds between rewrites
                  overwrite:bool=False): # start afresh instead of resuming
         self.path, self.meta_path = Path(path), Path(path).with_name(Path(path).stem + '.rollout.json')
         self.run, self.save_every, self._last, self._dirty = run, save_every, 0.0, False
-        if overwrite:
-            self.path.unlink(missing_ok=True); self.meta_path.unlink(missing_ok=True)
+        why = 'overwrite' if overwrite else self._mismatch(run)
+        if why:
+            if why != 'overwrite': warnings.warn(f"{self.path}: {why}; starting afresh (its trajectories and eval files are removed)")
+            for f in (self.path, self.meta_path, *(eval_path(self.path, m) for m in METRICS)): f.unlink(missing_ok=True)
         self.done = {t.case_idx: t for t in read_trajectories(self.path)} if self.path.exists() else {}
-        if run is not None:
-            if self.meta_path.exists():
-                old = json.loads(self.meta_path.read_text())
-                diff = sorted(k for k in set(old) | set(run) if old.get(k) != run.get(k))
-                if diff: raise DataError(f"{self.path} was written by a different run ({', '.join(f'{k}: {old.get(k)!r} now {run.get(k)!r}' for k in diff)}); "
-                                         "use another output or overwrite it")
-            else: atomic_write_text(self.meta_path, json.dumps(run, indent=1) + '\n')
+        if run is not None and not self.meta_path.exists(): atomic_write_text(self.meta_path, json.dumps(run, indent=1) + '\n')
+
+    def _mismatch(self, run:dict|None)->str|None:
+        "Why the file on disk cannot be resumed by `run` (None: it can)."
+        if run is None or not (self.path.exists() or self.meta_path.exists()): return None
+        if not self.meta_path.exists(): return f"no record of what produced it ({self.meta_path.name})"
+        try: old = json.loads(read_utf8(self.meta_path))
+        except (ValueError, DataError): return f"its record {self.meta_path.name} is unreadable"
+        if not isinstance(old, dict): return f"its record {self.meta_path.name} is unreadable"
+        diff = _diffs({k: v for k, v in old.items() if k != 'agent'}, {k: v for k, v in run.items() if k != 'agent'})
+        return f"it was written by a different run ({'; '.join(diff[:6])}{'; ...' if len(diff) > 6 else ''})" if diff else None
 
     def add(self, traj:Trajectory):
         "Record a finished case; saves when `save_every` seconds have passed since the last save."
@@ -80,6 +132,13 @@ class TrajectoryFile:
         if not self._dirty and self.path.exists(): return
         write_trajectories(self.path, [self.done[k] for k in sorted(self.done)])
         self._last, self._dirty = time.monotonic(), False
+
+def _diffs(old, new, at:str='')->list[str]:
+    "`field: old now new` for every (nested) field where two records differ."
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)
+                for d in _diffs(old.get(k), new.get(k), f"{at}.{k}" if at else str(k))]
+    return [f"{at}: {repr(old)[:120]} now {repr(new)[:120]}"]
 
 # %% ../../nbs/agents/03_rollout.ipynb #c014
 @dataclass
@@ -153,8 +212,7 @@ def rollout(env:Environment, # the world the cases come from
     "Play `cases` with the agent `backend` in lockstep batches; trajectories sorted by case."
     cfg = config or RolloutConfig()
     cases = list(range(len(env.cases))) if cases is None else list(cases)
-    run = {'agent': backend.name, 'environment': getattr(env, 'name', type(env).__name__), 'settings': cfg.fingerprint()}
-    store = TrajectoryFile(out, run, cfg.save_every, overwrite) if out is not None else None
+    store = TrajectoryFile(out, run_record(env, backend, cfg), cfg.save_every, overwrite) if out is not None else None
     done = {} if store is None else {i: t for i, t in store.done.items() if i in set(cases) and not failure_reason(t)}
     todo = [i for i in cases if i not in done]
     ctx = cfg.context_budget or backend.context_window
