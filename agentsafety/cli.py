@@ -11,7 +11,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Literal, Union, get_args, get_origin
 from fastcore.docments import docments
-from .core import DataError, Environment, METRICS, check_metric, read_trajectories, split_cases
+from .core import DataError, Environment, METRICS, check_metric, check_output, read_trajectories, split_cases
 from .environments.toolemu import load_cases
 from .agents.backends import BackendError, HFBackend, OpenAIBackend, make_backend, spec_name
 from .agents.rollout import RolloutConfig, rollout
@@ -33,6 +33,7 @@ COMMANDS = {
               'post-training of source models (DPO: single, joint, sequential)'),
     'analyze': ('agentsafety.analysis.report:analyze_command', 'frontier, R², persistence, figures and tables of a results tree'),
     'paper': ('agentsafety.study.paper:paper_command', 'run the paper notebook with papermill'),
+    'gc': ('agentsafety.study.stages:gc_command', 'list (and remove) the stage folders of a study that no current key uses'),
 }
 
 # %% ../nbs/99_cli.ipynb #c009
@@ -328,6 +329,7 @@ def rollout_command(agent:Annotated[str, '--agent'], # backend spec: `scripted:P
         return loaded[spec]
     path = None
     try:
+        check_output(out, folder=True)
         cs = load_cases(env, **(world or {}))
         if isinstance(cs, Environment): world_env, emu = cs, 'sandbox'
         else:

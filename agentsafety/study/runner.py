@@ -10,7 +10,7 @@ from pathlib import Path
 from ..core import atomic_write_text, split_cases
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from .config import StudyConfig
-from .stages import Job, StageResult, run_jobs, study_world
+from .stages import Job, StageResult, run_jobs, study_world, input_result, record_current
 
 # %% auto #0
 __all__ = ['Study']
@@ -74,20 +74,20 @@ class Study:
         import pandas as pd
         return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
 
-    def _sources(self)->dict[str, StageResult|None]:
-        "The stage of every source (None for a `pretrained` one), after the shared tokenizer's."
+    def _sources(self)->dict[str, StageResult]:
+        "The stage of every source after the shared tokenizer's (a `pretrained` one: its model's content hash, as `input_result`)."
         tok = self._run([Job('tokenizer', self._keys('sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.cfg})], 'tokenizer')[0]
         trained = [s for s in self.cfg.sources if not s.pretrained]
         res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'tokenizer_dir': str(tok.path)}, [tok])
                          for s in trained], 'source agents')
-        return {s.name: None for s in self.cfg.sources} | {s.name: r for s, r in zip(trained, res)}
+        return {s.name: input_result(f"input/{s.name}", s.pretrained) for s in self.cfg.sources if s.pretrained} | {s.name: r for s, r in zip(trained, res)}
 
     def sources(self):
         "Tokenizer and source agents (fine-tuned, or given as existing models)."
         import pandas as pd
         stages, rows = self._sources(), []
         for s in self.cfg.sources:
-            m = json.loads((stages[s.name].path/'model'/'source.json').read_text())['sft'] if stages[s.name] else {}
+            m = json.loads((stages[s.name].path/'model'/'source.json').read_text())['sft'] if not s.pretrained else {}
             rows.append({'source': s.name, 'trained on': s.pretrained or s.policy, 'sft loss': m.get('train_loss'),
                          'examples': m.get('examples')})
         return pd.DataFrame(rows)
@@ -146,11 +146,12 @@ class Study:
         n, key = self.cfg.n_cases, self._keys(*_WORLD_KEYS, 'judge', 'rollout')
         jobs = [Job(f"eval/{s.name}", key | {'cases': 'all'}, 'stage_eval',
                     {'cfg': self.cfg, 'agent': s.name, 'model_dir': self.source_model(s.name), 'cases': list(range(n))},
-                    [d for d in [sources[s.name]] if d]) for s in self.cfg.sources]
+                    [sources[s.name]]) for s in self.cfg.sources]
         for name, model_dir, sd in self.trained_agents():
             jobs.append(Job(f"eval/{name}", key | {'cases': f'test-{sd}'}, 'stage_eval',
                             {'cfg': self.cfg, 'agent': name, 'model_dir': model_dir, 'cases': split_cases(sd, n)[1]}, [trained[name]]))
         self._run(jobs, 'evaluation rollouts')
+        record_current(self.root, self.stage.values())  # every stage of this config: `agentsafety gc` removes the others
         results_dir = self.root/'eval'
         atomic_write_text(results_dir/'analysis.json', json.dumps({'n_cases': n, 'judges': {self.cfg.judge: self.cfg.judge}}))
         return results_dir

@@ -4,11 +4,11 @@
 
 # %% ../../nbs/study/01_stages.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, time
+import hashlib, json, os, re, shutil, sys, time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
-from ..core import atomic_write_text
+from ..core import atomic_write_text, content_hash, DataError
 from ..names import results_file
 from ..agents.rollout import RolloutConfig
 from ..training.sources import SourceSpec
@@ -16,9 +16,10 @@ from ..training.dpo import DPOSettings
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'stable_hash', 'tree_hash', 'StageResult', 'Pipeline', 'study_world', 'stage_world',
-           'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source', 'stage_train', 'stage_eval',
-           'Job', 'run_job', 'run_jobs']
+__all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'tree_hash', 'StageResult', 'input_result', 'Pipeline',
+           'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
+           'stage_train', 'stage_eval', 'Job', 'run_job', 'run_jobs', 'record_current', 'stage_folders',
+           'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -44,7 +45,18 @@ class StageResult:
     seconds: float = 0.0
     output_hash: str = ''
 
+def input_result(name:str, # a name for the input, e.g. `input/Llama` (never a stage folder)
+                 path, # a local model folder, or a hub id
+                )->StageResult:
+    "A `StageResult` for something a stage reads that no stage made (a pretrained model): its content hash (a hub id: the id) stands in its stages' keys."
+    p = Path(path)
+    return StageResult(name, p, '', False, 0.0, content_hash(p) if p.exists() else str(path))
+
 # %% ../../nbs/study/01_stages.ipynb #c008
+def _tmp_name(name:str, key:str)->str:
+    "The folder a run of stage `name` with `key` fills before it takes the stage's place (hidden, beside it)."
+    return str(Path(name).parent/f".{Path(name).name}.tmp-{key}")
+
 class Pipeline:
     "Runs named stages under `root`, skipping those already finished with the same inputs."
     def __init__(self, root, log:Callable[[str], None]|None=None):
@@ -57,12 +69,16 @@ class Pipeline:
         return stable_hash({'stage': name, 'config': config,
                             'deps': {d.name: [d.key, d.output_hash] for d in deps}})
 
+    def record(self, name:str, key:str|None=None)->dict|None:
+        "The finished record of stage `name` (of its build folder for `key`, when given), or None."
+        rec = self.root/(name if key is None else _tmp_name(name, key))/'stage.json'
+        try: d = json.loads(rec.read_text())
+        except (OSError, ValueError): return None
+        return d if isinstance(d, dict) else None
+
     def done(self, name:str, key:str)->bool:
         "Whether stage `name` has a finished record for `key`."
-        rec = self.root/name/'stage.json'
-        if not rec.exists(): return False
-        try: return json.loads(rec.read_text()).get('key') == key
-        except json.JSONDecodeError: return False
+        return (self.record(name) or {}).get('key') == key
 
     def run(self, name:str, # a path-like stage name, e.g. `train/S-0.1-s0`
             config:dict, # everything that determines the stage's output (JSON-able)
@@ -72,23 +88,33 @@ class Pipeline:
         "Run stage `name` unless it already finished with the same key; return where its outputs are."
         key, path = self.key(name, config, deps), self.root/name
         if self.done(name, key):
-            rec = json.loads((path/'stage.json').read_text())
+            rec = self.record(name)
             res = StageResult(name, path, key, False, rec.get('seconds', 0.0), rec.get('output_hash', ''))
             self.log(f"[skip] {name} (finished earlier)")
         else:
-            old = path/'stage.json'
-            if old.exists(): old.unlink()  # inputs changed: the old record no longer holds
-            path.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path/'config.json', json.dumps(config, indent=1, sort_keys=True, default=str))
-            self.log(f"[run] {name}")
-            t0 = time.perf_counter()
-            fn(path)
-            secs = time.perf_counter() - t0
-            res = StageResult(name, path, key, True, secs, tree_hash(path))
-            atomic_write_text(path/'stage.json', json.dumps({'name': name, 'key': key, 'seconds': round(secs, 3),
-                              'output_hash': res.output_hash, 'deps': [d.name for d in deps]}, indent=1))
+            tmp = self.root/_tmp_name(name, key)
+            rec = self.record(name, key)
+            if rec is None or rec.get('key') != key:  # not built yet (or killed half way: its own folder resumes)
+                tmp.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(tmp/'config.json', json.dumps(config, indent=1, sort_keys=True, default=str))
+                self.log(f"[run] {name}")
+                t0 = time.perf_counter()
+                fn(tmp)
+                secs = time.perf_counter() - t0
+                rec = {'name': name, 'key': key, 'seconds': round(secs, 3), 'output_hash': tree_hash(tmp),
+                       'deps': {d.name: d.key for d in deps}}
+                atomic_write_text(tmp/'stage.json', json.dumps(rec, indent=1))
+            _swap_in(tmp, path)
+            res = StageResult(name, path, key, True, rec['seconds'], rec['output_hash'])
         self.results[name] = res
         return res
+
+def _swap_in(new:Path, path:Path):
+    "Put the finished folder `new` in the place of `path`: the old one goes aside (hidden) in one rename and is then deleted."
+    old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    if path.exists(): os.replace(path, old)
+    os.replace(new, path)
+    shutil.rmtree(old, ignore_errors=True)
 
 # %% ../../nbs/study/01_stages.ipynb #c013
 def study_world(cfg:StudyConfig):
@@ -211,3 +237,90 @@ def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='
         for i in todo: out[i] = run_job(str(root), jobs[i]); bar.update()
     bar.close()
     return out
+
+# %% ../../nbs/study/01_stages.ipynb #47dce25b
+CURRENT_FILE = 'current.json' # in a study's `stages/`: the stages and keys of its last complete walk
+_TMP, _OLD = re.compile(r'^\.(.+)\.tmp-([0-9a-f]{16})$'), re.compile(r'^\.(.+)\.old-[0-9]+-[0-9]+$')
+
+def record_current(root, # a study's stages folder
+                   results, # the `StageResult`s of every stage the study uses
+                  ):
+    "Record which stage keys a complete walk of the study used: `gc` removes what this record does not name."
+    stages = {r.name: r.key for r in results if r.key}
+    atomic_write_text(Path(root)/CURRENT_FILE, json.dumps({'stages': stages}, indent=1, sort_keys=True) + '\n')
+
+def _size(p:Path)->int:
+    "Bytes of the files under `p`."
+    return sum(f.lstat().st_size for f in p.rglob('*') if f.is_file() and not f.is_symlink()) if p.is_dir() else p.lstat().st_size
+
+def stage_folders(root)->list[dict]:
+    """Every folder a stage wrote under `root`: `finished` (with `stage.json`), `building` (a run's own folder),
+    `replaced` (previous outputs an interrupted swap left) or `unfinished` (a stage folder without a record)."""
+    root, out = Path(root), []
+    for d, dirs, files in os.walk(root):
+        here, keep = Path(d), []
+        for x in sorted(dirs):
+            p, rel = here/x, str((here/x).relative_to(root))
+            if (m := _TMP.match(x)): out.append(dict(name=str(Path(rel).parent/m[1]), path=p, kind='building', key=m[2]))
+            elif (m := _OLD.match(x)): out.append(dict(name=str(Path(rel).parent/m[1]), path=p, kind='replaced', key=None))
+            elif (p/'stage.json').exists():
+                try: key = json.loads((p/'stage.json').read_text()).get('key')
+                except (OSError, ValueError, AttributeError): key = None
+                out.append(dict(name=rel, path=p, kind='finished', key=key))
+            elif (p/'config.json').exists(): out.append(dict(name=rel, path=p, kind='unfinished', key=None))
+            else: keep.append(x)
+        dirs[:] = keep
+    return out
+
+def unused_stages(root)->list[dict]:
+    "The stage folders under a study's `root` (its `stages/`) that no current key uses, each with why and its size in bytes."
+    root, rec = Path(root), Path(root)/CURRENT_FILE
+    try: current, since = json.loads(rec.read_text())['stages'], rec.stat().st_mtime
+    except (OSError, ValueError, KeyError, TypeError): current, since = None, None
+    out = []
+    for f in stage_folders(root):
+        newer = since is not None and (f['path']/'stage.json' if f['kind'] == 'finished' else f['path']).stat().st_mtime > since
+        if f['kind'] == 'replaced': why = 'previous outputs an interrupted swap left'
+        elif f['kind'] == 'unfinished': why = 'a stage folder without a finished record (an interrupted run of an older version)'
+        elif current is None or newer or current.get(f['name']) == f['key']: continue
+        elif f['name'] not in current: why = "not a stage of the study's last complete run"
+        elif f['kind'] == 'building': why = f"an unfinished build for key {f['key']}; the current key is {current[f['name']]}"
+        else: why = f"key {f['key']}; the current key is {current[f['name']]}"
+        out.append(f | {'why': why, 'bytes': _size(f['path'])})
+    return out
+
+def _human(n:int)->str:
+    for unit in ('B', 'KB', 'MB', 'GB'):
+        if n < 1000 or unit == 'GB': return f"{n:.0f} {unit}" if unit == 'B' else f"{n:.1f} {unit}"
+        n /= 1000
+
+def study_roots(out)->list[Path]:
+    "The stages folders of `out`: a study's output folder holding runs (`out/<run>/stages`), one run, or its `stages` itself."
+    out = Path(out)
+    if not out.is_dir(): raise DataError(f"{out}: no such folder")
+    if (out/CURRENT_FILE).exists() or out.name == 'stages': return [out]
+    if (out/'stages').is_dir(): return [out/'stages']
+    roots = sorted(p for p in out.glob('*/stages') if p.is_dir())
+    if not roots: raise DataError(f"{out}: no study stages here (expected {out}/stages or {out}/<run>/stages)")
+    return roots
+
+def gc_command(out:str, # a study's output folder: `out` (every run in it), a run `out/<run>`, or its `stages`
+               dry_run:bool=False, # list the folders and their sizes, remove nothing
+              )->int:
+    "List the stage folders no current key uses, with their sizes, and remove them."
+    try: roots = study_roots(out)
+    except DataError as e:
+        print(f"agentsafety gc: {e}", file=sys.stderr)
+        return 1
+    total = 0
+    for root in roots:
+        unused = unused_stages(root)
+        size = sum(u['bytes'] for u in unused)
+        note = '' if (root/CURRENT_FILE).exists() else f" (no {CURRENT_FILE}: no complete run recorded, so only leftovers are listed)"
+        print(f"{root}: {len(unused)} folder(s) no current key uses, {_human(size)}{note}")
+        for u in unused:
+            print(f"  {_human(u['bytes']):>9}  {u['path'].relative_to(root)}  ({u['why']})")
+            if not dry_run: shutil.rmtree(u['path'])
+        total += size
+    print(f"{'would remove' if dry_run else 'removed'} {_human(total)}" + (' (dry run: nothing removed)' if dry_run else ''))
+    return 0
