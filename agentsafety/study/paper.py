@@ -4,12 +4,15 @@
 
 # %% ../../nbs/study/03_paper.ipynb #c002
 from __future__ import annotations
-import json, os, sys
+import difflib, json, os, shutil, sys
+from contextlib import contextmanager
+from dataclasses import fields, is_dataclass
 from importlib.resources import files
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['NOTEBOOKS', 'notebook_path', 'parse_value', 'run_notebook', 'run_paper', 'paper_command', 'conclusions']
+__all__ = ['NOTEBOOKS', 'PAPER_OUTPUTS', 'notebook_path', 'parse_value', 'check_params', 'run_notebook', 'PaperRunError',
+           'keeping_previous', 'run_paper', 'paper_command', 'conclusions']
 
 # %% ../../nbs/study/03_paper.ipynb #c005
 NOTEBOOKS = ('paper.ipynb', 'explore.ipynb') # the notebooks that ship with the package
@@ -27,6 +30,58 @@ def parse_value(text:str):
     "A `-p` value: JSON when it parses (numbers, booleans, lists), else the string itself."
     try: return json.loads(text)
     except json.JSONDecodeError: return text
+
+# %% ../../nbs/study/03_paper.ipynb #f510a8c2
+_SET_BY_COMMAND = {'out_dir': '--out'} # notebook parameters the command sets itself
+
+def _unknown(kind:str, bad, valid)->str:
+    "An error message naming unknown `bad` names with their nearest valid ones, and listing all valid ones."
+    near = {b: difflib.get_close_matches(b, list(valid), 1) for b in bad}
+    said = ', '.join(f"{b!r}" + (f" (did you mean {near[b][0]!r}?)" if near[b] else '') for b in bad)
+    return f"unknown {kind} {said}; expected one of: {', '.join(valid)}"
+
+def _check_fields(cls, given:dict, where:str):
+    "A `ValueError` listing the fields of dataclass `cls` when `given` names others (nested settings checked too)."
+    fs = {f.name: f for f in fields(cls)}
+    bad = [k for k in given if k not in fs]
+    if bad: raise ValueError(_unknown(f"{where} field(s)", bad, list(fs)))
+    for k, v in given.items():
+        cur = getattr(cls(), k, None) if k not in ('sources',) else None
+        if isinstance(v, dict) and is_dataclass(cur): _check_fields(type(cur), v, f"{where}.{k}")
+
+def check_params(params:dict, # the notebook parameters a run would get (`preset` included)
+                 nb=None, # the notebook (None: the paper notebook)
+                )->dict:
+    "The parameters, checked against the notebook's parameters cell and the study's presets and config, before any kernel starts; a `ValueError` lists what is valid."
+    import papermill as pm
+    from agentsafety.study.config import STUDY_PRESETS, StudyConfig, study_config
+    from agentsafety.core import paper_data
+    declared = [k for k in pm.inspect_notebook(str(nb or notebook_path('paper.ipynb'))) if k not in _SET_BY_COMMAND]
+    bad = [k for k in params if k not in declared]
+    if bad:
+        set_here = [f"{k} (set with {_SET_BY_COMMAND[k]})" for k in bad if k in _SET_BY_COMMAND]
+        if set_here: raise ValueError(f"-p {', '.join(set_here)}: the command sets it")
+        raise ValueError(_unknown('notebook parameter(s)', bad, declared))
+    out = dict(params)
+    mode, preset = out.get('mode', 'run'), out.get('preset', 'full')
+    if mode not in ('run', 'replicate'): raise ValueError(f"-p mode {mode!r}: expected run or replicate")
+    if preset not in STUDY_PRESETS: raise ValueError(_unknown('preset', [preset], list(STUDY_PRESETS)))
+    b = out.get('bootstrap')
+    if b is not None and (not isinstance(b, int) or isinstance(b, bool) or b < 0): raise ValueError(f"-p bootstrap {b!r}: expected an integer ≥ 0")
+    ov = out.get('overrides', {})
+    if not isinstance(ov, dict): raise ValueError(f"-p overrides {ov!r}: expected a JSON object of StudyConfig fields, e.g. '{{\"betas\": [0.1]}}'")
+    _check_fields(StudyConfig, ov, 'StudyConfig')
+    try: study_config(preset, **ov)
+    except (ValueError, TypeError) as e: raise ValueError(f"-p overrides: {e}") from None
+    if mode == 'replicate':
+        rd = out.get('results_dir')
+        if rd is None:
+            if paper_data('match_eval_results') is None:
+                raise ValueError("replicate mode needs -p results_dir PATH (a results tree): the paper's own results (shared data) are not here")
+        elif not Path(rd).is_dir(): raise ValueError(f"-p results_dir {rd}: no such folder (replicate mode analyses a results tree)")
+        else: out['results_dir'] = str(Path(rd).resolve())  # the kernel runs elsewhere: its path must not be relative
+    elif out.get('results_dir') is not None: raise ValueError("-p results_dir is read only in replicate mode (-p mode replicate)")
+    return out
 
 # %% ../../nbs/study/03_paper.ipynb #c009
 def _kernel_manager(env_bin:str):
@@ -51,20 +106,60 @@ def run_notebook(src, # the notebook to execute
                         progress_bar=progress, kernel_manager_class=_kernel_manager(str(Path(sys.executable).parent)))
     return Path(dest)
 
+class PaperRunError(RuntimeError):
+    "The paper notebook failed; the message says where the kept outputs and the failed notebook are."
+
+PAPER_OUTPUTS = ('paper.ipynb', 'summary.json', 'figures', 'tables') # a run's results; `stages/` beside them is the cache, kept
+
+@contextmanager
+def keeping_previous(run_dir:Path, # the run's folder
+                     names=PAPER_OUTPUTS, # the outputs a run writes there
+                    ):
+    """While the block runs, the previous complete outputs wait in `run_dir/.previous`: a block that finishes leaves
+    exactly its own outputs; one that fails leaves the previous ones back in place (and the executed notebook as
+    `paper.failed.ipynb`). A run killed outright is tidied by the next: what it left is dropped, the previous outputs kept."""
+    prev, tmp = run_dir/'.previous', run_dir/'.previous.tmp'
+    def drop(p:Path):
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+        else: p.unlink(missing_ok=True)
+    if prev.exists():  # a killed run's leftovers: `.previous` holds the last complete outputs
+        for n in names: drop(run_dir/n)
+    else:
+        tmp.mkdir(exist_ok=True)
+        for n in names:
+            if (run_dir/n).exists() and not (tmp/n).exists(): os.replace(run_dir/n, tmp/n)
+        os.replace(tmp, prev)
+    try: yield
+    except BaseException as e:
+        failed = run_dir/'paper.failed.ipynb'
+        if (run_dir/'paper.ipynb').exists(): os.replace(run_dir/'paper.ipynb', failed)
+        for n in names:
+            drop(run_dir/n)
+            if (prev/n).exists(): os.replace(prev/n, run_dir/n)
+        shutil.rmtree(prev, ignore_errors=True)
+        if not isinstance(e, Exception): raise
+        raise PaperRunError(f"{type(e).__name__}: {e}\nthe previous complete outputs in {run_dir} are kept"
+                            + (f"; this run's executed notebook is {failed}" if failed.exists() else '')) from e
+    shutil.rmtree(prev, ignore_errors=True)
+    (run_dir/'paper.failed.ipynb').unlink(missing_ok=True)
+
 def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_name>/`
               preset:str='full', # `quick`, `full` or `paper` (see `agentsafety.study.config.STUDY_PRESETS`)
               params:dict|None=None, # other notebook parameters, e.g. {'mode': 'replicate', 'results_dir': ...}
               progress:bool=True, # papermill's progress bar over cells
              )->Path:
-    "Execute the paper notebook with papermill into `out/<run_name>/paper.ipynb` and return the run directory."
-    params = {'preset': preset, **(params or {})}
+    """Execute the paper notebook with papermill into `out/<run_name>/paper.ipynb` and return the run directory. The
+    parameters are checked first (`check_params`); the run's results replace the previous run's only when it finishes."""
+    from agentsafety.core import check_output
+    params = check_params({'preset': preset, **(params or {})})
     run_name = params.get('run_name') or (params.get('mode') if params.get('mode') == 'replicate' else preset)
-    run_dir = Path(out).resolve()/run_name
+    check_output(out, folder=True)
+    run_dir = check_output(Path(out).resolve()/str(run_name), folder=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     params.update(out_dir=str(run_dir), run_name=run_name)
     nb = notebook_path('paper.ipynb')
     cwd = nb.parent if nb.parent.name == 'nbs' else Path.cwd()  # a checkout's copy runs in nbs/ (its relative paths are nbs/'s), an installed one where it is called
-    run_notebook(nb, run_dir/'paper.ipynb', params, cwd, progress)
+    with keeping_previous(run_dir): run_notebook(nb, run_dir/'paper.ipynb', params, cwd, progress)
     return run_dir
 
 # %% ../../nbs/study/03_paper.ipynb #c010
@@ -78,7 +173,7 @@ def paper_command(params:Annotated[list[tuple[str, str]], '-p', '--param', 'NAME
     "Run the paper notebook with papermill and say where its outputs are."
     try: run_dir = run_paper(params={k: parse_value(v) for k, v in params}, **kwargs)
     except Exception as e:
-        print(f"agentsafety paper: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"agentsafety paper: {e if isinstance(e, PaperRunError) else f'{type(e).__name__}: {e}'}", file=sys.stderr)
         return 1
     summary = run_dir/'summary.json'
     print(f"executed notebook: {run_dir/'paper.ipynb'}")
