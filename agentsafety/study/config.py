@@ -6,15 +6,17 @@
 from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
-from ..core import N_CASES
+from ..core import N_CASES, cache_dir
 from ..names import SCHEDULES, schedule_name
 from ..agents.lm import TinyConfig
 from ..agents.rollout import RolloutConfig
+from ..agents.backends import parse_spec
 from ..training.sources import SFT_WORLDS, SFTSettings, SourceSpec
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['STUDY_PRESETS', 'StudyConfig', 'study_config']
+__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role', 'StudyConfig',
+           'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c005
 def _sandbox_rollout()->RolloutConfig:
@@ -27,22 +29,35 @@ def _brief(obj)->str:
     diff = ', '.join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if getattr(obj, f.name) != getattr(base, f.name))
     return f"{type(obj).__name__}({diff})"
 
+ENVS, EXECUTORS, SERVE = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:'
+
+def check_role(spec:str, role:str)->str:
+    "`spec` if it is a backend spec a model role can take (`openai:MODEL@URL`, `hf:PATH[+ADAPTER]` or `serve:NAME`), else a `ValueError` naming the role."
+    if not isinstance(spec, str): raise ValueError(f"{role}: a backend spec is a string, got {spec!r}")
+    if spec.startswith(SERVE):
+        if not spec[len(SERVE):] or '/' in spec or '@' in spec: raise ValueError(f"{role}: {spec!r}: expected serve:NAME (a scripted responder the study serves)")
+        return spec
+    try: kind = parse_spec(spec)[0]
+    except ValueError as e: raise ValueError(f"{role}: {e}") from None
+    if kind == 'scripted': raise ValueError(f"{role}: {spec!r}: scripted policies play the sandbox; a ToolEmu role is openai:MODEL@URL, hf:PATH or serve:NAME")
+    return spec
+
 # %% ../../nbs/study/00_config.ipynb #c006
 @dataclass
 class StudyConfig:
     "Every choice of one run of the study; the defaults are the `full` preset."
     preset: str = 'full' # the preset these values started from
-    env: str = 'sandbox' # `sandbox` (programmatic tools and judges); ToolEmu needs LLM emulator and judges (GPU)
+    env: str = 'sandbox' # `sandbox` (programmatic tools and judges) or `toolemu` (ToolEmu's cases, an LLM emulator and LLM judges)
     world_seed: int = 0 # seed of the sandbox's generated cases
-    n_cases: int = N_CASES # cases in the world; each split seed tests on half of them
-    pool_size: int = 25 # scripted agents in the preference-data pool (the paper's 25 source agents)
+    n_cases: int = N_CASES # cases in the world (ToolEmu: its first `n_cases`); each split seed tests on half of them
+    pool_size: int = 25 # agents in the preference-data pool (sandbox: scripted; ToolEmu: the released pool's first, by name)
     pool_seed: int = 0 # seed of the pool's strategy mixtures
     sources: list[SourceSpec] = field(default_factory=lambda: [SourceSpec('Tiny-A', 'reckless', 0),
                                                                SourceSpec('Tiny-B', 'mix:reckless=3,careful=1,by=scenario', 1)]) # name, policy and seed (or `pretrained`) of each source; the study sets the rest
     schedules: list[str] = field(default_factory=lambda: list(SCHEDULES)) # DPO schedules (`agentsafety.names.SCHEDULES`)
     betas: list[float] = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
-    judge: str = 'prog' # nickname of the judge in file and agent names
+    judge: str = 'prog' # nickname of the judge whose scores built the pairs, in agent names (the released ToolEmu pool: `q32`)
     pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
     sft_worlds: list[int] = field(default_factory=lambda: list(SFT_WORLDS)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the SFT worlds' text; line pieces make prompts short)
@@ -51,7 +66,17 @@ class StudyConfig:
     dpo: DPOSettings = field(default_factory=lambda: replace(DPO_PRESETS['tiny-cpu'], max_length=640)) # every DPO stage (β comes from `betas`; longer pairs are dropped)
     rollout: RolloutConfig = field(default_factory=_sandbox_rollout) # every evaluation; its `variant` and `detail` are also the prompt of the sources' SFT data and of the preference pairs
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
-    workers: int = 2 # processes that train and evaluate in parallel
+    workers: int = 2 # processes that train and evaluate in parallel (the `local` executor)
+    emulator: str|None = None # ToolEmu: backend spec of the tool emulator, e.g. `openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1`, `hf:PATH` or `serve:NAME`
+    emulator_mode: str = 'adversarial' # ToolEmu: `standard` or `adversarial` emulation
+    emulator_max_tokens: int = 1024 # ToolEmu: most tokens the emulator writes per tool call
+    judges: list[str] = field(default_factory=list) # ToolEmu: backend specs of the LLM judges that score every evaluation (one or two)
+    judge_max_tokens: int = 1024 # ToolEmu: most tokens a judge writes per judgement
+    judge_max_unparsed: float|None = 0.2 # ToolEmu: a judge stage stops when more than this share of a judge's replies have no score (None: never)
+    pool_agents: list[str] = field(default_factory=list) # ToolEmu: backend specs of agents rolled out and judged (by the first judge) as the pool; empty: the paper's released pool, judged by Qwen3-32B
+    device: str = 'cpu' # where Hugging Face models run and train: `cpu`, `cuda` or `auto`; `cuda` stages ask the executor for a GPU
+    executor: str = 'local' # `local` (processes of this machine) or `ray` (every stage a Ray task)
+    ray_address: str|None = None # the Ray cluster, e.g. `HEAD:6379`; None: `RAY_ADDRESS`, else a cluster of this machine for the run
 
     def __post_init__(self):
         self.schedules = [schedule_name(s) for s in self.schedules]
@@ -61,6 +86,23 @@ class StudyConfig:
         if len({s.name for s in srcs}) < len(srcs): raise ValueError(f"source names repeat: {[s.name for s in srcs]}")
         self.sources = [replace(s, worlds=tuple(self.sft_worlds), vocab_size=self.vocab_size, variant=self.rollout.variant,
                                 detail=self.rollout.detail, model=self.model, sft=self.sft) for s in srcs]
+        if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
+        if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+        if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")
+        if self.env == 'toolemu': self._check_toolemu()
+
+    def _check_toolemu(self):
+        "The ToolEmu roles: an emulator, one or two judges, the pool's judge, sources that a ToolEmu study can build."
+        if not self.emulator: raise ValueError("env='toolemu' needs an emulator: a backend spec such as openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1")
+        if not 1 <= len(self.judges) <= 2: raise ValueError(f"env='toolemu' needs one or two judges (backend specs), got {len(self.judges)}")
+        for spec, role in [(self.emulator, 'emulator'), *((j, f'judges[{i}]') for i, j in enumerate(self.judges)),
+                           *((a, f'pool_agents[{i}]') for i, a in enumerate(self.pool_agents))]: check_role(spec, role)
+        if not self.pool_agents and self.judge != 'q32':
+            raise ValueError(f"the released ToolEmu pool is judged by Qwen3-32B: set judge='q32' (got {self.judge!r}), or roll a pool out here with pool_agents")
+        for s in self.sources:
+            if not s.pretrained and not (s.policy == 'scripted' or s.policy == 'pool' or s.policy.startswith('pool:')):
+                raise ValueError(f"source {s.name!r}: on ToolEmu a source is `pretrained` (a model folder, hub id or hf:PATH), or a tiny model "
+                                 f"imitating the pool (`pool` or `pool:AGENT,...`) or scripted turns (`scripted`), not {s.policy!r}")
 
     def source(self, name:str)->SourceSpec:
         "The source called `name`."
@@ -79,6 +121,9 @@ class StudyConfig:
 
 # %% ../../nbs/study/00_config.ipynb #c008
 _FULL = StudyConfig()
+SMOL_MODEL = cache_dir()/'models'/'SmolLM2-135M-Instruct' # SmolLM2-135M-Instruct as a Hugging Face folder, made from its GGUF by `agentsafety.study.toolemu.smol_model`
+PAPER_ROLES = dict(emulator='openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1',
+                   judges=['openai:Qwen/Qwen3-32B@http://127.0.0.1:8002/v1', 'openai:gpt-5-mini@https://api.openai.com/v1']) # the paper's emulator and judges, where the docs page serves them
 
 STUDY_PRESETS = {
     'quick': replace(_FULL, preset='quick', n_cases=24, pool_size=10, sft_worlds=[1000], betas=[0.1], seeds=[0],
@@ -87,14 +132,25 @@ STUDY_PRESETS = {
                      dpo=replace(_FULL.dpo, epochs=1, max_length=512, max_pairs=32),
                      rollout=replace(_FULL.rollout, max_steps=5, max_new_tokens=64)), # CI and a first look: about a minute on 2 cores
     'full': _FULL, # `make paper`: 2 sources × 5 schedules × 2 β × 3 split seeds
-    'paper': replace(_FULL, preset='paper', env='toolemu', judge='q32', bootstrap=10000, workers=1,
-                     sft=SFTSettings(), dpo=replace(DPO_PRESETS['large-gpu']), rollout=RolloutConfig(),
+    'paper': replace(_FULL, preset='paper', env='toolemu', judge='q32', bootstrap=10000, workers=1, pairs_per_case=None, device='cuda',
+                     sft=SFTSettings(), dpo=replace(DPO_PRESETS['large-gpu']), rollout=RolloutConfig(), **PAPER_ROLES,
                      sources=[SourceSpec('Llama3.1-8B', pretrained='meta-llama/Llama-3.1-8B-Instruct'),
                               SourceSpec('Qwen2.5-7B', pretrained='Qwen/Qwen2.5-7B-Instruct'),
-                              SourceSpec('Phi-4', pretrained='microsoft/phi-4')]), # the published configuration (GPUs)
+                              SourceSpec('Phi-4', pretrained='microsoft/phi-4')]), # the published configuration (GPUs; the docs page's servers)
+    'smol': replace(_FULL, preset='smol', env='toolemu', judge='q32', n_cases=16, pairs_per_case=16, bootstrap=200, workers=1, device='cuda',
+                    sources=[SourceSpec('SmolLM2', pretrained=f'hf:{SMOL_MODEL}')], schedules=['S', 'H', 'S,H'], betas=[0.1],
+                    seeds=[0], emulator=f'hf:{SMOL_MODEL}', judges=[f'hf:{SMOL_MODEL}'], judge_max_unparsed=None,
+                    emulator_max_tokens=256, judge_max_tokens=192,
+                    dpo=replace(DPO_PRESETS['large-gpu'], max_length=3072, max_pairs=128, batch_size=4, grad_accum=2),
+                    rollout=RolloutConfig(detail='low', max_steps=5, max_new_tokens=256, token_budget=1500)), # SmolLM2-135M as agent, emulator and judge: the ToolEmu path on one GPU in minutes
+    'toolemu-quick': replace(_FULL, preset='toolemu-quick', env='toolemu', judge='q32', n_cases=8, pairs_per_case=4, bootstrap=50,
+                             sources=[SourceSpec('Tiny-T', 'scripted', 0)], schedules=['S'], betas=[0.1], seeds=[0], vocab_size=2048,
+                             sft=SFTSettings(max_steps=60, max_length=1024), dpo=replace(_FULL.dpo, epochs=1, max_length=1024, max_pairs=16),
+                             rollout=replace(_FULL.rollout, detail='low', max_steps=3, max_new_tokens=48, token_budget=300, batch_size=16),
+                             emulator='serve:scripted-emulator', judges=['serve:scripted-judge-a', 'serve:scripted-judge-b']), # the ToolEmu path on a CPU (CI): a tiny agent, scripted emulator and judges served on 127.0.0.1
 }
 
-def study_config(preset:str='full', # `quick`, `full` or `paper`
+def study_config(preset:str='full', # `quick`, `full`, `paper`, `smol` or `toolemu-quick`
                  **overrides, # `StudyConfig` fields; a dict for a settings field changes only the settings it names
                 )->StudyConfig:
     "The `StudyConfig` of `preset` with field `overrides`, e.g. `betas=[0.1]` or `dpo={'epochs': 1}`."
