@@ -10,6 +10,7 @@ cfg.read(Path(__file__).parent/'settings.ini', encoding='utf-8')
 c = cfg['DEFAULT']
 requirements = c.get('requirements', '').split()
 dev_requirements = c.get('dev_requirements', '').split()
+extras = {k[:-len('_requirements')]: c[k].split() for k in c if k.endswith('_requirements') and k not in ('requirements', 'dev_requirements')} # optional extras: `ray`, `smol`
 scripts = [s.strip() for s in c.get('console_scripts', '').split('\n') if s.strip()]
 readme = Path(__file__).parent/'README.md'
 NOTEBOOKS = ('paper.ipynb', 'explore.ipynb') # the study's notebooks, shipped as `agentsafety/notebooks/` (`agentsafety.study.paper.NOTEBOOKS`)
@@ -33,7 +34,7 @@ setuptools.setup(
     url=c['git_url'], keywords=c['keywords'].split(), python_requires=f">={c['min_python']}",
     packages=setuptools.find_packages(include=[c['lib_name'], f"{c['lib_name']}.*"]),
     include_package_data=True, zip_safe=False,
-    install_requires=requirements, extras_require={'dev': dev_requirements},
+    install_requires=requirements, extras_require={'dev': dev_requirements + extras.get('ray', []), **extras}, # the dev environment tests the ray executor
     entry_points={'console_scripts': scripts, 'nbdev': [f"{c['lib_path']}={c['lib_path']}._modidx:d"]},
     cmdclass={'build_py': BuildPy},
     classifiers=['Programming Language :: Python :: 3.11',

@@ -35,6 +35,7 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
             figures:bool=True, # with `out`, also draw the figures
             fast:bool=True, # read only `case_idx` from trajectory lines (False: parse them in full)
             config:dict|None=None, # a study's configuration, recorded as `config` in the summary
+            usage:dict|None=None, # a study's token usage per model role, recorded as `usage` in the summary
            )->dict:
     "Frontier, points, persistence (and with `out`, tables and figures) of a results tree, as the `summary.json` dict."
     cfg = load_config(results_dir, n_cases)
@@ -58,6 +59,7 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
                    **vs[None], persistence=pers,
                    by_judge={j: vs[j] for j in judges}, skipped=skipped, missing=missing, notes=notes)
     if config is not None: summary['config'] = config
+    if usage is not None: summary['usage'] = usage
     summary = _jsonable(summary)
     if out is not None: write_outputs(summary, out, figures)
     return summary
@@ -78,7 +80,7 @@ def write_outputs(summary:dict, out, figures:bool=True)->list[Path]:
 from argparse import ArgumentTypeError
 from fastcore.meta import delegates
 
-@delegates(analyze, but='config,fast')
+@delegates(analyze, but='config,fast,usage')
 def analyze_command(results_dir:str, # root of the results tree (one directory per agent, trajectory and eval files)
                     out:str='out/analysis', # output folder
                     **kwargs, # passed to `analyze`

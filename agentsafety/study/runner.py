@@ -11,9 +11,11 @@ from ..core import atomic_write_text, split_cases
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from .config import StudyConfig
 from .stages import Job, StageResult, run_jobs, study_world, input_result, record_current
+from .executor import execute
+
 
 # %% auto #0
-__all__ = ['Study']
+__all__ = ['Study', 'ToolEmuStudy']
 
 # %% ../../nbs/study/02_runner.ipynb #c005
 _WORLD_KEYS = ('env', 'world_seed', 'n_cases')
@@ -21,6 +23,10 @@ _POOL_KEYS = _WORLD_KEYS + ('pool_seed', 'pool_size', 'judge')
 
 class Study:
     "One run of the study under `out_dir`: cached stages from the world to the results tree; each step runs the stages it needs."
+    def __new__(cls, cfg:StudyConfig, *args, **kw):
+        if cls is Study and cfg.env == 'toolemu': cls = ToolEmuStudy  # ToolEmu's sources, model roles and token usage
+        return super().__new__(cls)
+
     def __init__(self, cfg:StudyConfig, out_dir, progress:bool=True):
         self.cfg, self.root, self.progress = cfg, Path(out_dir)/'stages', progress
         self.stage: dict[str, StageResult] = {}
@@ -33,8 +39,15 @@ class Study:
     def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
         "Run the jobs this `Study` has not run yet; the results of all `jobs`, in order."
         todo = [j for j in jobs if j.name not in self.stage]
-        if todo: self.stage.update({r.name: r for r in run_jobs(self.root, todo, self.cfg.workers, self.progress, desc)})
+        if todo: self.stage.update({r.name: r for r in execute(self.root, [self._place(j) for j in todo], self.cfg.executor,
+                                                              self.cfg.workers, self.progress, desc, self.cfg.ray_address)})
         return [self.stage[j.name] for j in jobs]
+
+    _MODEL_STAGES = ('stage_source', 'stage_train', 'stage_eval')
+    def _place(self, job:Job)->Job:
+        "`job` with the resources it asks an executor for: a GPU for a stage that runs a model when `device` is `cuda`."
+        if job.resources or not self.cfg.device.startswith('cuda') or job.fn not in self._MODEL_STAGES: return job
+        return replace(job, resources={'num_gpus': 1})
 
     def _world(self)->StageResult:
         return self._run([Job('world', self._keys(*_WORLD_KEYS), 'stage_world', {'cfg': self.cfg})], 'world')[0]
@@ -183,3 +196,88 @@ class Study:
         results = self.evaluate()
         return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
                        progress=self.progress, config=self.cfg.to_dict())
+
+# %% ../../nbs/study/02_runner.ipynb #r005
+from .config import SERVE
+from .stages import Pipeline, input_result
+from .toolemu import role_key, model_dir, check_role_ready, add_usage
+
+class ToolEmuStudy(Study):
+    "The study on ToolEmu (`Study` makes one for `env='toolemu'`): its sources imitate the pool or are pretrained models, every model role is a backend spec checked before a stage calls it, and the summary records each role's token usage."
+    def _keys(self, *names)->dict:
+        "A stage's key config; the pool's and the evaluations' also name the models of the roles they call (not their URLs)."
+        d, c = super()._keys(*names), self.cfg
+        if 'pool_size' in names and c.pool_agents:
+            d |= {'pool_agents': [role_key(a) for a in c.pool_agents], 'pool_judge': role_key(c.judges[0]), 'emulator': role_key(c.emulator),
+                  'emulator_mode': c.emulator_mode, 'emulator_max_tokens': c.emulator_max_tokens, 'judge_max_tokens': c.judge_max_tokens,
+                  'pool_rollout': asdict(c.rollout)}
+        if 'rollout' in names:
+            d |= {'emulator': role_key(c.emulator), 'emulator_mode': c.emulator_mode, 'emulator_max_tokens': c.emulator_max_tokens,
+                  'judges': [role_key(j) for j in c.judges], 'judge_max_tokens': c.judge_max_tokens, 'judge_max_unparsed': c.judge_max_unparsed}
+        return d
+
+    def _sources(self)->dict[str, StageResult]:
+        "Every source's stage: a tiny model fine-tuned on the pool (after a tokenizer of the pool's text), or its pretrained model as an input."
+        for s in self.cfg.sources:
+            if s.pretrained and not s.pretrained.startswith('openai:'):
+                try: model_dir(s.pretrained[3:] if s.pretrained.startswith('hf:') else s.pretrained)
+                except FileNotFoundError as e: raise FileNotFoundError(f"source {s.name}: {e}") from None
+        out = {s.name: input_result(f"input/{s.name}", self.source_model(s.name)) for s in self.cfg.sources if s.pretrained}
+        trained = [s for s in self.cfg.sources if not s.pretrained]
+        if trained:
+            pool, r = self.pool(), self.cfg.rollout
+            tok = self._run([Job('tokenizer', self._keys(*_POOL_KEYS, 'vocab_size') | {'prompt': {'variant': r.variant, 'detail': r.detail}},
+                                 'agentsafety.study.toolemu:stage_toolemu_tokenizer', {'cfg': self.cfg, 'pool_dir': str(pool.path)}, [pool])], 'tokenizer')[0]
+            res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'agentsafety.study.toolemu:stage_toolemu_source',
+                                 {'cfg': self.cfg, 'spec': s, 'tokenizer_dir': str(tok.path), 'pool_dir': str(pool.path)}, [tok, pool]) for s in trained],
+                            'source agents')
+            out |= {s.name: x for s, x in zip(trained, res)}
+        return {s.name: out[s.name] for s in self.cfg.sources}
+
+    def source_model(self, name:str)->str:
+        "Folder of source `name`'s model (a pretrained one's folder or its Hugging Face cache snapshot; an `openai:` spec as it is)."
+        s = self.cfg.source(name)
+        if not s.pretrained: return str(self.root/'source'/name/'model')
+        if s.pretrained.startswith('openai:'): return s.pretrained
+        ref = s.pretrained[3:] if s.pretrained.startswith('hf:') else s.pretrained
+        try: return str(model_dir(ref))
+        except FileNotFoundError: return ref  # `_sources` names it when a stage needs it
+
+    def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
+        "As `Study._run`, after checking the model roles of the pool and evaluation stages that will run."
+        p = Pipeline(self.root)
+        todo = [j for j in jobs if j.name not in self.stage and not p.done(j.name, p.key(j.name, j.config, j.deps))]
+        c = self.cfg
+        if any(j.fn == 'stage_eval' for j in todo) or (c.pool_agents and any(j.fn == 'stage_pool' for j in todo)):
+            roles = [(c.emulator, 'emulator')] + [(j, f'judges[{i}]') for i, j in enumerate(c.judges)]
+            roles += [(a, f'pool_agents[{i}]') for i, a in enumerate(c.pool_agents) if any(j.fn == 'stage_pool' for j in todo)]
+            roles += [(s.pretrained, f'source {s.name}') for s in c.sources if (s.pretrained or '').startswith('openai:')]
+            for spec, role in roles:
+                if not spec.startswith(SERVE): check_role_ready(spec, role)
+        return super()._run(jobs, desc)
+
+    def _place(self, job:Job)->Job:
+        "A GPU (with `device='cuda'`) for a stage that loads a Hugging Face model: training, and a pool or evaluation with an `hf:` role."
+        c = self.cfg
+        if job.resources or not c.device.startswith('cuda'): return job
+        hf = lambda specs: any(s.startswith('hf:') for s in specs if s)
+        agent = job.kwargs.get('model_dir', '')
+        gpu = (job.fn in ('stage_train', 'agentsafety.study.toolemu:stage_toolemu_source')
+               or (job.fn == 'stage_eval' and (hf([c.emulator, *c.judges]) or not agent.startswith('openai:')))
+               or (job.fn == 'stage_pool' and bool(c.pool_agents) and hf([c.emulator, c.judges[0], *c.pool_agents])))
+        return replace(job, resources={'num_gpus': 1}) if gpu else job
+
+    def usage(self)->dict:
+        "Token usage per model role (`agents`, `pool_agents`, `emulator`, `judges` by id) of the stages this study ran or found finished."
+        total = {}
+        for r in sorted(self.stage.values(), key=lambda r: r.name):
+            f = Path(r.path)/'usage.json'
+            if f.exists(): add_usage(total, json.loads(f.read_text()))
+        return total
+
+    def run(self, bootstrap:int|None=None)->dict:
+        "Every stage, then the analysis, whose `summary.json` also records the token usage of every model role (`usage`)."
+        from agentsafety.analysis.report import analyze
+        results = self.evaluate()
+        return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
+                       progress=self.progress, config=self.cfg.to_dict(), usage=self.usage())

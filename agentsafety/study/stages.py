@@ -18,8 +18,8 @@ from .config import StudyConfig
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'tree_hash', 'StageResult', 'input_result', 'Pipeline',
            'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
-           'stage_train', 'stage_eval', 'Job', 'run_job', 'run_jobs', 'record_current', 'stage_folders',
-           'unused_stages', 'study_roots', 'gc_command']
+           'stage_train', 'stage_eval', 'Job', 'stage_function', 'run_job', 'run_jobs', 'record_current',
+           'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -118,18 +118,25 @@ def _swap_in(new:Path, path:Path):
 
 # %% ../../nbs/study/01_stages.ipynb #c013
 def study_world(cfg:StudyConfig):
-    "The sandbox world of a study config."
+    "The world of a study config: the sandbox, or ToolEmu's first `n_cases` cases (`agentsafety.study.toolemu`)."
+    if cfg.env == 'toolemu':
+        from agentsafety.study.toolemu import toolemu_cases
+        return toolemu_cases(cfg)
     from agentsafety.environments.sandbox.world import SandboxWorld
-    if cfg.env != 'sandbox': raise NotImplementedError(f"env {cfg.env!r}: this runner drives the sandbox world; "
-                                                       "ToolEmu runs use `agentsafety rollout --env toolemu` and `agentsafety judge` with GPU backends")
     return SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases)
 
 def stage_world(path:Path, cfg:StudyConfig):
     "Write the world's cases and toolkits in ToolEmu's format."
+    if cfg.env == 'toolemu':
+        from agentsafety.study.toolemu import stage_toolemu_world
+        return stage_toolemu_world(path, cfg)
     study_world(cfg).to_dir(path)
 
 def stage_pool(path:Path, cfg:StudyConfig):
-    "Play every pool policy on every case and write its judged trajectories (the preference-data pool)."
+    "Play every pool policy on every case and write its judged trajectories (the preference-data pool; ToolEmu: `stage_toolemu_pool`)."
+    if cfg.env == 'toolemu':
+        from agentsafety.study.toolemu import stage_toolemu_pool
+        return stage_toolemu_pool(path, cfg)
     from agentsafety.agents.policies import policy_pool, play_policy
     world = study_world(cfg)
     for p in policy_pool(cfg.pool_seed, cfg.pool_size):
@@ -181,7 +188,10 @@ def stage_train(path:Path, parent:str, data_file:str, data_name:str, settings:DP
               data_name=data_name, progress=False, meta=meta)
 
 def stage_eval(path:Path, cfg:StudyConfig, agent:str, model_dir:str, cases:list):
-    "Roll the agent out greedily on `cases`, judge every trajectory, and write them in the results-tree layout."
+    "Roll the agent out greedily on `cases`, judge every trajectory, and write them in the results-tree layout (ToolEmu: `stage_toolemu_eval`)."
+    if cfg.env == 'toolemu':
+        from agentsafety.study.toolemu import stage_toolemu_eval
+        return stage_toolemu_eval(path, cfg, agent, model_dir, cases)
     from agentsafety.agents.backends import HFBackend
     from agentsafety.agents.rollout import rollout
     from agentsafety.core import EvalLine, write_evals, eval_path, METRICS
@@ -205,6 +215,15 @@ class Job:
     fn: str
     kwargs: dict # the stage function's arguments (picklable)
     deps: list = field(default_factory=list) # `StageResult`s
+    resources: dict = field(default_factory=dict) # what an executor gives it: `num_cpus` (default 1), `num_gpus` (default 0)
+
+def stage_function(name:str)->Callable:
+    "The stage function a `Job` names: one of `STAGE_FUNCTIONS`, or `module:function`."
+    if name in STAGE_FUNCTIONS: return STAGE_FUNCTIONS[name]
+    mod, sep, fn = name.partition(':')
+    if not sep: raise KeyError(f"unknown stage function {name!r}: expected one of {', '.join(STAGE_FUNCTIONS)} or module:function")
+    import importlib
+    return getattr(importlib.import_module(mod), fn)
 
 def run_job(root:str, job:Job)->StageResult:
     "Run one job's stage under `root` (in this process) with a single torch thread."
@@ -213,7 +232,7 @@ def run_job(root:str, job:Job)->StageResult:
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        fn = STAGE_FUNCTIONS[job.fn]
+        fn = stage_function(job.fn)
         return Pipeline(root).run(job.name, job.config, lambda path: fn(path, **job.kwargs), job.deps)
     except Exception as e: raise RuntimeError(f"stage {job.name} failed: {type(e).__name__}: {e}") from e
     finally: torch.set_num_threads(old)
