@@ -19,14 +19,6 @@ def _png_ok(p:Path): return p.exists() and p.stat().st_size > 1000 and p.read_by
 def _stamps(run:Path)->dict: return {p: p.stat().st_mtime for p in (run/'stages').rglob('stage.json')}
 
 @pytest.fixture(scope='session')
-def quick_study(tmp_path_factory):
-    "The one quick study of the test session, run through the Python API: (run directory, the summary `run()` returned)."
-    from agentsafety.study.config import study_config
-    from agentsafety.study.runner import Study
-    run = tmp_path_factory.mktemp('paper')/'quick'  # where `agentsafety paper --preset quick` puts its run
-    return run, Study(study_config('quick'), run, progress=False).run()
-
-@pytest.fixture(scope='session')
 def quick_run(quick_study):
     "`agentsafety paper --preset quick` on the API's run: (run directory, stdout, stderr, stage records before the command)."
     run, _ = quick_study
