@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse, json, math, sys
 from pathlib import Path
 import numpy as np
-from ..core import DataError, atomic_write_text
-from .results import load_config, load_runs
+from ..core import DataError, atomic_write_text, check_output, replacing
+from .results import load_config, load_runs, provenance
 from .frontier import aggregate, bootstrap_views, make_reports, make_view, persistence, view_summary
 from .tables import tables
 
@@ -35,7 +35,6 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
             figures:bool=True, # with `out`, also draw the figures
             fast:bool=True, # read only `case_idx` from trajectory lines (False: parse them in full)
             config:dict|None=None, # a study's configuration, recorded as `config` in the summary
-            usage:dict|None=None, # a study's token usage per model role, recorded as `usage` in the summary
            )->dict:
     "Frontier, points, persistence (and with `out`, tables and figures) of a results tree, as the `summary.json` dict."
     cfg = load_config(results_dir, n_cases)
@@ -59,35 +58,37 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
                    **vs[None], persistence=pers,
                    by_judge={j: vs[j] for j in judges}, skipped=skipped, missing=missing, notes=notes)
     if config is not None: summary['config'] = config
-    if usage is not None: summary['usage'] = usage
+    summary['provenance'] = provenance()
     summary = _jsonable(summary)
     if out is not None: write_outputs(summary, out, figures)
     return summary
 
 def write_outputs(summary:dict, out, figures:bool=True)->list[Path]:
-    "Write `summary.json`, `tables/` and (with `figures`) `figures/` under `out`."
+    """Write `summary.json`, `tables/` and (with `figures`) `figures/` under `out`, aside first and then swapped in: `out`
+    holds exactly this run's outputs, or the previous run's when this one fails."""
     out = Path(out)
-    atomic_write_text(out/'summary.json', json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False) + '\n')
-    paths = [out/'summary.json']
-    (out/'tables').mkdir(parents=True, exist_ok=True)
-    for t in tables(summary): paths += t.write(out/'tables')
-    if figures:
-        from agentsafety.analysis.plots import write_figures
-        paths += write_figures(summary, out/'figures')
-    return paths
+    with replacing(out, ('summary.json', 'tables', 'figures')) as new:
+        atomic_write_text(new/'summary.json', json.dumps(summary, indent=1, ensure_ascii=False, allow_nan=False) + '\n')
+        paths = [new/'summary.json']
+        (new/'tables').mkdir(parents=True, exist_ok=True)
+        for t in tables(summary): paths += t.write(new/'tables')
+        if figures:
+            from agentsafety.analysis.plots import write_figures
+            paths += write_figures(summary, new/'figures')
+    return [out/Path(q).relative_to(new) for q in paths]
 
 # %% ../../nbs/analysis/04_report.ipynb #c011
 from argparse import ArgumentTypeError
 from fastcore.meta import delegates
 
-@delegates(analyze, but='config,fast,usage')
+@delegates(analyze, but='config,fast')
 def analyze_command(results_dir:str, # root of the results tree (one directory per agent, trajectory and eval files)
                     out:str='out/analysis', # output folder
                     **kwargs, # passed to `analyze`
                    )->int:
     "Frontier, R², persistence, figures and tables of a results tree."
     if kwargs.get('bootstrap', 0) < 0: raise ArgumentTypeError('--bootstrap must be ≥ 0')
-    try: s = analyze(results_dir, out, **kwargs)
+    try: s = analyze(results_dir, check_output(out, folder=True), **kwargs)
     except DataError as e:
         print(f"agentsafety analyze: error: {e}", file=sys.stderr)
         return 1
