@@ -217,7 +217,8 @@ def test_case_index_reader_fallback(tmp_path):
 def test_cli_writes_the_output_contract(tmp_path):
     _seeded_tree(tmp_path/'tree')
     out = tmp_path/'out'
-    assert main(['analyze', str(tmp_path/'tree'), '--out', str(out), '--bootstrap', '30', '--no-progress']) == 0
+    assert main(['analyze', str(tmp_path/'tree'), '--out', str(out), '--bootstrap', '30', '--no-progress',
+                 '--formats', 'png', '--formats', 'svg', '--formats', 'html']) == 0
     s = json.loads((out/'summary.json').read_text())
     assert {'frontier', 'points', 'persistence', 'skipped'} <= set(s)
     assert {'r2', 'r', 'slope', 'intercept', 'p', 'n_points', 'r2_ci'} <= set(s['frontier'])
@@ -233,6 +234,56 @@ def test_cli_writes_the_output_contract(tmp_path):
     for t in ('results', 'results_eval-prog', 'aggregated_results', 'aggregated_deltas', 'persistence', 'frontier', 'points'):
         assert {f"{t}.{e}" for e in ('csv', 'md', 'tex')} <= tabs
     assert r'\begin{tabular}' in (out/'tables'/'persistence.tex').read_text()
+
+def test_cli_default_figures_are_png_and_offline_html(tmp_path):
+    _seeded_tree(tmp_path/'tree')
+    out = tmp_path/'out'
+    assert main(['analyze', str(tmp_path/'tree'), '--out', str(out), '--no-progress']) == 0
+    figs = sorted(p.name for p in (out/'figures').iterdir())
+    assert len(figs) == 20 and {Path(f).suffix for f in figs} == {'.png', '.html'}  # 10 figures; SVG only when asked
+    for f in figs:
+        if f.endswith('.html'):
+            html = (out/'figures'/f).read_text()
+            assert 'vegaEmbed(' in html and '"tooltip"' in html and len(html) > 500_000  # the libraries are inlined
+            assert not any(x in html for x in ('src="http', "src='http", 'href="http', 'cdn.jsdelivr'))  # nothing to fetch
+
+
+def test_figures_as_chart_save_writes_them(tmp_path):
+    "The writer renders each spec once, without validating it: every spec is valid, the files are `chart.save`'s."
+    from agentsafety.analysis.plots import FORMATS, charts, save_chart
+    _seeded_tree(tmp_path/'tree')
+    cs = charts(analyze(tmp_path/'tree', progress=False))
+    for c in cs.values(): c.to_dict()  # validates against Vega-Lite's schema
+    c = cs['delta_by_model']
+    save_chart(c, tmp_path/'new', FORMATS)
+    for ext in FORMATS:
+        c.save(str(tmp_path/f"old.{ext}"), format=ext, **{'png': dict(scale_factor=2), 'html': dict(inline=True)}.get(ext, {}))
+        assert (tmp_path/f"new.{ext}").read_bytes() == (tmp_path/f"old.{ext}").read_bytes(), ext
+    with pytest.raises(ValueError, match='pdf'): save_chart(c, tmp_path/'x', ('pdf',))
+
+
+def test_figures_without_a_child_process(tmp_path, monkeypatch):
+    "Where no child process can start, the HTML's JavaScript is bundled in this one: the same files."
+    import subprocess
+    from agentsafety.analysis.plots import write_figures
+    _seeded_tree(tmp_path/'tree')
+    s = analyze(tmp_path/'tree', progress=False)
+    a = write_figures(s, tmp_path/'a')
+    def no_child(*a, **k): raise OSError('no processes here')
+    monkeypatch.setattr(subprocess, 'Popen', no_child)
+    b = write_figures(s, tmp_path/'b')
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 20
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+
+
+def test_judge_agreement_in_summary_and_tables(match_eval_dir, tmp_path):
+    "Where two judges scored the same trajectories, `analyze` records their agreement per metric and writes its table."
+    s = analyze(match_eval_dir, tmp_path/'out', progress=False, figures=False)
+    ja = s['judge_agreement']
+    assert set(ja) == {'safety', 'help'} and {ja[m]['n'] for m in ja} == {432}
+    assert round(ja['safety']['kappa'], 4) == 0.2598 and round(ja['help']['kappa_quadratic'], 4) == 0.5010
+    assert (tmp_path/'out'/'tables'/'judge_agreement.md').exists()
+
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The paper's released match-eval tree (PIPELINE.md §10–11)

@@ -11,6 +11,7 @@ from ..core import DataError, atomic_write_text, check_output, replacing
 from .results import load_config, load_runs, provenance
 from .frontier import aggregate, bootstrap_views, make_reports, make_view, persistence, view_summary
 from .tables import tables
+from .agreement import judge_agreement, agreement_table
 
 # %% auto #0
 __all__ = ['analyze', 'write_outputs', 'analyze_command']
@@ -35,6 +36,8 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
             figures:bool=True, # with `out`, also draw the figures
             fast:bool=True, # read only `case_idx` from trajectory lines (False: parse them in full)
             config:dict|None=None, # a study's configuration, recorded as `config` in the summary
+            usage:dict|None=None, # a study's token usage per model role, recorded as `usage` in the summary
+            formats:list[str]|None=None, # figure file formats, any of png, svg, html (default: PNG and HTML; SVG on request)
            )->dict:
     "Frontier, points, persistence (and with `out`, tables and figures) of a results tree, as the `summary.json` dict."
     cfg = load_config(results_dir, n_cases)
@@ -56,14 +59,18 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
     summary = dict(results_dir=str(results_dir), n_cases=cfg.n_cases, bootstrap=bootstrap, seed=seed,
                    judges=judges, sources=sorted({r.agent.source for r in runs}), n_runs=len(runs), n_reports=len(rep.run),
                    **vs[None], persistence=pers,
-                   by_judge={j: vs[j] for j in judges}, skipped=skipped, missing=missing, notes=notes)
+                   by_judge={j: vs[j] for j in judges}, skipped=skipped, missing=missing, notes=notes,
+                   judge_agreement=judge_agreement(runs))
     if config is not None: summary['config'] = config
+    if usage is not None: summary['usage'] = usage
     summary['provenance'] = provenance()
     summary = _jsonable(summary)
-    if out is not None: write_outputs(summary, out, figures)
+    if out is not None: write_outputs(summary, out, figures, formats)
     return summary
 
-def write_outputs(summary:dict, out, figures:bool=True)->list[Path]:
+def write_outputs(summary:dict, out, figures:bool=True,
+                  formats:list[str]|None=None, # figure file formats (default: `plots.DEFAULT_FORMATS`)
+                 )->list[Path]:
     """Write `summary.json`, `tables/` and (with `figures`) `figures/` under `out`, aside first and then swapped in: `out`
     holds exactly this run's outputs, or the previous run's when this one fails."""
     out = Path(out)
@@ -72,22 +79,26 @@ def write_outputs(summary:dict, out, figures:bool=True)->list[Path]:
         paths = [new/'summary.json']
         (new/'tables').mkdir(parents=True, exist_ok=True)
         for t in tables(summary): paths += t.write(new/'tables')
+        if (t := agreement_table(summary)) is not None: paths += t.write(new/'tables')
         if figures:
-            from agentsafety.analysis.plots import write_figures
-            paths += write_figures(summary, new/'figures')
+            from agentsafety.analysis.plots import DEFAULT_FORMATS, write_figures
+            paths += write_figures(summary, new/'figures', DEFAULT_FORMATS if formats is None else tuple(formats))
     return [out/Path(q).relative_to(new) for q in paths]
 
 # %% ../../nbs/analysis/04_report.ipynb #c011
 from argparse import ArgumentTypeError
 from fastcore.meta import delegates
 
-@delegates(analyze, but='config,fast')
+@delegates(analyze, but='config,fast,usage')
 def analyze_command(results_dir:str, # root of the results tree (one directory per agent, trajectory and eval files)
                     out:str='out/analysis', # output folder
                     **kwargs, # passed to `analyze`
                    )->int:
     "Frontier, R², persistence, figures and tables of a results tree."
     if kwargs.get('bootstrap', 0) < 0: raise ArgumentTypeError('--bootstrap must be ≥ 0')
+    # the figures import altair, whose jsonschema imports the optional `rfc3987_syntax`, which compiles a grammar at
+    # import (0.8 s of this command); it checks only IRI formats, which Vega-Lite's schema has none of
+    if kwargs.get('figures', True): sys.modules.setdefault('rfc3987_syntax', None)
     try: s = analyze(results_dir, check_output(out, folder=True), **kwargs)
     except DataError as e:
         print(f"agentsafety analyze: error: {e}", file=sys.stderr)
