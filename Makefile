@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PRESET ?= full
 
-.PHONY: install test export-check nbtest pytest paper docs lab bench clean
+.PHONY: install test export-check nbtest pytest paper docs docs-check readme lab bench clean
 
 # torch is pinned in the same pip call as trl/peft/accelerate, so pip never pulls a CUDA build.
 $(STAMP): settings.ini setup.py requirements.lock
@@ -38,8 +38,19 @@ test: export-check nbtest pytest
 paper: $(STAMP)
 	$(BIN)/agentsafety paper --preset $(PRESET) --out out
 
+# The site in _docs/ without quarto (nbdev's processing, one page per notebook with its stored outputs, offline); it
+# exits with an error naming any notebook that did not process or page that fails the checks.
 docs: $(STAMP)
 	$(BIN)/python -c "from agentsafety.docs import docs_main; docs_main()"
+
+# docs, then every page opened in headless Chromium (when installed): no raw front matter, titles, outputs, no request
+# to another host. SHOTS=DIR also saves a PNG of every page.
+docs-check: $(STAMP)
+	$(BIN)/python -c "from agentsafety.docs import docs_check_main; docs_check_main()" $(if $(SHOTS),--screenshots $(SHOTS))
+
+# README.md is written from nbs/index.ipynb (nbdev's readme_nb); tests/test_docs.py fails when they differ.
+readme: $(STAMP)
+	$(BIN)/python -c "from agentsafety.docs import readme_main; readme_main()"
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --allow-root --no-browser nbs/explore.ipynb
