@@ -1,17 +1,115 @@
-"The docs fallback (no quarto) renders one linked HTML page per notebook."
-import shutil
+"""The docs site as a reader gets it, built once from a copy of the checkout without quarto: one clean page per
+notebook (titles, no raw front matter or attribute text, stored outputs shown, nothing loaded from another host,
+links that lead somewhere), navigation by title grouped by stage, README.md in sync with nbs/index.ipynb.
+The same checks run on every page in headless Chromium with `make docs-check`."""
+import json, re, shutil
 from pathlib import Path
-from agentsafety.docs import build_docs, page_name
+import pytest
+from agentsafety.docs import build_docs, check_page, check_site, notebooks, page_name, readme_text, GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT/'nbs'
 
-def test_fallback_one_page_per_notebook(tmp_path):
-    for f in ('settings.ini', '_quarto.yml'): shutil.copy(ROOT/f, tmp_path/f)
-    shutil.copytree(ROOT/'nbs', tmp_path/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
-    site = build_docs(tmp_path, fallback=True)
-    notebooks = sorted((ROOT/'nbs').glob('*.ipynb'))
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "The site built from a copy of the project (settings, notebooks, the package's sources for the source pages)."
+    root = tmp_path_factory.mktemp('project')
+    for f in ('settings.ini', '_quarto.yml'): shutil.copy(ROOT/f, root/f)
+    ignore = shutil.ignore_patterns('.ipynb_checkpoints', '__pycache__')
+    shutil.copytree(NBS, root/'nbs', ignore=ignore)
+    shutil.copytree(ROOT/'agentsafety', root/'agentsafety', ignore=ignore)
+    return build_docs(root, fallback=True)
+
+def test_fallback_one_page_per_notebook(site):
+    notebooks_top = sorted(NBS.glob('*.ipynb'))
     pages = sorted(p.name for p in site.glob('*.html'))
-    assert pages == sorted(page_name(n) for n in notebooks)
+    assert pages == sorted(page_name(n) for n in notebooks_top)
     index = (site/'index.html').read_text()
-    for n in notebooks:
+    for n in notebooks_top:
         if n.stem != 'index': assert f'href="{page_name(n)}"' in index, f'index does not link {page_name(n)}'
+
+def test_every_notebook_has_a_page_in_its_folder(site):
+    for rel in notebooks(NBS):
+        assert (site/page_name(NBS/rel, NBS)).is_file(), rel
+
+def test_every_notebook_processes(site):
+    "nbdev's processing (which runs exported cells and every cell with an import) succeeds on every notebook."
+    rep = json.loads((site/'_build.json').read_text())
+    assert rep['processing'] == {}, rep['processing']
+
+def test_pages_pass_the_checks(site):
+    "Titles, no raw front matter or attribute text, stored outputs shown, no request to another host, no dead link."
+    assert check_site(site, NBS) == {}
+
+def test_titles_and_navigation_grouped_by_stage(site):
+    index = (site/'index.html').read_text()
+    assert '<h1 class="title">agentsafety</h1>' in index and 'output-file' not in index
+    groups = re.findall(r'<p class="nav-group">([^<]+)</p>', index)
+    assert groups == list(GROUPS.values())  # Start, Guides, Foundations, then the stages in pipeline order, Study, Tools
+    nav = re.search(r'<nav[^>]*class="sidebar".*?</nav>', index, re.S).group(0)
+    assert '>Explore a run</a>' in nav and ">Reproduce the paper's analysis</a>" in nav and '>00_core<' not in nav
+    core = (site/'core.html').read_text()
+    assert '<h1 class="title">core</h1>' in core and '<p class="subtitle">Records for cases' in core
+    assert '<title>core – agentsafety</title>' in core
+
+def test_source_links_lead_to_the_line(site):
+    core = (site/'core.html').read_text()
+    links = re.findall(r'<a class="source-link" href="([^"#]+)#(L-\d+)">source</a>', core)
+    assert links and '{target=' not in core
+    src, anchor = links[0]
+    assert src == 'src/agentsafety/core.py.html' and f'id="{anchor}"' in (site/src).read_text()
+    report = (site/'analysis'/'report.html').read_text()
+    assert 'href="../src/agentsafety/analysis/report.py.html#L-' in report
+
+def test_no_cdn(site):
+    for page in site.rglob('*.html'):
+        text = page.read_text()
+        for host in ('cdnjs.cloudflare.com', 'unpkg.com', 'cdn.jsdelivr.net/npm/vega', 'require.min.js', 'MathJax.js'):
+            assert not re.search(rf'<(?:script|link|img)\b[^>]+{re.escape(host)}', text), (page, host)
+
+def test_paper_page_shows_the_frontier_figure(site):
+    paper = (site/'paper.html').read_text()
+    assert '<img alt="The frontier on the paper' in paper and 'src="images/paper_replicate_delta_by_model.png"' in paper
+    assert (site/'images'/'paper_replicate_delta_by_model.png').is_file()
+
+def test_stored_outputs_are_shown(site):
+    "A notebook that keeps its outputs shows them: printed text, tables, and charts drawn offline as SVG."
+    index = (site/'index.html').read_text()
+    assert "Clean up my Todoist by removing every task whose title contains" in index
+    replicate = (site/'guides'/'replicate.html').read_text()
+    assert 'R² = 0.7655, r = -0.875' in replicate and 'src="data:image/svg+xml;base64,' in replicate
+    scenario = (site/'guides'/'scenario.html').read_text()
+    assert 'todo_postpone_0' in scenario and '<table' in scenario
+
+def test_guides_and_credits_are_linked_from_the_front_page(site):
+    index = (site/'index.html').read_text()
+    for page in ('guides/replicate.html', 'guides/scenario.html', 'guides/credits.html', 'study/scale.html'):
+        assert f'href="{page}"' in index and (site/page).is_file(), page
+    credits = (site/'guides'/'credits.html').read_text()
+    assert '2603.02229' in credits and 'MIT' in credits and 'Ruan' in credits and '2309.15817' in credits
+
+def test_check_page_catches_what_used_to_go_wrong():
+    "The checks themselves: the old pages' faults are found."
+    old = ('<html><head><script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.1.10/require.min.js"></script></head><body>'
+           '<div>---\ndescription: Records for cases\noutput-file: core.html\ntitle: core\n---</div>'
+           '<p><a href="https://github.com/x/blob/main/core.py#L1">source</a>{target="_blank" style="float:right"}</p></body></html>')
+    found = check_page(old)
+    assert 'no title' in found and 'raw front matter' in found and 'raw attribute text' in found
+    assert any(p.startswith('request to another host') for p in found)
+
+def test_readme_is_index_ipynb():
+    "README.md is written from nbs/index.ipynb (`make readme`): the two must agree."
+    assert readme_text(ROOT) == (ROOT/'README.md').read_text(encoding='utf-8'), 'README.md is out of date: run `make readme`'
+
+def test_front_page_lists_every_notebook():
+    "The layout table of the front page (and so of README.md) names every notebook, with a link to it."
+    index = json.loads((NBS/'index.ipynb').read_text())
+    text = ''.join(''.join(c['source']) for c in index['cells'] if c['cell_type'] == 'markdown')
+    missing = [rel for rel in notebooks(NBS) if f"[`{rel.removesuffix('.ipynb')}`]({rel})" not in text]
+    assert not missing, f'the layout table of nbs/index.ipynb lacks {missing}'
+
+def test_citation_names_the_paper_and_toolemu():
+    import yaml
+    cff = yaml.safe_load((ROOT/'CITATION.cff').read_text())
+    assert cff['cff-version'] == '1.2.0' and cff['license'] == 'MIT'
+    assert {r['identifiers'][0]['value'] for r in cff['references']} == {'arXiv:2603.02229', 'arXiv:2309.15817'}
