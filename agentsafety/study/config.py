@@ -77,6 +77,7 @@ class StudyConfig:
     device: str = 'cpu' # where Hugging Face models run and train: `cpu`, `cuda` or `auto`; `cuda` stages ask the executor for a GPU
     executor: str = 'local' # `local` (processes of this machine) or `ray` (every stage a Ray task)
     ray_address: str|None = None # the Ray cluster, e.g. `HEAD:6379`; None: `RAY_ADDRESS`, else a cluster of this machine for the run
+    agent_server: str|dict|None = None # ToolEmu: base URL of a vLLM server of the source model (`--enable-lora`, `VLLM_ALLOW_RUNTIME_LORA_UPDATING=True`); the evaluation of each single-stage trained agent registers the agent's LoRA adapter there under its name and calls it as `openai:AGENT@URL` (sequential schedules and the sources: the HF backend); a dict: source name → URL; None: every agent on the HF backend
 
     def __post_init__(self):
         self.schedules = [schedule_name(s) for s in self.schedules]
@@ -89,6 +90,7 @@ class StudyConfig:
         if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")
+        if self.agent_server is not None: self._check_agent_server()
         if self.env == 'toolemu': self._check_toolemu()
 
     def _check_toolemu(self):
@@ -103,6 +105,15 @@ class StudyConfig:
             if not s.pretrained and not (s.policy == 'scripted' or s.policy == 'pool' or s.policy.startswith('pool:')):
                 raise ValueError(f"source {s.name!r}: on ToolEmu a source is `pretrained` (a model folder, hub id or hf:PATH), or a tiny model "
                                  f"imitating the pool (`pool` or `pool:AGENT,...`) or scripted turns (`scripted`), not {s.policy!r}")
+
+    def _check_agent_server(self):
+        "`agent_server`: ToolEmu only, an http(s) URL or a dict of them by source name."
+        if self.env != 'toolemu': raise ValueError(f"agent_server serves trained agents to ToolEmu evaluations; this study's env is {self.env!r}")
+        urls = self.agent_server if isinstance(self.agent_server, dict) else {'*': self.agent_server}
+        if bad := sorted(set(urls) - {'*'} - {s.name for s in self.sources}): raise ValueError(f"agent_server names no source {bad}; the sources are {[s.name for s in self.sources]}")
+        for k, u in urls.items():
+            if not (isinstance(u, str) and u.startswith(('http://', 'https://'))):
+                raise ValueError(f"agent_server{'' if k == '*' else f'[{k!r}]'}: expected a vLLM base URL such as http://127.0.0.1:8000/v1, got {u!r}")
 
     def source(self, name:str)->SourceSpec:
         "The source called `name`."

@@ -200,7 +200,7 @@ class Study:
 # %% ../../nbs/study/02_runner.ipynb #r005
 from .config import SERVE
 from .stages import Pipeline, input_result
-from .toolemu import role_key, model_dir, check_role_ready, add_usage
+from .toolemu import role_key, model_dir, check_role_ready, add_usage, served_agent, served_key
 
 class ToolEmuStudy(Study):
     "The study on ToolEmu (`Study` makes one for `env='toolemu'`): its sources imitate the pool or are pretrained models, every model role is a backend spec checked before a stage calls it, and the summary records each role's token usage."
@@ -243,9 +243,14 @@ class ToolEmuStudy(Study):
         try: return str(model_dir(ref))
         except FileNotFoundError: return ref  # `_sources` names it when a stage needs it
 
+    def _served(self, job:Job)->Job:
+        "An evaluation whose agent `agent_server` serves, its key naming the agent's adapter by content (`served_key`)."
+        if job.fn != 'stage_eval' or not self.cfg.agent_server: return job
+        return replace(job, config=job.config | served_key(self.cfg, job.kwargs['model_dir']))
+
     def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
-        "As `Study._run`, after checking the model roles of the pool and evaluation stages that will run."
-        p = Pipeline(self.root)
+        "As `Study._run`, after checking the model roles of the pool and evaluation stages that will run (and the agents' server)."
+        jobs, p = [self._served(j) for j in jobs], Pipeline(self.root)
         todo = [j for j in jobs if j.name not in self.stage and not p.done(j.name, p.key(j.name, j.config, j.deps))]
         c = self.cfg
         if any(j.fn == 'stage_eval' for j in todo) or (c.pool_agents and any(j.fn == 'stage_pool' for j in todo)):
@@ -254,6 +259,10 @@ class ToolEmuStudy(Study):
             roles += [(s.pretrained, f'source {s.name}') for s in c.sources if (s.pretrained or '').startswith('openai:')]
             for spec, role in roles:
                 if not spec.startswith(SERVE): check_role_ready(spec, role)
+            from agentsafety.agents.served import AdapterRegistry, ServerError
+            for url in sorted({s[0] for j in todo if j.fn == 'stage_eval' and (s := served_agent(c, j.kwargs['model_dir']))}):
+                try: AdapterRegistry(url, timeout=10).models()
+                except ServerError as e: raise ServerError(f"agent_server: {e}") from None
         return super()._run(jobs, desc)
 
     def _place(self, job:Job)->Job:
@@ -263,7 +272,7 @@ class ToolEmuStudy(Study):
         hf = lambda specs: any(s.startswith('hf:') for s in specs if s)
         agent = job.kwargs.get('model_dir', '')
         gpu = (job.fn in ('stage_train', 'agentsafety.study.toolemu:stage_toolemu_source')
-               or (job.fn == 'stage_eval' and (hf([c.emulator, *c.judges]) or not agent.startswith('openai:')))
+               or (job.fn == 'stage_eval' and (hf([c.emulator, *c.judges]) or not (agent.startswith('openai:') or served_agent(c, agent))))
                or (job.fn == 'stage_pool' and bool(c.pool_agents) and hf([c.emulator, c.judges[0], *c.pool_agents])))
         return replace(job, resources={'num_gpus': 1}) if gpu else job
 

@@ -5,10 +5,11 @@
 # %% ../../nbs/study/06_toolemu.ipynb #c002
 from __future__ import annotations
 import json, os, shutil, urllib.error, urllib.request
+from contextlib import nullcontext
 from dataclasses import asdict, replace
 from pathlib import Path
-from ..core import DataError, atomic_write_text, paper_data, read_run, write_evals, write_trajectories, eval_path, is_eval_file
-from ..names import PAPER_JUDGES, results_file, parse_run_file
+from ..core import DataError, content_hash, atomic_write_text, paper_data, read_run, write_evals, write_trajectories, eval_path, is_eval_file
+from ..names import PAPER_JUDGES, results_file, parse_run_file, parse_schedule
 from ..environments.toolemu import CaseSet, load_toolemu
 from ..agents.backends import Backend, BackendError, BackendBatchError, parse_spec, spec_name, make_backend, serve_backend
 from .config import StudyConfig, SERVE, SMOL_MODEL, check_role
@@ -17,8 +18,8 @@ from .config import StudyConfig, SERVE, SMOL_MODEL, check_role
 __all__ = ['USAGE_KEYS', 'EVAL_METRICS', 'SCRIPTED_VARIANTS', 'toolemu_dir', 'toolemu_cases', 'stage_toolemu_world', 'role_id',
            'role_key', 'judge_names', 'RoleServers', 'model_dir', 'role_backend', 'served_models', 'check_role_ready',
            'Metered', 'add_usage', 'study_usage', 'rollout_and_judge', 'agent_spec', 'stage_toolemu_eval',
-           'released_pool', 'stage_toolemu_pool', 'pool_items', 'scripted_items', 'source_items',
-           'stage_toolemu_tokenizer', 'stage_toolemu_source', 'smol_model']
+           'agent_server', 'served_agent', 'served_key', 'released_pool', 'stage_toolemu_pool', 'pool_items',
+           'scripted_items', 'source_items', 'stage_toolemu_tokenizer', 'stage_toolemu_source', 'smol_model']
 
 # %% ../../nbs/study/06_toolemu.ipynb #c005
 def toolemu_dir()->Path:
@@ -205,12 +206,39 @@ def agent_spec(model:str)->str:
     return model if model.split(':', 1)[0] in ('hf', 'openai') else f"hf:{model}"
 
 def stage_toolemu_eval(path:Path, cfg:StudyConfig, agent:str, model_dir:str, cases:list):
-    "The evaluation stage of one agent (a model folder, hub id or spec) on ToolEmu: `rollout_and_judge`, its roles' token usage in `usage.json`."
+    "The evaluation stage of one agent (a model folder, hub id or spec) on ToolEmu: `rollout_and_judge`, its roles' token usage in `usage.json`; a trained agent that `served_agent` names runs as its adapter on `agent_server`, registered for the stage."
     from agentsafety.agents.lm import quiet_loading
     quiet_loading(False)  # no weight-loading bars from worker processes
-    with RoleServers() as rs:
-        usage = rollout_and_judge(path, cfg, agent, agent_spec(model_dir), cases, rs.resolve(cfg.emulator), [rs.resolve(j) for j in cfg.judges])
+    from agentsafety.agents.served import served_adapters
+    served = served_agent(cfg, model_dir)  # (server, adapter) of a single-stage trained agent with `agent_server`
+    with RoleServers() as rs, (served_adapters(served[0], {agent: served[1]}) if served else nullcontext({})) as specs:
+        usage = rollout_and_judge(path, cfg, agent, specs.get(agent) or agent_spec(model_dir), cases, rs.resolve(cfg.emulator),
+                                  [rs.resolve(j) for j in cfg.judges])
     atomic_write_text(path/'usage.json', json.dumps(usage, indent=1) + '\n')
+
+# %% ../../nbs/study/06_toolemu.ipynb #v2s1
+def agent_server(cfg:StudyConfig, source:str)->str|None:
+    "The URL of the vLLM server that serves the trained agents of `source` (`cfg.agent_server`), if any."
+    s = cfg.agent_server
+    return s.get(source) if isinstance(s, dict) else s
+
+def served_agent(cfg:StudyConfig, model:str, # an evaluated agent's model: a trained agent's `train/AGENT/model`, a source's folder, a spec
+                )->tuple[str, Path]|None:
+    "(server URL, adapter folder) of a trained agent that `agent_server` serves: one DPO stage, on its source model; None: the HF backend."
+    m = Path(model)
+    if not cfg.agent_server or m.name != 'model' or m.parent.parent.name != 'train' or not (m.parent/'config.json').is_file(): return None
+    rec = json.loads((m.parent/'config.json').read_text(encoding='utf-8'))  # the DPO stage's record: the agent's schedule and source
+    url = agent_server(cfg, rec.get('source', ''))
+    if not url or len(parse_schedule(rec.get('schedule', ''))) != 1: return None  # a sequential schedule: its adapter sits on a merged model
+    from agentsafety.agents.served import check_adapter
+    try: return url, check_adapter(m.parent/'adapter')
+    except FileNotFoundError as e: raise FileNotFoundError(f"agent {m.parent.name} (served by agent_server {url}): {e}") from None
+
+def served_key(cfg:StudyConfig, model:str)->dict:
+    "What an evaluation stage's key adds for an agent `agent_server` serves: its adapter's content hash (not the server's URL); `{}` otherwise."
+    s = served_agent(cfg, model)
+    return {'agent_served': {'adapter': content_hash(s[1])}} if s else {}
+
 
 # %% ../../nbs/study/06_toolemu.ipynb #c023
 def released_pool(path:Path, cfg:StudyConfig):
