@@ -218,7 +218,8 @@ def clean_cells(nb, links:SiteLinks|None=None):
 
 # %% ../nbs/98_docs.ipynb #d028
 SITE_CSS = '''
-body.jp-Notebook { margin: 0; padding: 0; }
+body.jp-Notebook, body.src-page { margin: 0; padding: 0; }
+body.src-page { font-family: system-ui, sans-serif; }
 .site { display: flex; align-items: flex-start; }
 .sidebar { position: sticky; top: 0; height: 100vh; overflow-y: auto; width: 15rem; flex: none; box-sizing: border-box;
   padding: .8rem .8rem 2rem; border-right: 1px solid #e3e3e3; background: #f8f9fa; font: 14px/1.35 system-ui, sans-serif; }
