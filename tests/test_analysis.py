@@ -263,17 +263,23 @@ def test_figures_as_chart_save_writes_them(tmp_path):
 
 
 def test_figures_without_a_child_process(tmp_path, monkeypatch):
-    "Where no child process can start, the HTML's JavaScript is bundled in this one: the same files."
+    """The HTML's JavaScript comes from a child process the first time, then from the bundle it kept; where no child can
+    start and nothing is kept, it is bundled in this process: the same files every way."""
     import subprocess
     from agentsafety.analysis.plots import write_figures
+    monkeypatch.setenv('AGENTSAFETY_CACHE', str(tmp_path/'cache'))  # no bundle kept from an earlier run
     _seeded_tree(tmp_path/'tree')
     s = analyze(tmp_path/'tree', progress=False)
     a = write_figures(s, tmp_path/'a')
+    kept = list((tmp_path/'cache'/'vega').iterdir())
+    assert len(kept) == 1 and kept[0].stat().st_size > 500_000
     def no_child(*a, **k): raise OSError('no processes here')
     monkeypatch.setattr(subprocess, 'Popen', no_child)
-    b = write_figures(s, tmp_path/'b')
-    assert [p.name for p in a] == [p.name for p in b] and len(a) == 20
-    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b))
+    b = write_figures(s, tmp_path/'b')  # from the kept bundle
+    kept[0].unlink()
+    c = write_figures(s, tmp_path/'c')  # bundled here
+    assert [p.name for p in a] == [p.name for p in b] == [p.name for p in c] and len(a) == 20
+    assert all(x.read_bytes() == y.read_bytes() == z.read_bytes() for x, y, z in zip(a, b, c))
 
 
 def test_judge_agreement_in_summary_and_tables(match_eval_dir, tmp_path):

@@ -4,15 +4,16 @@
 
 # %% ../../nbs/analysis/03_plots.ipynb #c002
 from __future__ import annotations
-import math, os
+import math, os, subprocess, sys
 from pathlib import Path
 import altair as alt
+from ..core import atomic_write_text, cache_dir
 from ..names import label_sort_key
 
 # %% auto #0
 __all__ = ['WIDTH', 'HEIGHT', 'SHAPES', 'SCHEDULE_COLORS', 'INTERMEDIATES', 'FORMATS', 'DEFAULT_FORMATS', 'fmt_ci',
            'schedule_color', 'overall_chart', 'delta_by_model_chart', 'delta_all_chart', 'intermediates_chart',
-           'save_chart', 'charts', 'write_figures']
+           'save_chart', 'charts', 'prefetch_bundle', 'write_figures']
 
 # %% ../../nbs/analysis/03_plots.ipynb #c008
 WIDTH, HEIGHT = 440, 400 # plot area of every figure, in pixels
@@ -208,20 +209,45 @@ def charts(summary:dict)->dict:
         for w in ('help', 'safe'): out[f"{w}_with_intermediates{suffix}"] = intermediates_chart(v, w)
     return out
 
+def _bundle_file(vl:str)->Path:
+    "Where the JavaScript bundle of this vl_convert and Vega-Lite version is kept: it depends on nothing else."
+    import vl_convert as vlc
+    return cache_dir()/'vega'/f"bundle-{vlc.__version__}-{vl}.js"
+
+def _bundle(vl:str):
+    "The HTML figures' JavaScript (vega-embed and the Vega libraries) from the cache, else a child process making it."
+    f = _bundle_file(vl)
+    if f.exists(): return f.read_text(encoding='utf-8')
+    make = 'import sys, vl_convert; sys.stdout.buffer.write(vl_convert.javascript_bundle(vl_version=sys.argv[1]).encode())'
+    try: return subprocess.Popen([sys.executable, '-c', make, vl], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, encoding='utf-8')
+    except OSError: return None
+
+def _bundle_text(vl:str, b)->str|None:
+    "The bundle `_bundle` gave (text, or the child's output, kept for next time); None if the child failed."
+    if b is None or isinstance(b, str): return b
+    js = b.communicate()[0]
+    if b.returncode or not js: return None
+    atomic_write_text(_bundle_file(vl), js)
+    return js
+
+_PREFETCHED = {}
+
+def prefetch_bundle():
+    "Start getting the HTML figures' JavaScript now (a second of work when not cached), so it is ready for `write_figures`."
+    vl = '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
+    if vl not in _PREFETCHED: _PREFETCHED[vl] = _bundle(vl)
+
 def write_figures(summary:dict, # an analysis summary (`analysis.report.analyze`'s result or a loaded `summary.json`)
                   folder, # where the figures go
                   formats=DEFAULT_FORMATS, # file formats, any of `FORMATS`
                  )->list[Path]:
     "Draw and save every figure of `summary` (all views) into `folder`, rendering while the next figure is drawn."
-    import subprocess, sys
     from concurrent.futures import ThreadPoolExecutor
     vl = '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
-    # `vl_convert.javascript_bundle` takes a second and blocks every other conversion of this process, so a child
-    # process makes it while this one renders the images (if the child fails, `save_chart` bundles here)
-    make = 'import sys, vl_convert; sys.stdout.buffer.write(vl_convert.javascript_bundle(vl_version=sys.argv[1]).encode())'
-    try: child = subprocess.Popen([sys.executable, '-c', make, vl], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  encoding='utf-8') if 'html' in formats else None
-    except OSError: child = None
+    # `vl_convert.javascript_bundle` takes a second and blocks every other conversion of this process, so it comes from
+    # the cache or a child process (started earlier by `prefetch_bundle`, or now) while this one renders the images;
+    # if the child fails, `save_chart` bundles here
+    child = (_PREFETCHED.pop(vl, None) or _bundle(vl)) if 'html' in formats else None
     images = [f for f in formats if f != 'html']
     try:
         # vl_convert lets go of the GIL while it converts: two threads render while this one draws the next figure
@@ -232,9 +258,8 @@ def write_figures(summary:dict, # an analysis summary (`analysis.report.analyze`
                 jobs[stem] = pool.submit(save_chart, specs[stem], Path(folder)/stem, images)
             done = {stem: dict(zip(images, j.result())) for stem, j in jobs.items()}
         if 'html' in formats:
-            js = child.communicate()[0] if child else None
-            if not child or child.returncode: js = None
+            js = _bundle_text(vl, child)
             for stem, s in specs.items(): done[stem]['html'] = save_chart(s, Path(folder)/stem, ('html',), js)[0]
     finally:
-        if child and child.poll() is None: child.kill(); child.wait()
+        if hasattr(child, 'poll') and child.poll() is None: child.kill(); child.wait()
     return [done[stem][f] for stem in specs for f in formats]

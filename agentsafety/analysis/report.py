@@ -98,7 +98,10 @@ def analyze_command(results_dir:str, # root of the results tree (one directory p
     if kwargs.get('bootstrap', 0) < 0: raise ArgumentTypeError('--bootstrap must be ≥ 0')
     # the figures import altair, whose jsonschema imports the optional `rfc3987_syntax`, which compiles a grammar at
     # import (0.8 s of this command); it checks only IRI formats, which Vega-Lite's schema has none of
-    if kwargs.get('figures', True): sys.modules.setdefault('rfc3987_syntax', None)
+    if kwargs.get('figures', True):
+        sys.modules.setdefault('rfc3987_syntax', None)
+        from agentsafety.analysis.plots import DEFAULT_FORMATS, prefetch_bundle
+        if 'html' in (kwargs.get('formats') or DEFAULT_FORMATS): prefetch_bundle()  # made while the runs load
     try: s = analyze(results_dir, check_output(out, folder=True), **kwargs)
     except DataError as e:
         print(f"agentsafety analyze: error: {e}", file=sys.stderr)
