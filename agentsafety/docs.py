@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['GROUPS', 'SITE_CSS', 'page_name', 'front_matter', 'page_group', 'page_order', 'SiteLinks', 'static_outputs',
            'cell_directives', 'clean_cells', 'notebooks', 'site_pages', 'render_html', 'source_pages', 'copy_assets',
            'process_notebooks', 'check_page', 'check_site', 'find_chromium', 'browse', 'browser_check', 'build_docs',
-           'docs_main', 'docs_check_main', 'readme_text', 'readme_main']
+           'docs_main', 'docs_check', 'docs_check_main', 'readme_text', 'readme_main']
 
 # %% ../nbs/98_docs.ipynb #d005
 def _script(name:str)->str:
@@ -607,23 +607,25 @@ def docs_main():
     print(f"docs written to {site}/index.html ({rep['pages']} pages, {rep['seconds']} s)" + (f"; {bad} page(s) with problems" if bad else ''))
     if bad: sys.exit(1)
 
-def docs_check_main(argv=None):
-    "Build the docs, then check every page without and with a browser (what `make docs-check` runs)."
-    import argparse
-    ap = argparse.ArgumentParser(prog='docs-check', description=docs_check_main.__doc__)
-    ap.add_argument('--no-build', action='store_true', help='check the site already in _docs/')
-    ap.add_argument('--screenshots', metavar='DIR', help='save a PNG of every page there')
-    a = ap.parse_args(argv)
-    site = Path('_docs').resolve() if a.no_build else build_docs()
+def docs_check(no_build:bool=False, # check the site already in `_docs/` instead of building it
+               screenshots:str|None=None, # save a PNG of every page in this folder
+              )->int:
+    "Build the docs, then check every page without and with a browser (what `make docs-check` runs); 1 on any problem."
+    site = Path('_docs').resolve() if no_build else build_docs()
     rep = json.loads((site/'_build.json').read_text())
     bad = _report('processing', rep['processing']) + _report('check', check_site(site, Path(_settings('.').get('nbs_path', 'nbs'))))
-    t0, found = time.time(), browser_check(site, screenshots=a.screenshots)
+    t0, found = time.time(), browser_check(site, screenshots=screenshots)
     if found is None: print("docs-check: no Chromium on PATH (apt-get install chromium): the pages were checked without a browser only")
     else:
         bad += _report('browser', found)
         print(f"docs-check: {sum(1 for _ in site.rglob('*.html')) - len(list((site/'src').rglob('*.html')))} pages rendered in {find_chromium()} ({time.time() - t0:.0f} s)")
     print('docs-check: ' + (f"{bad} problem page(s)" if bad else 'every page passed'))
-    if bad: sys.exit(1)
+    return 1 if bad else 0
+
+def docs_check_main(argv=None):
+    "`docs_check` as a command: its options come from its signature (as every `agentsafety` command's do)."
+    from agentsafety.cli import run_command
+    sys.exit(run_command(docs_check, sys.argv[1:] if argv is None else argv, prog='docs-check'))
 
 # %% ../nbs/98_docs.ipynb #d052
 def readme_text(root='.')->str:
