@@ -18,8 +18,8 @@ from .config import StudyConfig
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'tree_hash', 'StageResult', 'input_result', 'Pipeline',
            'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
-           'stage_train', 'stage_eval', 'Job', 'stage_function', 'run_job', 'run_jobs', 'record_current',
-           'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
+           'stage_train', 'stage_eval', 'Job', 'stage_function', 'run_job', 'die_with_parent', 'run_jobs',
+           'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -237,6 +237,14 @@ def run_job(root:str, job:Job)->StageResult:
     except Exception as e: raise RuntimeError(f"stage {job.name} failed: {type(e).__name__}: {e}") from e
     finally: torch.set_num_threads(old)
 
+def die_with_parent():
+    """Make this process end when the one that started it dies (Linux's parent-death signal; elsewhere nothing), so a
+    killed study (`kill` of `agentsafety paper`, a lost kernel) leaves no stage workers behind."""
+    import ctypes, signal, sys
+    if not sys.platform.startswith('linux'): return
+    try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
 def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='stages')->list[StageResult]:
     "Run `jobs` (independent of each other) on up to `workers` processes; results in job order."
     from tqdm.auto import tqdm
@@ -248,7 +256,7 @@ def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='
     if workers > 1 and len(todo) > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn')) as ex:
+        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent) as ex:
             futs = {ex.submit(run_job, str(root), jobs[i]): i for i in todo}
             for f in as_completed(futs):
                 out[futs[f]] = f.result(); bar.update()
