@@ -573,7 +573,9 @@ def _file_digest(p:Path, cache:dict)->str:
     if st.st_size >= 2**20: cache[key] = sig + [d]
     return d
 
-def content_hash(path)->str:
+def content_hash(path, # a file or a folder
+                 use_cache:bool=True, # keep large files' digests under `cache_dir()` (False for folders about to move, e.g. a stage's build)
+                )->str:
     "A short SHA-256 of a file, or of every file under a folder with its relative name (hidden ones left out)."
     root = Path(path)
     if not root.exists(): raise FileNotFoundError(f"{root}: no such file or folder")
@@ -581,11 +583,11 @@ def content_hash(path)->str:
         (p for p in root.rglob('*') if p.is_file() and not any(x.startswith('.') for x in p.relative_to(root).parts)),
         key=lambda p: p.relative_to(root).as_posix())
     cache_file = cache_dir()/'file-digests.json'
-    try: cache = json.loads(cache_file.read_text())
+    try: cache = json.loads(cache_file.read_text()) if use_cache else {}
     except (OSError, ValueError): cache = {}
     before, h = dict(cache), hashlib.sha256()
     for p in files: h.update(f"{p.relative_to(root).as_posix() if p != root else ''}\0{_file_digest(p, cache)}\n".encode())
-    if cache != before:
+    if use_cache and cache != before:
         try: atomic_write_text(cache_file, json.dumps(cache))
         except OSError: pass  # a read-only cache only costs time
     return h.hexdigest()[:16]

@@ -16,7 +16,7 @@ from ..training.dpo import DPOSettings
 from .config import StudyConfig
 
 # %% auto #0
-__all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'tree_hash', 'StageResult', 'input_result', 'Pipeline',
+__all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'StageResult', 'input_result', 'Pipeline',
            'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
            'stage_train', 'stage_eval', 'Job', 'stage_function', 'run_job', 'die_with_parent', 'run_jobs',
            'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
@@ -25,14 +25,6 @@ __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'tree
 def stable_hash(obj)->str:
     "A short SHA-256 of `obj`'s canonical JSON."
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-def tree_hash(path)->str:
-    "A short SHA-256 of every file under `path` (names and contents), `stage.json` excluded."
-    h, root = hashlib.sha256(), Path(path)
-    for p in sorted(root.rglob('*')):
-        if p.is_file() and p.name != 'stage.json' and not p.name.startswith('.'):
-            h.update(str(p.relative_to(root)).encode()); h.update(p.read_bytes())
-    return h.hexdigest()[:16]
 
 # %% ../../nbs/study/01_stages.ipynb #c007
 @dataclass
@@ -101,7 +93,7 @@ class Pipeline:
                 t0 = time.perf_counter()
                 fn(tmp)
                 secs = time.perf_counter() - t0
-                rec = {'name': name, 'key': key, 'seconds': round(secs, 3), 'output_hash': tree_hash(tmp),
+                rec = {'name': name, 'key': key, 'seconds': round(secs, 3), 'output_hash': content_hash(tmp, use_cache=False),
                        'deps': {d.name: d.key for d in deps}}
                 atomic_write_text(tmp/'stage.json', json.dumps(rec, indent=1))
             _swap_in(tmp, path)
