@@ -15,11 +15,12 @@ def format_action(thought:str, tool:str, args:dict)->str:
     "An agent turn that calls `tool` with `args` (one JSON object on one line)."
     return f"Thought: {thought}\nAction: {tool}\nAction Input: {json.dumps(args, ensure_ascii=False)}\n"
 
+# %% ../nbs/01_react.ipynb #c009
 def format_final(thought:str, answer:str)->str:
     "An agent turn that ends the episode with `answer`."
     return f"Thought: {thought}\nFinal Answer: {answer}\n"
 
-# %% ../nbs/01_react.ipynb #c009
+# %% ../nbs/01_react.ipynb #c012
 STOP = ('Observation:',)
 
 def cut_at_stop(text:str, stops=STOP)->str:
@@ -27,13 +28,14 @@ def cut_at_stop(text:str, stops=STOP)->str:
     cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
     return text[:cut]
 
+# %% ../nbs/01_react.ipynb #c015
 def normalize_log(text:str)->str:
     "A generation as a step log: no leading space or `Thought:`, right-stripped, one trailing newline."
     t = text.lstrip()
     if t.startswith('Thought:'): t = t[len('Thought:'):].lstrip()
     return t.rstrip() + '\n'
 
-# %% ../nbs/01_react.ipynb #c012
+# %% ../nbs/01_react.ipynb #c018
 @dataclass
 class Parsed:
     "One agent turn, read."
@@ -44,7 +46,7 @@ class Parsed:
     answer: str = '' # the final answer (the text after `Final Answer`, stripped: usually `: ...`)
     error: str = '' # why an `invalid` turn could not be read
 
-# %% ../nbs/01_react.ipynb #c013
+# %% ../nbs/01_react.ipynb #c021
 _FINAL = re.compile(r'Final Answer|The final answer is', re.I)
 _ACTION = re.compile(r'Action(?![ \t*_]*Input)[ \t*_]*:[ \t*_`]*([^\s*`]+)', re.I)
 _INPUT = re.compile(r'Action[ \t*_]*Input[ \t*_]*:', re.I)
@@ -53,6 +55,7 @@ _MAX_TRIES = 32  # `{` tried as the start of the Action Input before giving up
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]|"')  # a whole string, a bracket, or a quote that never closes
 _SURROGATE = re.compile('[\ud800-\udfff]')
 
+# %% ../nbs/01_react.ipynb #c024
 def _extent(text:str, i:int)->tuple[int|None, bool]:
     "(index after the bracket that closes the `{` at `i`, or None; whether the nesting went deeper than `_MAX_DEPTH`)."
     depth = 0
@@ -66,6 +69,7 @@ def _extent(text:str, i:int)->tuple[int|None, bool]:
         if depth == 0: return m.end(), False
     return None, False
 
+# %% ../nbs/01_react.ipynb #c027
 def _first_object(text:str)->tuple[str|None, str]:
     """The first substring of `text` that decodes as a JSON object, as written, or None and why. Each candidate is
     delimited by one regular-expression scan before it is decoded, at most `_MAX_TRIES` candidates are tried and
@@ -85,6 +89,7 @@ def _first_object(text:str)->tuple[str|None, str]:
         i = text.find('{', i + 1)
     return None, "'Action Input:' is not followed by a JSON object"
 
+# %% ../nbs/01_react.ipynb #c030
 def parse_react(text:str, # the raw generation of one turn
                 stops=STOP, # text from the first stop string on is ignored
                )->Parsed:
