@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from fastcore.basics import patch
 from .core import DataError, N_CASES
 
 # %% auto #0
@@ -26,12 +27,13 @@ def parse_schedule(s:str)->tuple[str, ...]:
     if key not in SCHEDULES: raise ValueError(f"unknown schedule {s!r}; expected one of {', '.join(SCHEDULES)} (`S,H`: S, then H)")
     return SCHEDULES[key]
 
+# %% ../nbs/02_names.ipynb #c014
 def schedule_name(s:str)->str:
     "The spelling of schedule `s` (`s, h` becomes `S,H`)."
     stages = parse_schedule(s)
     return next(k for k, v in SCHEDULES.items() if v == stages)
 
-# %% ../nbs/02_names.ipynb #c012
+# %% ../nbs/02_names.ipynb #c017
 STAGES = {'safe': 'S', 'help': 'H', 'both': 'S&H'} # training data of a stage → its letter in schedule labels
 SCHEDULE_ORDER = tuple(SCHEDULES) # order of schedules in tables and figures
 DEFAULT_BETA = 0.1 # β of a trained name without `_beta-`
@@ -40,21 +42,23 @@ PAPER_SOURCES = {'meta-llama_Llama-3.1-8B-Instruct': 'Llama3.1-8B', 'Qwen_Qwen2.
                  'microsoft_phi-4': 'Phi-4'} # source directory → nickname used in trained names
 PAPER_JUDGES = {'Qwen_Qwen3-32B': 'q32', 'gpt-5-mini': 'gpt5m'} # judge id in file names → nickname
 
-# %% ../nbs/02_names.ipynb #c013
+# %% ../nbs/02_names.ipynb #c020
 def beta_key(beta:float)->str:
     "β as written in labels and `summary.json` keys: `0.05`, `0.1`."
     return f"{beta:g}"
 
+# %% ../nbs/02_names.ipynb #c023
 def schedule_label(stages)->str:
     "Schedule label of a sequence of training stages: `('safe', 'help')` → `S,H`; no stage → `base`."
     return ','.join(STAGES[s] for s in stages) if stages else 'base'
 
+# %% ../nbs/02_names.ipynb #c026
 def label_sort_key(schedule:str, beta:float|None)->tuple:
     "Sort key putting schedules in the paper's order (base first), then β ascending."
     order = -1 if schedule == 'base' else SCHEDULE_ORDER.index(schedule) if schedule in SCHEDULE_ORDER else len(SCHEDULE_ORDER)
     return (order, schedule, beta if beta is not None else -1.0)
 
-# %% ../nbs/02_names.ipynb #c015
+# %% ../nbs/02_names.ipynb #c029
 @dataclass(frozen=True)
 class AgentConfig:
     "What an agent directory's name says about the agent."
@@ -65,26 +69,34 @@ class AgentConfig:
     seed: int|None = None # split seed of the training data; None for a source model
     data_judge: str|None = None # nickname of the judge whose scores built the training pairs
 
-    @property
-    def trained(self)->bool: return bool(self.stages)
-    @property
-    def schedule(self)->str:
-        "`S`, `H`, `S&H`, `S,H`, `H,S` …, or `base` for a source model."
-        return schedule_label(self.stages)
-    @property
-    def label(self)->str:
-        "Schedule and β, e.g. `S,H-0.05`; `base` for a source model."
-        return self.schedule if not self.trained else f"{self.schedule}-{beta_key(self.beta)}"
-    @property
-    def parent(self)->str:
-        "Label of the agent one stage earlier: `S,H-0.05` → `S-0.05`, `S-0.05` → `base`."
-        return 'base' if len(self.stages) < 2 else f"{schedule_label(self.stages[:-1])}-{beta_key(self.beta)}"
+# %% ../nbs/02_names.ipynb #c032
+@patch(as_prop=True)
+def trained(self:AgentConfig)->bool: return bool(self.stages)
 
-# %% ../nbs/02_names.ipynb #c016
+# %% ../nbs/02_names.ipynb #c035
+@patch(as_prop=True)
+def schedule(self:AgentConfig)->str:
+    "`S`, `H`, `S&H`, `S,H`, `H,S` …, or `base` for a source model."
+    return schedule_label(self.stages)
+
+# %% ../nbs/02_names.ipynb #c038
+@patch(as_prop=True)
+def label(self:AgentConfig)->str:
+    "Schedule and β, e.g. `S,H-0.05`; `base` for a source model."
+    return self.schedule if not self.trained else f"{self.schedule}-{beta_key(self.beta)}"
+
+# %% ../nbs/02_names.ipynb #c041
+@patch(as_prop=True)
+def parent(self:AgentConfig)->str:
+    "Label of the agent one stage earlier: `S,H-0.05` → `S-0.05`, `S-0.05` → `base`."
+    return 'base' if len(self.stages) < 2 else f"{schedule_label(self.stages[:-1])}-{beta_key(self.beta)}"
+
+# %% ../nbs/02_names.ipynb #c044
 _STAGE = r'_(safe|help|both)_([A-Za-z0-9.\-]+?)(?:_beta-([0-9][0-9.eE+\-]*))?_s(\d+)'
 _STAGE_RE = re.compile(_STAGE)
 _TRAINED_RE = re.compile(rf'^{TRAINED_PREFIX}(?P<source>.+?)(?P<stages>(?:{_STAGE})+)$')
 
+# %% ../nbs/02_names.ipynb #c047
 def parse_agent_name(name:str, # an agent directory name
                      sources:dict|None=None, # source directory → nickname, beyond `PAPER_SOURCES`
                     )->AgentConfig:
@@ -104,17 +116,18 @@ def parse_agent_name(name:str, # an agent directory name
                         f"(judges {sorted(judges)}, β {sorted(betas)}, seeds {sorted(seeds)})")
     return AgentConfig(name, m['source'], tuple(s[0] for s in st), betas.pop(), seeds.pop(), judges.pop())
 
-# %% ../nbs/02_names.ipynb #c018
+# %% ../nbs/02_names.ipynb #c052
 def agent_name(source:str, schedule:str|None=None, beta:float=DEFAULT_BETA, seed:int=0, judge:str='prog')->str:
     "Directory name of a source (no schedule) or of a trained agent."
     if schedule is None: return source
     b = '' if float(beta) == DEFAULT_BETA else f"_beta-{beta:g}"
     return TRAINED_PREFIX + source + ''.join(f"_{d}_{judge}{b}_s{seed}" for d in parse_schedule(schedule))
 
-# %% ../nbs/02_names.ipynb #c021
+# %% ../nbs/02_names.ipynb #c057
 _FILE_RE = re.compile(r'^emu-(?P<emulator>.+?)_eval-(?P<judge>.+?)(?:_(?P<tag>int4|int8))?'
                       r'(?:_r(?P<start>\d+)-(?P<end>\d+)(?:_.*)?)?$')
 
+# %% ../nbs/02_names.ipynb #c060
 def parse_run_file(path, # a trajectory file
                    agent:str, # the agent directory name it should start with
                    judges:dict|None=None, # judge id → nickname, beyond `PAPER_JUDGES`
@@ -128,7 +141,7 @@ def parse_run_file(path, # a trajectory file
     return dict(judge=(judges or {}).get(jid) or PAPER_JUDGES.get(jid, jid), judge_id=jid, emulator=m['emulator'],
                 tag=m['tag'] or '', start=int(m['start']) if m['start'] else None, end=int(m['end']) if m['end'] else None)
 
-# %% ../nbs/02_names.ipynb #c023
+# %% ../nbs/02_names.ipynb #c065
 def results_file(agent:str, judge:str='prog', n_cases:int=N_CASES, env:str='sandbox')->str:
     "The trajectory file name of an agent's evaluation run."
     return f"{agent}_emu-{env}_eval-{judge}_r0-{n_cases}_run.jsonl"
