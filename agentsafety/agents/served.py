@@ -28,22 +28,24 @@ def check_adapter(path)->Path:
         raise FileNotFoundError(f"adapter folder {p} has no weights ({' or '.join(ADAPTER_WEIGHTS)})")
     return p
 
-# %% ../../nbs/agents/05_served.ipynb #c007
+# %% ../../nbs/agents/05_served.ipynb #67203e77
 def adapter_config(path)->dict:
     "An adapter's `adapter_config.json`."
     return json.loads((check_adapter(path)/'adapter_config.json').read_text(encoding='utf-8'))
 
+# %% ../../nbs/agents/05_served.ipynb #f0cd3f45
 def adapter_base(path)->str|None:
     "The model an adapter was trained on, as PEFT recorded it (a folder or a hub id; a relative folder found from the working directory comes back absolute)."
     b = adapter_config(path).get('base_model_name_or_path')
     return (str(Path(b).resolve()) if Path(b).exists() else b) if b else None
 
-# %% ../../nbs/agents/05_served.ipynb #c016
+# %% ../../nbs/agents/05_served.ipynb #8e55bccf
 RUNTIME_LORA_ENV = 'VLLM_ALLOW_RUNTIME_LORA_UPDATING' # vLLM serves the dynamic LoRA endpoints only when this is True
 
 class ServerError(BackendError):
     "A server could not be reached, or refused a request: the message names the server, the request, the status and the server's reply."
 
+# %% ../../nbs/agents/05_served.ipynb #b2984d6e
 def _reply(text:str)->str:
     "A server's reply in a few words: vLLM's error message when it sent one, else the text (at most 500 characters)."
     try: d = json.loads(text)
@@ -132,7 +134,7 @@ def is_merged_model(path)->bool:
     p = Path(path)
     return p.name == 'model' and (p.parent/'adapter'/'adapter_config.json').is_file()
 
-# %% ../../nbs/agents/05_served.ipynb #c034
+# %% ../../nbs/agents/05_served.ipynb #525cfe77
 def _check_base(reg:AdapterRegistry, name:str, path:Path, served:str|None):
     "Raise unless the adapter was trained on the served model (checked where both are folders here)."
     trained = adapter_base(path)
@@ -140,10 +142,23 @@ def _check_base(reg:AdapterRegistry, name:str, path:Path, served:str|None):
     how = " (a sequential schedule's later stage: serve its merged model as its own model, see `serving_plan`)" if is_merged_model(trained) else ''
     raise ValueError(f"adapter {name!r} ({path}) was trained on {trained}, but {reg.url} serves {served}{how}")
 
+# %% ../../nbs/agents/05_served.ipynb #e718eabe
 def _check_bases(reg:AdapterRegistry, paths:dict):
     "`_check_base` of every adapter against the model the server serves."
     served = next((m.get('root') for m in reg.models() if not m.get('parent')), None) if paths else None
     for n, p in paths.items(): _check_base(reg, n, p, served)
+
+# %% ../../nbs/agents/05_served.ipynb #c036
+def _release(reg:AdapterRegistry, names:list, failed:bool):
+    "Unregister `names`, all of them whatever fails; an error for those that failed (a warning while another error is raised)."
+    errs = []
+    for n in reversed(names):
+        try: reg.unregister(n, missing_ok=True)
+        except ServerError as e: errs.append(str(e))
+    if not errs: return
+    msg = f"{len(errs)} adapter(s) left registered: " + '; '.join(errs)
+    if failed: warnings.warn(msg)
+    else: raise ServerError(msg)
 
 # %% ../../nbs/agents/05_served.ipynb #c035
 @contextmanager
@@ -165,18 +180,6 @@ def served_adapters(url:str, # the vLLM server's OpenAI base URL
         failed = True
         raise
     finally: _release(reg, mine, failed)
-
-# %% ../../nbs/agents/05_served.ipynb #c036
-def _release(reg:AdapterRegistry, names:list, failed:bool):
-    "Unregister `names`, all of them whatever fails; an error for those that failed (a warning while another error is raised)."
-    errs = []
-    for n in reversed(names):
-        try: reg.unregister(n, missing_ok=True)
-        except ServerError as e: errs.append(str(e))
-    if not errs: return
-    msg = f"{len(errs)} adapter(s) left registered: " + '; '.join(errs)
-    if failed: warnings.warn(msg)
-    else: raise ServerError(msg)
 
 # %% ../../nbs/agents/05_served.ipynb #c042
 @dataclass
