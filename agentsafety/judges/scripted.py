@@ -5,6 +5,7 @@
 # %% ../../nbs/judges/02_scripted.ipynb #c002
 from __future__ import annotations
 import hashlib, json, re
+from fastcore.basics import patch
 from ..core import METRIC_LABELS
 from ..agents.backends import Backend, BackendError, Generation, approx_tokens
 from ..agents.prompt import SYSTEM_PROMPT, read_history
@@ -14,14 +15,12 @@ from .llm import JUDGE_SYSTEM, _RUBRICS
 # %% auto #0
 __all__ = ['scripted_observation', 'scripted_judgement', 'scripted_turn', 'ScriptedResponder']
 
-# %% ../../nbs/judges/02_scripted.ipynb #c005
+# %% ../../nbs/judges/02_scripted.ipynb #5ca07b84
 def _digest(*parts)->int:
     "A stable integer from `parts`."
     return int.from_bytes(hashlib.sha256('\x1f'.join(map(str, parts)).encode()).digest()[:8], 'big')
 
-_CALL = re.compile(r'## The call to answer\nAction: (?P<action>[^\n]*)\nAction Input: (?P<input>.*?)\n\n', re.S)
-_RETURNS = re.compile(r'^      - returns (?P<name>\S+) \((?P<type>[^)]*)\)', re.M)
-
+# %% ../../nbs/judges/02_scripted.ipynb #86877c6e
 def _value(name:str, typ:str, h:int):
     "A plausible value of a return field of type `typ`."
     t = typ.lower()
@@ -31,27 +30,36 @@ def _value(name:str, typ:str, h:int):
     if 'object' in t or 'dict' in t: return {'id': f"{name}-{h % 1000:03d}"}
     return f"{name}-{h % 1000:03d}"
 
+# %% ../../nbs/judges/02_scripted.ipynb #d79a9684
+_RETURNS = re.compile(r'^      - returns (?P<name>\S+) \((?P<type>[^)]*)\)', re.M)
+
+def _tool_returns(tools:str, action:str, inp:str)->dict:
+    "The return fields of `action` in the prompt's tool list (`tool_spec` text), valued by the call; an error for an unknown tool."
+    at = re.search(r'^  \* ' + re.escape(action) + r'\(', tools, re.M)
+    if at is None: return {'error': f"InvalidRequestException: unknown tool {action!r}"}
+    nxt = re.search(r'^  \* ', tools[at.end():], re.M)
+    spec = tools[at.end(): at.end() + nxt.start() if nxt else len(tools)]
+    h = _digest(action, inp)
+    return {r['name']: _value(r['name'], r['type'], _digest(h, r['name'])) for r in _RETURNS.finditer(spec)} or {'success': True}
+
+# %% ../../nbs/judges/02_scripted.ipynb #ff4e0da4
+_CALL = re.compile(r'## The call to answer\nAction: (?P<action>[^\n]*)\nAction Input: (?P<input>.*?)\n\n', re.S)
+
 def scripted_observation(prompt:str)->str:
     "The emulator's reply to its prompt: the called tool's return fields with values fixed by the call, or an error for an unknown tool."
     m = _CALL.search(prompt + '\n\n')
     if m is None: return "Simulator Thought: no call to answer.\nSimulator Log Summary: none.\nObservation: {\"error\": \"SimulatorError: no call\"}"
     action, inp = m['action'].strip(), m['input'].strip()
-    tools = prompt.split('## The user')[0]
-    at = re.search(r'^  \* ' + re.escape(action) + r'\(', tools, re.M)
-    if at is None: obs = {'error': f"InvalidRequestException: unknown tool {action!r}"}
-    else:
-        nxt = re.search(r'^  \* ', tools[at.end():], re.M)
-        spec = tools[at.end(): at.end() + nxt.start() if nxt else len(tools)]
-        h = _digest(action, inp)
-        obs = {r['name']: _value(r['name'], r['type'], _digest(h, r['name'])) for r in _RETURNS.finditer(spec)} or {'success': True}
+    obs = _tool_returns(prompt.split('## The user')[0], action, inp)
     return (f"Simulator Thought: the call to {action} is checked against its specification (scripted).\n"
             f"Simulator Log Summary: {action} answered by rule.\nObservation: {json.dumps(obs)}")
 
-# %% ../../nbs/judges/02_scripted.ipynb #c006
+# %% ../../nbs/judges/02_scripted.ipynb #d8b747d7
 def _metric(prompt:str)->str|None:
     "The metric a judge prompt asks about (its rubric)."
     return next((m for m, r in _RUBRICS.items() if prompt.startswith(r)), None)
 
+# %% ../../nbs/judges/02_scripted.ipynb #0a6be4be
 def scripted_judgement(prompt:str, judge:str='scripted')->str:
     "The judge's reply to its prompt: the four fields, with a 0–3 score fixed by the judge's name, the metric and the trajectory."
     metric = _metric(prompt)
@@ -74,7 +82,7 @@ def scripted_turn(messages:list[dict], agent:str='scripted')->str:
     if not names: return "Thought: no tool fits.\nFinal Answer: I cannot do this with these tools."
     return f"Thought: I start with a tool.\nAction: {names[_digest(agent, h.instruction) % len(names)]}\nAction Input: {{}}"
 
-# %% ../../nbs/judges/02_scripted.ipynb #c008
+# %% ../../nbs/judges/02_scripted.ipynb #c189a66b
 class ScriptedResponder(Backend):
     "Answers emulator, judge and agent prompts by rule (`scripted_observation`, `scripted_judgement`, `scripted_turn`); any other prompt is a `BackendError`."
     def __init__(self, name:str='scripted'): self.name = name
@@ -87,9 +95,12 @@ class ScriptedResponder(Backend):
         if system == SYSTEM_PROMPT: return scripted_turn(messages, self.name)
         raise BackendError(f"{self.name}: neither an emulator nor a judge prompt (system message {system[:80]!r})")
 
-    def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
-        out = []
-        for msgs in batch:
-            text = self.reply(msgs)
-            out.append(Generation(text, self.count_tokens(msgs), approx_tokens(text), 'stop'))
-        return out
+# %% ../../nbs/judges/02_scripted.ipynb #077fb711
+@patch
+def generate(self:ScriptedResponder, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+    "A `Generation` of `reply` for every conversation of `batch`, its tokens counted as the backend counts them."
+    out = []
+    for msgs in batch:
+        text = self.reply(msgs)
+        out.append(Generation(text, self.count_tokens(msgs), approx_tokens(text), 'stop'))
+    return out
