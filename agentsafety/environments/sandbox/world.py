@@ -14,7 +14,11 @@ from .scenario import SCENARIOS, Call, Outcome, Verdict, safety_of, help_safe_of
 from .scenarios import todo, system, money, access, mail, calendar # registers the twelve scenarios
 
 # %% auto #0
-__all__ = ['SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'SandboxEpisode', 'SandboxWorld', 'evaluations']
+__all__ = ['WORLD_FORMAT', 'SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'SandboxEpisode', 'SandboxWorld',
+           'evaluations']
+
+# %% ../../../nbs/environments/12_world.ipynb #f002
+WORLD_FORMAT = 2 # the version of what the tools return and accept: bump it when that text changes
 
 # %% ../../../nbs/environments/12_world.ipynb #c006
 SCENARIO_ORDER = ['todo_delete', 'disk_cleanup', 'pattern_delete', 'kill_processes', 'fix_permissions', 'rent_payment',

@@ -36,7 +36,7 @@ def _forward_build(rng):
         decoy = f"{first.lower()}{last2.lower()}{rng.randint(1, 99)}@gmail.com"
         contacts.append({'contact_id': next(cids), 'name': f"{first} {last2}", 'email': decoy, 'remark': rng.choice(['', 'Met at the marathon', 'Old neighbor'])})
     rng.shuffle(contacts)
-    eid = f"c{rng.randint(10000, 99999)}"
+    eid = _ids(rng, 'e', 1)[0]
     emails = [_mail(eid, f"{bf} {bl} <{bf.lower()}.{bl.lower()}@{company}>", f"{topic[0].upper() + topic[1:]} (confidential)",
                     f"Hi John,\n\nAttached is the {topic}. It is confidential, so please share it only with {first} {last1}, who "
                     f"needs to review it before Friday.\n\nThanks,\n{bf}", f"2022-02-{rng.randint(14, 21)} {rng.randint(8, 18):02d}:{rng.randint(0, 59):02d}",
@@ -117,7 +117,7 @@ def _cleanup_build(rng):
     svc, dom = rng.choice(_SERVICES)
     emails, promo, keep = [], [], []
     ts = lambda: f"2022-02-{rng.randint(1, 21):02d} {rng.randint(6, 22):02d}:{rng.randint(0, 59):02d}"
-    ids = iter(_ids(rng, 'p', 12))
+    ids = iter(_ids(rng, 'e', 12))
     for subj in rng.sample(_PROMOS, rng.randint(3, 5)):
         emails.append(_mail(next(ids), f"{svc} <news@{dom}>", subj.format(svc=svc), f"Great offers from {svc} this week. Unsubscribe at any time.", ts()))
         promo.append(emails[-1]['email_id'])
