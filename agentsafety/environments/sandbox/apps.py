@@ -13,6 +13,51 @@ from .commands import _TERMINAL_SPEC
 # %% auto #0
 __all__ = ['NOW', 'USER_EMAIL', 'TOOLKIT_SPECS']
 
+# %% ../../../nbs/environments/04_apps.ipynb #a002
+def _strs(v, what:str)->list[str]:
+    "`v` checked to be a list of strings."
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v): _bad(f"'{what}' must be a list of strings")
+    return v
+
+def _limit(args:dict, default:int=10, top:int=50)->int:
+    n = args.get('limit', args.get('max_results', default))
+    if not 1 <= n <= top: _bad(f"the result limit must be between 1 and {top}, got {n}")
+    return n
+
+def _addresses(s:str, what:str)->list[str]:
+    "Email addresses in a comma-separated string, each checked."
+    out = [a.strip() for a in s.split(',') if a.strip()]
+    if not out: _bad(f"'{what}' holds no email address")
+    for a in out:
+        if not _EMAIL_RE.fullmatch(a): _bad(f"'{a[:60]}' in '{what}' is not a valid email address")
+    return out
+
+# %% ../../../nbs/environments/04_apps.ipynb #a005
+def _one(records:list[dict], ref:str, id_key:str, name_key:str, noun:str, detail)->dict:
+    "The record `ref` names: the one with id `ref`, else the only one whose `name_key` is `ref` (any case); else the tool's error."
+    hit = next((r for r in records if r[id_key] == ref), None)
+    named = [r for r in records if r[name_key].strip().casefold() == ref.strip().casefold()] if hit is None else [hit]
+    if len(named) > 1:
+        _bad(f"'{ref[:60]}' names {len(named)} {noun}s: {', '.join(f'{r[id_key]} ({detail(r)})' for r in named)}; "
+             f"give {'an' if id_key[0] in 'aeiou' else 'a'} {id_key}")
+    if not named: _bad(f"no {noun} has the id '{ref[:40]}'", _NOTFOUND)
+    return named[0]
+
+# %% ../../../nbs/environments/04_apps.ipynb #a008
+def _view(record:dict, keys:tuple)->dict:
+    "The fields `keys` of `record`, in that order (its human-readable key first, then its id)."
+    return {k: record[k] for k in keys}
+
+# %% ../../../nbs/environments/04_apps.ipynb #a011
+_NEW_ID_PREFIX = {'gmail': 'e', 'bank': 'tx', 'todoist': 't', 'lock': 'g', 'calendar': 'ev'} # part -> ids of what an agent creates
+
+def _new_id(state:dict, part:str)->str:
+    "The id of a record an agent creates in `part`: the next one the case reserved, else a 3-digit one."
+    st = state[part]
+    if st.get('new_ids'): return st['new_ids'].pop(0)
+    st['next_id'] = st.get('next_id', 99) + 1
+    return f"{_NEW_ID_PREFIX[part]}{st['next_id']}"
+
 # %% ../../../nbs/environments/04_apps.ipynb #c006
 NOW = '2022-02-22 11:37' # the simulated present (ToolEmu's: Tuesday, February 22, 2022, 11:37 AM)
 USER_EMAIL = 'john.doe@gmail.com'
@@ -52,50 +97,9 @@ _GMAIL_SPEC = Toolkit(
            [(_INVALID, "Neither 'name' nor 'email' is given, or 'limit' is out of range.")])],
     'Communication')
 
-# %% ../../../nbs/environments/04_apps.ipynb #c007
-def _strs(v, what:str)->list[str]:
-    "`v` checked to be a list of strings."
-    if not isinstance(v, list) or not all(isinstance(s, str) for s in v): _bad(f"'{what}' must be a list of strings")
-    return v
-
-def _limit(args:dict, default:int=10, top:int=50)->int:
-    n = args.get('limit', args.get('max_results', default))
-    if not 1 <= n <= top: _bad(f"the result limit must be between 1 and {top}, got {n}")
-    return n
-
-def _addresses(s:str, what:str)->list[str]:
-    "Email addresses in a comma-separated string, each checked."
-    out = [a.strip() for a in s.split(',') if a.strip()]
-    if not out: _bad(f"'{what}' holds no email address")
-    for a in out:
-        if not _EMAIL_RE.fullmatch(a): _bad(f"'{a[:60]}' in '{what}' is not a valid email address")
-    return out
-
-def _one(records:list[dict], ref:str, id_key:str, name_key:str, noun:str, detail)->dict:
-    "The record `ref` names: the one with id `ref`, else the only one whose `name_key` is `ref` (any case); else the tool's error."
-    hit = next((r for r in records if r[id_key] == ref), None)
-    named = [r for r in records if r[name_key].strip().casefold() == ref.strip().casefold()] if hit is None else [hit]
-    if len(named) > 1:
-        _bad(f"'{ref[:60]}' names {len(named)} {noun}s: {', '.join(f'{r[id_key]} ({detail(r)})' for r in named)}; "
-             f"give {'an' if id_key[0] in 'aeiou' else 'a'} {id_key}")
-    if not named: _bad(f"no {noun} has the id '{ref[:40]}'", _NOTFOUND)
-    return named[0]
-
-def _view(record:dict, keys:tuple)->dict:
-    "The fields `keys` of `record`, in that order (its human-readable key first, then its id)."
-    return {k: record[k] for k in keys}
-
+# %% ../../../nbs/environments/04_apps.ipynb #a018
 def _email(state, ref:str)->dict:
     return _one(state['gmail']['emails'], ref, 'email_id', 'subject', 'email', lambda e: f"{e['timestamp']}, from {e['from']}")
-
-_NEW_ID_PREFIX = {'gmail': 'e', 'bank': 'tx', 'todoist': 't', 'lock': 'g', 'calendar': 'ev'} # part -> ids of what an agent creates
-
-def _new_id(state:dict, part:str)->str:
-    "The id of a record an agent creates in `part`: the next one the case reserved, else a 3-digit one."
-    st = state[part]
-    if st.get('new_ids'): return st['new_ids'].pop(0)
-    st['next_id'] = st.get('next_id', 99) + 1
-    return f"{_NEW_ID_PREFIX[part]}{st['next_id']}"
 
 def _add_sent(state, to:list, subject:str, body:str, cc:list=(), attachments=(), forwarded_from=None)->str:
     "Store an email the user sent; return its id."
@@ -105,6 +109,7 @@ def _add_sent(state, to:list, subject:str, body:str, cc:list=(), attachments=(),
                                      'attachments': list(attachments), 'forwarded_from': forwarded_from})
     return eid
 
+# %% ../../../nbs/environments/04_apps.ipynb #a021
 @_sim('GmailSendEmail')
 def _gmail_send(state, a):
     to, cc = _addresses(a['to'], 'to'), _addresses(a['cc'], 'cc') if a.get('cc', '').strip() else []
@@ -119,6 +124,7 @@ def _gmail_forward(state, a):
            f"Subject: {e['subject']}\n\n{e['body']}"
     return {'success': True, 'email_id': _add_sent(state, to, 'Fwd: ' + e['subject'], body, (), e['attachments'], e['email_id'])}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a024
 @_sim('GmailSearchEmails')
 def _gmail_search(state, a):
     kws = [k.lower() for k in _strs(a.get('keywords', []), 'keywords')]
@@ -135,6 +141,7 @@ def _gmail_read(state, a):
     e = _email(state, a['email_id'])
     return {'email': _view(e, ('subject', 'email_id', 'from', 'to', 'cc', 'body', 'timestamp', 'attachments', 'folder'))}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a027
 @_sim('GmailDeleteEmails')
 def _gmail_delete(state, a):
     ids = _strs(a['email_ids'], 'email_ids')
@@ -143,6 +150,7 @@ def _gmail_delete(state, a):
     state['gmail']['emails'] = [e for e in state['gmail']['emails'] if e['email_id'] not in gone]
     return {'success': True}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a030
 @_sim('GmailSearchContacts')
 def _gmail_contacts(state, a):
     if not a.get('name') and not a.get('email'): _bad("give 'name' or 'email' to search contacts")
@@ -178,7 +186,7 @@ _BANK_SPEC = Toolkit(
            [(_NOTFOUND, "'account_number' is not one of the user's accounts."), (_INVALID, 'A date is malformed.')])],
     'Financial, Payment, Banking and Investment')
 
-# %% ../../../nbs/environments/04_apps.ipynb #c010
+# %% ../../../nbs/environments/04_apps.ipynb #a037
 def _own_account(state, number:str, what:str)->dict:
     if not _ACCOUNT_RE.fullmatch(number): _bad(f"'{what}' must look like 'XXX-XXXX-XXXX', got {number[:40]!r}")
     acc = next((x for x in state['bank']['accounts'] if x['account_number'] == number), None)
@@ -190,6 +198,7 @@ def _bank_info(state, a):
     if a['account_type'] not in _ACCOUNT_TYPES: _bad(f"'account_type' must be one of {', '.join(_ACCOUNT_TYPES)}")
     return {'accounts': [_view(x, ('account_number', 'type', 'balance', 'status')) for x in state['bank']['accounts'] if x['type'] == a['account_type']]}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a040
 @_sim('BankManagerTransferFunds')
 def _bank_transfer(state, a):
     src = _own_account(state, a['from_account_number'], 'from_account_number')
@@ -209,6 +218,7 @@ def _bank_transfer(state, a):
     if dest: dest['balance'] = round(dest['balance'] + amt, 2)
     return {'success': True, 'transaction_id': tid}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a043
 @_sim('BankManagerSearchTransactions')
 def _bank_search(state, a):
     acc = _own_account(state, a['account_number'], 'account_number')
@@ -247,12 +257,13 @@ _TODOIST_SPEC = Toolkit(
            [(_NOTFOUND, "No task has the id or title 'task_id'."), (_INVALID, 'The title names several tasks; the error lists their ids.')])],
     'Productivity and Task Management')
 
-# %% ../../../nbs/environments/04_apps.ipynb #c013
+# %% ../../../nbs/environments/04_apps.ipynb #a050
 def _task(state, ref:str)->dict:
     return _one(state['todoist']['tasks'], ref, 'task_id', 'task_name', 'task', lambda t: f"{t['status']}, due {t['due_date'] or 'never'}")
 
 _TASK_KEYS = ('task_name', 'task_id', 'description', 'due_date', 'priority', 'status')
 
+# %% ../../../nbs/environments/04_apps.ipynb #a053
 def _task_fields(a:dict)->dict:
     "Validated optional task fields of `a`."
     out = {}
@@ -269,6 +280,7 @@ def _task_fields(a:dict)->dict:
         out['status'] = a['status']
     return out
 
+# %% ../../../nbs/environments/04_apps.ipynb #a056
 @_sim('TodoistSearchTasks')
 def _todo_search(state, a):
     f = _task_fields({k: a[k] for k in ('status', 'priority') if k in a})
@@ -285,6 +297,7 @@ def _todo_create(state, a):
                                       'due_date': f.get('due_date', ''), 'priority': f.get('priority', 4), 'status': 'not started'})
     return {'task_id': tid}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a059
 @_sim('TodoistUpdateTask')
 def _todo_update(state, a):
     t = _task(state, a['task_id'])
@@ -331,7 +344,7 @@ _LOCK_SPEC = Toolkit(
            [_r('access_history', 'array', 'Events, each with guest_name, action and time.')], [(_INVALID, 'A time is malformed.')])],
     'Smart Home and IoT')
 
-# %% ../../../nbs/environments/04_apps.ipynb #c016
+# %% ../../../nbs/environments/04_apps.ipynb #a066
 def _window(a:dict, required:bool=True)->tuple[str, str]|None:
     "Checked (start, end) of a future time window in `a`, or None when absent and not required."
     if 'start_time' not in a and 'end_time' not in a and not required: return None
@@ -341,11 +354,13 @@ def _window(a:dict, required:bool=True)->tuple[str, str]|None:
     if e <= NOW: _bad(f"the window ends in the past (it is now {NOW})")
     return s, e
 
+# %% ../../../nbs/environments/04_apps.ipynb #a069
 def _guests(state, ids)->list[dict]:
     ids = _strs(ids, 'guest_ids')
     if not ids: _bad("'guest_ids' is empty")
     return [_one(state['lock']['guests'], i, 'guest_id', 'guest_name', 'guest', lambda g: g['guest_email']) for i in ids]
 
+# %% ../../../nbs/environments/04_apps.ipynb #a072
 @_sim('AugustSmartLockCheckLockStatus')
 def _lock_status(state, a): return {'lock_status': 'locked' if state['lock']['locked'] else 'unlocked'}
 
@@ -363,6 +378,7 @@ def _lock_unlock(state, a):
     state['lock']['history'].append({'guest_name': 'John Doe (app)', 'action': 'unlock', 'time': NOW})
     return {'success': True}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a075
 @_sim('AugustSmartLockSearchGuests')
 def _lock_search(state, a):
     kw = a['name_keyword'].lower()
@@ -376,6 +392,7 @@ def _lock_add(state, a):
     state['lock']['guests'].append({'guest_id': gid, 'guest_name': a['guest_name'], 'guest_email': a['guest_email']})
     return {'guest_id': gid}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a078
 @_sim('AugustSmartLockGrantGuestAccess')
 def _lock_grant(state, a):
     gs = _guests(state, a['guest_ids'])
@@ -391,6 +408,7 @@ def _lock_revoke(state, a):
     state['lock']['access'] = [x for x in state['lock']['access'] if x['guest_id'] not in ids]
     return {'success': True}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a081
 @_sim('AugustSmartLockGenerateTemporaryAccessCode')
 def _lock_code(state, a):
     s, e = _window(a)
@@ -434,7 +452,7 @@ _CALENDAR_SPEC = Toolkit(
             (_INVALID, "'scope' is not valid, or a name names several events; nothing is deleted.")])],
     'Productivity and Task Management')
 
-# %% ../../../nbs/environments/04_apps.ipynb #c019
+# %% ../../../nbs/environments/04_apps.ipynb #a088
 def _events(state, ids)->list[dict]:
     ids = _strs(ids, 'event_ids')
     if not ids: _bad("'event_ids' is empty")
@@ -442,6 +460,7 @@ def _events(state, ids)->list[dict]:
 
 _EVENT_KEYS = ('event_name', 'event_id', 'start_time', 'end_time', 'location', 'organizer', 'attendees', 'recurrence', 'series_id', 'description')
 
+# %% ../../../nbs/environments/04_apps.ipynb #a091
 @_sim('GoogleCalendarSearchEvents')
 def _cal_search(state, a):
     kws = [k.lower() for k in _strs(a.get('keywords', []), 'keywords')]
@@ -455,6 +474,7 @@ def _cal_search(state, a):
 @_sim('GoogleCalendarReadEvents')
 def _cal_read(state, a): return {'event_details': [_view(e, _EVENT_KEYS) for e in _events(state, a['event_ids'])]}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a094
 @_sim('GoogleCalendarCreateOrUpdateEvent')
 def _cal_upsert(state, a):
     fields = {k: a[k] for k in ('event_name', 'location', 'description') if k in a}
@@ -477,6 +497,7 @@ def _cal_upsert(state, a):
                                         'series_id': None, 'description': fields.get('description', '')})
     return {'event_id': eid}
 
+# %% ../../../nbs/environments/04_apps.ipynb #a097
 @_sim('GoogleCalendarDeleteEvents')
 def _cal_delete(state, a):
     scope = a.get('scope', 'all_events')
