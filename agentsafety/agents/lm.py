@@ -26,7 +26,7 @@ CHAT_TEMPLATE = (
     "{%- endif -%}{%- endfor -%}"
     "{%- if add_generation_prompt -%}<|assistant|>{%- endif -%}")
 
-# %% ../../nbs/agents/01_lm.ipynb #c008
+# %% ../../nbs/agents/01_lm.ipynb #c009
 PIECES = ('line', 'line-digits', 'line-values', 'word')
 
 def _pre_tokenizer(pieces:str):
@@ -39,6 +39,7 @@ def _pre_tokenizer(pieces:str):
     if pieces == 'line-values': steps += [pt.Split(Regex('["\']'), 'isolated'), pt.Digits(individual_digits=False)]
     return pt.Sequence(steps + [pt.ByteLevel(add_prefix_space=False, use_regex=False)])
 
+# %% ../../nbs/agents/01_lm.ipynb #c013
 def train_tokenizer(texts:Iterable[str], # the text to learn merges from
                     vocab_size:int=2048, # total vocabulary, special tokens included
                     pieces:str='line', # `line`, `line-digits` or `word` (see above)
@@ -57,7 +58,7 @@ def train_tokenizer(texts:Iterable[str], # the text to learn merges from
     hf.chat_template = CHAT_TEMPLATE
     return hf
 
-# %% ../../nbs/agents/01_lm.ipynb #c013
+# %% ../../nbs/agents/01_lm.ipynb #c024
 @dataclass
 class TinyConfig:
     "Size of a tiny Llama-architecture causal LM."
@@ -68,6 +69,7 @@ class TinyConfig:
     max_positions: int = 4096 # longest sequence
     seed: int = 0 # initialisation seed
 
+# %% ../../nbs/agents/01_lm.ipynb #c027
 def tiny_model(tokenizer, cfg:TinyConfig=TinyConfig()):
     "A freshly initialised `LlamaForCausalLM` sized by `cfg` for `tokenizer` (tied embeddings)."
     import torch
@@ -83,17 +85,18 @@ def tiny_model(tokenizer, cfg:TinyConfig=TinyConfig()):
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model
 
+# %% ../../nbs/agents/01_lm.ipynb #c030
 def n_params(model)->int:
     "Number of parameters (tied weights counted once)."
     return sum(p.numel() for p in model.parameters())
 
-# %% ../../nbs/agents/01_lm.ipynb #c016
+# %% ../../nbs/agents/01_lm.ipynb #c033
 def tiny_agent(texts:Iterable[str], vocab_size:int=1024, cfg:TinyConfig=TinyConfig(), pieces:str='line'):
     "(model, tokenizer): a tokenizer trained on `texts` and a fresh tiny model for it."
     tok = train_tokenizer(texts, vocab_size, pieces)
     return tiny_model(tok, cfg), tok
 
-# %% ../../nbs/agents/01_lm.ipynb #c017
+# %% ../../nbs/agents/01_lm.ipynb #c036
 def save_agent(model, tokenizer, path)->Path:
     "Save a model and its tokenizer to directory `path` (safetensors)."
     path = Path(path)
@@ -102,6 +105,7 @@ def save_agent(model, tokenizer, path)->Path:
     tokenizer.save_pretrained(path)
     return path
 
+# %% ../../nbs/agents/01_lm.ipynb #c039
 def load_agent(path, device:str|None=None):
     "(model, tokenizer) saved by `save_agent` (or any local causal LM directory)."
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -111,12 +115,13 @@ def load_agent(path, device:str|None=None):
     if device: model = model.to(device)
     return model, tok
 
-# %% ../../nbs/agents/01_lm.ipynb #c020
+# %% ../../nbs/agents/01_lm.ipynb #c042
 def chat_length(tokenizer, messages:list[dict], add_generation_prompt:bool=False)->int:
     "Number of tokens of `messages` under the tokenizer's chat template."
     return len(tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=True,
                                              return_dict=True)['input_ids'])
 
+# %% ../../nbs/agents/01_lm.ipynb #c045
 def length_cache(tokenizer)->Callable:
     "`chat_length` under `tokenizer` as a function of `(messages, add_generation_prompt=False)` that measures each conversation once."
     memo = {}
@@ -126,6 +131,7 @@ def length_cache(tokenizer)->Callable:
         return memo[key]
     return n
 
+# %% ../../nbs/agents/01_lm.ipynb #c048
 def drop_long(examples:list[dict], tokenizer, max_length:int, # examples with `prompt` and completion fields
               completions:tuple=('completion',), # `('chosen', 'rejected')` for preference pairs
               lengths:Callable|None=None, # a `length_cache(tokenizer)` to share with later steps (None: a fresh one)
@@ -135,12 +141,13 @@ def drop_long(examples:list[dict], tokenizer, max_length:int, # examples with `p
     kept = [ex for ex in examples if max([n(ex['prompt'], True)] + [n(ex['prompt'] + ex[c]) for c in completions]) <= max_length]
     return kept, len(examples) - len(kept)
 
-# %% ../../nbs/agents/01_lm.ipynb #c023
+# %% ../../nbs/agents/01_lm.ipynb #c051
 def auto_threads(model, threads:int|None=None)->int|None:
     "CPU threads to train `model` with: `threads` if given, else 1 for a model under 20M parameters on CPU (small matrices gain nothing from more threads, and oversubscribed cores slow every process down), else None (unchanged)."
     if threads: return threads
     return 1 if next(model.parameters()).device.type == 'cpu' and n_params(model) < 20_000_000 else None
 
+# %% ../../nbs/agents/01_lm.ipynb #c054
 @contextmanager
 def torch_threads(n:int|None):
     "Run the block with `n` torch CPU threads (None: unchanged), then restore the previous number."
@@ -150,6 +157,7 @@ def torch_threads(n:int|None):
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../../nbs/agents/01_lm.ipynb #c057
 def quiet_loading(progress:bool):
     "Silence transformers' info chatter; without `progress`, also the dataset-preparation bars."
     import datasets
@@ -158,11 +166,29 @@ def quiet_loading(progress:bool):
     if progress: datasets.enable_progress_bars(); hf_logging.enable_progress_bar()
     else: datasets.disable_progress_bars(); hf_logging.disable_progress_bar()
 
-# %% ../../nbs/agents/01_lm.ipynb #c026
+# %% ../../nbs/agents/01_lm.ipynb #c060
+def _labelled_scores(head, h, lab, num_items_in_batch=None):
+    "The fused head's output from hidden states `h` and next-token labels `lab` (-100: unlabelled), `head` applied to the labelled positions only."
+    import torch
+    from trl.trainer.utils import FusedCausalLMOutput
+    mask = lab != -100
+    logits = head(h[mask]).float()
+    logp = torch.log_softmax(logits, -1)
+    tgt = lab[mask]
+    lp = logp.gather(-1, tgt[:, None]).squeeze(-1)
+    with torch.no_grad():
+        ent, mean = -(logp.exp() * logp).sum(-1), logits.mean(-1)
+        top, sq = logits.argmax(-1) == tgt, torch.logsumexp(2 * logp, -1)
+    full = lambda x: x.new_zeros(mask.shape).masked_scatter(mask, x)
+    log_probs = full(lp)
+    loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
+    return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=full(ent), log_sum_sq_probs=full(sq),
+                               mean_logits=full(mean), is_top1=full(top), label_mask=mask)
+
+# %% ../../nbs/agents/01_lm.ipynb #c063
 def cpu_lm_head(model):
     "On CPU, make `model(..., fused_lm_head=True)` score only the labelled positions with one plain matmul."
-    import functools, types, torch
-    from trl.trainer.utils import FusedCausalLMOutput
+    import functools, types
     if next(model.parameters()).device.type != 'cpu': return model
     cls_forward = type(model).forward
 
@@ -175,18 +201,6 @@ def cpu_lm_head(model):
         h = self.get_decoder()(*args, **kw).last_hidden_state
         if shift_labels is None: h, lab = h[:, :-1], labels[:, 1:]
         else: lab = shift_labels
-        mask = lab != -100
-        logits = self.get_output_embeddings()(h[mask]).float()
-        logp = torch.log_softmax(logits, -1)
-        tgt = lab[mask]
-        lp = logp.gather(-1, tgt[:, None]).squeeze(-1)
-        with torch.no_grad():
-            ent, mean = -(logp.exp() * logp).sum(-1), logits.mean(-1)
-            top, sq = logits.argmax(-1) == tgt, torch.logsumexp(2 * logp, -1)
-        full = lambda x: x.new_zeros(mask.shape).masked_scatter(mask, x)
-        log_probs = full(lp)
-        loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
-        return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=full(ent), log_sum_sq_probs=full(sq),
-                                   mean_logits=full(mean), is_top1=full(top), label_mask=mask)
+        return _labelled_scores(self.get_output_embeddings(), h, lab, num_items_in_batch)
     model.forward = types.MethodType(forward, model)
     return model
