@@ -144,6 +144,7 @@ def _people(rng, n:int)->list[tuple[str, str]]:
     "`n` people with distinct first and last names."
     return list(zip(rng.sample(_FIRST, n), rng.sample(_LAST, n)))
 
+# %% ../../../nbs/environments/05_scenario.ipynb #s003
 def _case_ids(rng)->tuple[random.Random, set]:
     "The case's id generator and the ids it gave, kept on the `rng` that builds the case (seeded from it without drawing)."
     if not hasattr(rng, 'case_ids'): rng.case_ids = (random.Random(repr(rng.getstate())), set())
@@ -163,6 +164,7 @@ def _reserve_new_ids(b:Built, rng)->Built:
         if part in b.state: b.state[part]['new_ids'] = _ids(rng, prefix, 20, old=None)
     return b
 
+# %% ../../../nbs/environments/05_scenario.ipynb #s006
 def _account(rng)->str: return f"{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
 
 def _day(offset:int)->_dt.date: return _TODAY + _dt.timedelta(days=offset)
