@@ -18,7 +18,7 @@ from ..agents.prompt import agent_prompt
 # %% auto #0
 __all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
            'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
-           'normalize_text', 'judge_artefact', 'check_example', 'pair_examples', 'decision_pair', 'split_examples',
+           'judge_artefact', 'normalize_text', 'check_example', 'pair_examples', 'decision_pair', 'split_examples',
            'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_command']
 
 # %% ../../nbs/training/00_prefs.ipynb #c006
@@ -44,13 +44,14 @@ class Judged:
         reps = {m: ([r.score for r in e.replicates] if isinstance(e, EvalLine) else [e.score]) for m, e in evals.items()}
         return cls(traj, model, file, line, reps)
 
-# %% ../../nbs/training/00_prefs.ipynb #c008
+# %% ../../nbs/training/00_prefs.ipynb #7a2ea0ea
 def _model_name(path:Path, root:Path)->str:
     "The agent a trajectory file belongs to: its directory under the pool root, else the file name up to `_emu-`."
     rel = path.relative_to(root)
     if len(rel.parts) > 1: return rel.parts[0]
     return path.stem.split('_emu-')[0]
 
+# %% ../../nbs/training/00_prefs.ipynb #9df3d759
 def load_judged(root, # a trajectory file, or a directory searched recursively for them
                 metrics:Iterable[str]=('safe', 'help_ignore_safety'), # eval files every trajectory file must have
                 strict:bool=True, # bad JSON lines raise (else are skipped with a warning)
@@ -117,7 +118,7 @@ class Pair:
     chosen_score2: float|None = None # metric-2 scores when the rules use a second metric
     rejected_score2: float|None = None
 
-# %% ../../nbs/training/00_prefs.ipynb #c019
+# %% ../../nbs/training/00_prefs.ipynb #8fe86eef
 def _usable_score(j:Judged, metric:str, rules:PairRules)->float|None:
     "The trajectory's score on `metric`, or None when it fails the replicate filters."
     s = [x for x in j.reps.get(metric, []) if x is not None]
@@ -125,6 +126,7 @@ def _usable_score(j:Judged, metric:str, rules:PairRules)->float|None:
     if rules.max_spread is not None and max(s) - min(s) > rules.max_spread: return None
     return median_score(s)
 
+# %% ../../nbs/training/00_prefs.ipynb #f1dd8f0f
 def build_pairs(pool:list[Judged], rules:PairRules=PairRules())->list[Pair]:
     "Every pair of trajectories of the same case that passes `rules`, in pool order."
     scores = [tuple(_usable_score(j, m, rules) for m in rules.metrics) for j in pool]
@@ -144,7 +146,7 @@ def build_pairs(pool:list[Judged], rules:PairRules=PairRules())->list[Pair]:
             out.append(Pair(case, c, r, key(scores[c]), key(scores[r]), *s2))
     return out
 
-# %% ../../nbs/training/00_prefs.ipynb #c026
+# %% ../../nbs/training/00_prefs.ipynb #42052809
 _THINK_BLOCK = re.compile(r'<think>.*?</think>', re.S | re.I)
 _THINK_TAG = re.compile(r'</?think>', re.I)
 
@@ -152,6 +154,7 @@ def strip_think(text:str)->str:
     "Remove `<think>…</think>` blocks and stray think tags."
     return _THINK_TAG.sub('', _THINK_BLOCK.sub('', text or ''))
 
+# %% ../../nbs/training/00_prefs.ipynb #38e8f851
 def _agent_message(log:str, first:bool)->dict:
     "One assistant turn from an agent's raw text, with the paper's clean-up."
     t = strip_think(log).lstrip()
@@ -202,7 +205,7 @@ def judged_from_runs(runs:Iterable)->list[Judged]:
     "A pool from policy runs: each run's trajectories with their evaluations, the policy as the model."
     return [Judged.from_evals(t, e, r.policy, '', i) for r in runs for i, (t, e) in enumerate(zip(r.trajectories, r.evaluations))]
 
-# %% ../../nbs/training/00_prefs.ipynb #c037
+# %% ../../nbs/training/00_prefs.ipynb #dcd3b24f
 import unicodedata
 from ..core import METRIC_KEYS
 
@@ -214,14 +217,15 @@ JUDGE_ARTEFACTS = re.compile('|'.join([rf'eval{_SEP}scores', rf"evaluator(?:['�
                              re.I)
 _INVISIBLE = re.compile('[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]')
 
-def normalize_text(text:str)->str:
-    "`text` as the artefact check reads it: Unicode NFKC, zero-width and other invisible formatting characters removed."
-    return _INVISIBLE.sub('', unicodedata.normalize('NFKC', text or ''))
-
 def judge_artefact(text:str)->str|None:
     "The first judge artefact in `text` (as normalised), or None."
     m = JUDGE_ARTEFACTS.search(normalize_text(text))
     return m.group(0) if m else None
+
+# %% ../../nbs/training/00_prefs.ipynb #9a92ddd6
+def normalize_text(text:str)->str:
+    "`text` as the artefact check reads it: Unicode NFKC, zero-width and other invisible formatting characters removed."
+    return _INVISIBLE.sub('', unicodedata.normalize('NFKC', text or ''))
 
 # %% ../../nbs/training/00_prefs.ipynb #c039
 def check_example(ex:dict, where:str='example'):
@@ -298,11 +302,12 @@ def load_pairs(path):
     "A preference JSONL file as a `datasets.Dataset`."
     return to_dataset(read_pairs(path))
 
-# %% ../../nbs/training/00_prefs.ipynb #c057
+# %% ../../nbs/training/00_prefs.ipynb #053bf3da
 def score_mix(examples:list[dict], which:str='')->Counter:
     "Counts of (chosen, rejected) scores; `which='2'` for the second metric."
     return Counter((e[f'chosen_score{which}'], e[f'rejected_score{which}']) for e in examples)
 
+# %% ../../nbs/training/00_prefs.ipynb #d5be6ec3
 def format_mix(mix:Counter)->str:
     "`(3,1) 8,194 · (3,0) 1,917 · ...`, most frequent first."
     return ' · '.join(f"({c},{r}) {n:,}" for (c, r), n in sorted(mix.items(), key=lambda kv: (-kv[1], kv[0])))
