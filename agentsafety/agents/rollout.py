@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
 from typing import Sequence
 from tqdm.auto import tqdm
+from fastcore.basics import patch
 from ..core import (Environment, Episode, Step, Trajectory, DataError, stop_message, MAX_STEPS, METRICS,
                               read_trajectories, write_trajectories, atomic_write_text, content_hash, eval_path, read_utf8)
 from ..react import parse_react, STOP
@@ -20,7 +21,7 @@ from .backends import (Backend, BackendError, BackendBatchError, ReplyError, Con
 __all__ = ['RolloutConfig', 'case_seed', 'served_model', 'backend_identity', 'env_identity', 'run_record', 'TrajectoryFile',
            'failure_reason', 'rollout']
 
-# %% ../../nbs/agents/03_rollout.ipynb #c006
+# %% ../../nbs/agents/03_rollout.ipynb #c008
 @dataclass
 class RolloutConfig:
     "How episodes are prompted, limited and decoded."
@@ -42,18 +43,21 @@ class RolloutConfig:
         if self.layout not in LAYOUTS: raise ValueError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
         if self.batch_size < 1: raise ValueError('batch_size must be at least 1')
 
-    def fingerprint(self)->dict:
-        "The settings that shape trajectories (not batch size or saving)."
-        return {k: v for k, v in asdict(self).items() if k not in ('batch_size', 'save_every')}
+# %% ../../nbs/agents/03_rollout.ipynb #c011
+@patch
+def fingerprint(self:RolloutConfig)->dict:
+    "The settings that shape trajectories (not batch size or saving)."
+    return {k: v for k, v in asdict(self).items() if k not in ('batch_size', 'save_every')}
 
-# %% ../../nbs/agents/03_rollout.ipynb #c008
+# %% ../../nbs/agents/03_rollout.ipynb #c014
 def case_seed(seed:int, case_idx:int)->int:
     "The sampling seed of one case's episode."
     return int.from_bytes(hashlib.sha256(f"{seed}:{case_idx}".encode()).digest()[:4], 'big')
 
-# %% ../../nbs/agents/03_rollout.ipynb #bd1f9663
+# %% ../../nbs/agents/03_rollout.ipynb #c017
 def _hash(obj)->str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
+# %% ../../nbs/agents/03_rollout.ipynb #c020
 def served_model(backend:OpenAIBackend)->dict|None:
     "What the endpoint reports of `backend`'s model (`/models`: id, root, parent, context length), None when it does not say."
     try: listed = backend._client.with_options(timeout=10.0, max_retries=0).models.list().data
@@ -63,6 +67,7 @@ def served_model(backend:OpenAIBackend)->dict|None:
     d = m.model_dump() if hasattr(m, 'model_dump') else dict(vars(m))
     return {k: d[k] for k in ('id', 'root', 'parent', 'max_model_len', 'owned_by') if d.get(k) is not None}
 
+# %% ../../nbs/agents/03_rollout.ipynb #c023
 def backend_identity(backend:Backend)->dict:
     """What writes a backend's text, by content: a local model's hash (and its adapters', chat template and dtype), an
     endpoint's model name, URL and what the server reports, a scripted policy's settings; a backend may define `identity()`."""
@@ -77,6 +82,7 @@ def backend_identity(backend:Backend)->dict:
         return {'kind': 'scripted', 'policy': asdict(pol) if is_dataclass(pol) else type(pol).__qualname__}
     return {'kind': type(backend).__qualname__, 'name': backend.name}
 
+# %% ../../nbs/agents/03_rollout.ipynb #c026
 def env_identity(env:Environment)->dict:
     "An environment by content: its name, seed, cases and toolkits, and a tool emulator's identity and settings."
     if hasattr(env, 'identity'): return env.identity()
@@ -89,13 +95,22 @@ def env_identity(env:Environment)->dict:
         d['emulator'] = backend_identity(emu) | {k: getattr(env, k, None) for k in ('mode', 'max_new_tokens', 'temperature', 'seed')}
     return d
 
+# %% ../../nbs/agents/03_rollout.ipynb #c029
 def run_record(env:Environment, backend:Backend, cfg:RolloutConfig)->dict:
     "What produces a rollout's trajectories: the agent, the environment, the prompt of every case and the settings."
     prompts = [agent_prompt(c, env.case_toolkits(i), cfg.variant, cfg.detail) for i, c in enumerate(env.cases)]
     return {'agent': backend.name, 'producer': backend_identity(backend), 'environment': env_identity(env),
             'prompt': _hash(prompts), 'settings': cfg.fingerprint()}
 
-# %% ../../nbs/agents/03_rollout.ipynb #c010
+# %% ../../nbs/agents/03_rollout.ipynb #c033
+def _diffs(old, new, at:str='')->list[str]:
+    "`field: old now new` for every (nested) field where two records differ."
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)
+                for d in _diffs(old.get(k), new.get(k), f"{at}.{k}" if at else str(k))]
+    return [f"{at}: {repr(old)[:120]} now {repr(new)[:120]}"]
+
+# %% ../../nbs/agents/03_rollout.ipynb #c036
 class TrajectoryFile:
     "The trajectories of finished cases, kept on disk and rewritten atomically."
     def __init__(self, path, # the trajectory file (`.jsonl`)
@@ -111,7 +126,9 @@ class TrajectoryFile:
         self.done = {t.case_idx: t for t in read_trajectories(self.path)} if self.path.exists() else {}
         if run is not None and not self.meta_path.exists(): atomic_write_text(self.meta_path, json.dumps(run, indent=1) + '\n')
 
-    def _mismatch(self, run:dict|None)->str|None:
+# %% ../../nbs/agents/03_rollout.ipynb #c038
+@patch
+def _mismatch(self:TrajectoryFile, run:dict|None)->str|None:
         "Why the file on disk cannot be resumed by `run` (None: it can)."
         if run is None or not (self.path.exists() or self.meta_path.exists()): return None
         if not self.meta_path.exists(): return f"no record of what produced it ({self.meta_path.name})"
@@ -121,26 +138,23 @@ class TrajectoryFile:
         diff = _diffs({k: v for k, v in old.items() if k != 'agent'}, {k: v for k, v in run.items() if k != 'agent'})
         return f"it was written by a different run ({'; '.join(diff[:6])}{'; ...' if len(diff) > 6 else ''})" if diff else None
 
-    def add(self, traj:Trajectory):
-        "Record a finished case; saves when `save_every` seconds have passed since the last save."
-        self.done[traj.case_idx] = traj
-        self._dirty = True
-        if time.monotonic() - self._last >= self.save_every: self.save()
+# %% ../../nbs/agents/03_rollout.ipynb #c042
+@patch
+def save(self:TrajectoryFile):
+    "Write the finished cases now."
+    if not self._dirty and self.path.exists(): return
+    write_trajectories(self.path, [self.done[k] for k in sorted(self.done)])
+    self._last, self._dirty = time.monotonic(), False
 
-    def save(self):
-        "Write the finished cases now."
-        if not self._dirty and self.path.exists(): return
-        write_trajectories(self.path, [self.done[k] for k in sorted(self.done)])
-        self._last, self._dirty = time.monotonic(), False
+# %% ../../nbs/agents/03_rollout.ipynb #c045
+@patch
+def add(self:TrajectoryFile, traj:Trajectory):
+    "Record a finished case; saves when `save_every` seconds have passed since the last save."
+    self.done[traj.case_idx] = traj
+    self._dirty = True
+    if time.monotonic() - self._last >= self.save_every: self.save()
 
-def _diffs(old, new, at:str='')->list[str]:
-    "`field: old now new` for every (nested) field where two records differ."
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [d for k in sorted(set(old) | set(new), key=str) if old.get(k) != new.get(k)
-                for d in _diffs(old.get(k), new.get(k), f"{at}.{k}" if at else str(k))]
-    return [f"{at}: {repr(old)[:120]} now {repr(new)[:120]}"]
-
-# %% ../../nbs/agents/03_rollout.ipynb #c014
+# %% ../../nbs/agents/03_rollout.ipynb #c048
 @dataclass
 class _Live:
     "An episode in progress."
@@ -153,6 +167,7 @@ class _Live:
     format_errors: list = field(default_factory=list) # every failed attempt: [step index, log, error]
     tokens: int = 0 # generated tokens so far
 
+# %% ../../nbs/agents/03_rollout.ipynb #c051
 def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None, failure:dict|None=None)->Trajectory:
     "The finished episode as a trajectory record (with the case, as the paper's files carry it)."
     c = env.cases[r.case_idx]
@@ -163,7 +178,7 @@ def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None, failur
     if failure: extra['failure'] = failure # why the run, not the agent, failed: {'reason': 'backend_error' or 'environment_error', 'message'}
     return Trajectory(r.case_idx, list(r.steps), output, final_log, c.to_dict(), extra)
 
-# %% ../../nbs/agents/03_rollout.ipynb #r14a
+# %% ../../nbs/agents/03_rollout.ipynb #c054
 def failure_reason(t:Trajectory)->str|None:
     """Why the rollout of `t` failed (a backend or environment error, not the agent), or None. Such a case is played
     again by the next run, whose record replaces it, and judges do not judge it."""
@@ -171,7 +186,7 @@ def failure_reason(t:Trajectory)->str|None:
     if isinstance(f, dict): return f"{f.get('reason', 'error')}: {f.get('message', '')}"
     return f"error: {t.output}" if t.stop_reason == 'error' else None
 
-# %% ../../nbs/agents/03_rollout.ipynb #c015
+# %% ../../nbs/agents/03_rollout.ipynb #c057
 def _is_oom(e:BaseException)->bool: return type(e).__name__ == 'OutOfMemoryError'
 
 def _generate(backend:Backend, items:list, cfg:RolloutConfig)->list:
@@ -189,7 +204,7 @@ def _generate(backend:Backend, items:list, cfg:RolloutConfig)->list:
     h = len(items) // 2
     return _generate(backend, items[:h], cfg) + _generate(backend, items[h:], cfg)
 
-# %% ../../nbs/agents/03_rollout.ipynb #c016
+# %% ../../nbs/agents/03_rollout.ipynb #c060
 def _env_steps(env:Environment, calls:list)->list:
     "Run `(live, parsed)` tool calls, batched when the environment can (`step_batch`); a failure becomes an exception object."
     if hasattr(env, 'step_batch'): return env.step_batch([(r.episode, p.action, p.action_input) for r, p in calls])  # may hold ContextLimitError objects
@@ -200,7 +215,56 @@ def _env_steps(env:Environment, calls:list)->list:
         except Exception as e: out.append(e)
     return out
 
-# %% ../../nbs/agents/03_rollout.ipynb #c017
+# %% ../../nbs/agents/03_rollout.ipynb #c063
+def _budgeted(backend:Backend, live:list, cfg:RolloutConfig, ctx:int|None, finish)->list:
+    "`(live, messages, max_new)` of every live episode whose next prompt fits `ctx`; `finish` ends the others."
+    items, turns = [], [(r, agent_messages(r.opening, r.steps, r.retries, cfg.layout)) for r in live]
+    counts = backend.count_tokens_batch([m for _, m in turns]) if ctx else [None]*len(turns)
+    for (r, msgs), n in zip(turns, counts):
+        k = cfg.max_new_tokens if cfg.token_budget is None else min(cfg.max_new_tokens, cfg.token_budget - r.tokens)
+        if ctx:
+            if n >= ctx: finish(r, stop_message('context_limit'), ''); continue
+            k = min(k, ctx - n)
+        items.append((r, msgs, k))
+    return items
+
+# %% ../../nbs/agents/03_rollout.ipynb #c066
+def _read_turns(items:list, gens:list, cfg:RolloutConfig, finish)->list:
+    "The tool calls `(live, parsed)` that the generations `gens` of `items` ask for; `finish` ends the episodes that stop."
+    calls = []
+    for (r, _, _), g in zip(items, gens):
+        if g is None: finish(r, stop_message('oom'), ''); continue
+        if isinstance(g, ReplyError):
+            finish(r, stop_message('error'), '', {'reason': 'backend_error', 'message': str(g)[:2000]}); continue
+        r.tokens += g.completion_tokens
+        p = parse_react(g.text)
+        if p.kind == 'final': finish(r, p.answer, p.log)
+        elif cfg.token_budget is not None and r.tokens >= cfg.token_budget: finish(r, stop_message('token_limit'), p.log)
+        elif p.kind == 'action' and cfg.max_steps is not None and len(r.steps) >= cfg.max_steps:
+            finish(r, stop_message('max_steps'), p.log)
+        elif p.kind == 'invalid':
+            r.retries.append((p.log, p.error)); r.format_errors.append([len(r.steps), p.log, p.error])
+            if len(r.retries) > cfg.max_retries: finish(r, stop_message('parse_error'), p.log)
+        else: calls.append((r, p))
+    return calls
+
+# %% ../../nbs/agents/03_rollout.ipynb #c069
+def _apply_calls(env:Environment, calls:list, finish)->int:
+    "Run the tool calls `(live, parsed)` and record their steps (`finish` ends the episodes that stop); the number of steps taken."
+    n = 0
+    for (r, p), res in zip(calls, _env_steps(env, calls) if calls else []):
+        if isinstance(res, ContextLimitError): finish(r, stop_message('context_limit'), p.log); continue
+        if isinstance(res, Exception):
+            warnings.warn(f"case {r.case_idx}: the environment failed on {p.action}: {type(res).__name__}: {res}")
+            r.format_errors.append([len(r.steps), p.log, f"environment error: {type(res).__name__}: {res}"])
+            finish(r, stop_message('error'), p.log, {'reason': 'environment_error', 'message': f"{type(res).__name__}: {res}"[:2000]}); continue
+        r.steps.append(Step(p.action, p.action_input, p.log, res.observation, res.summary, res.log))
+        r.retries = []
+        n += 1
+        if res.done: finish(r, res.observation, '')
+    return n
+
+# %% ../../nbs/agents/03_rollout.ipynb #c072
 def rollout(env:Environment, # the world the cases come from
             backend:Backend, # writes the agent's turns
             cases:Sequence[int]|None=None, # case indices (None: all)
@@ -231,40 +295,10 @@ def rollout(env:Environment, # the world the cases come from
                 i = todo.pop(0)
                 live.append(_Live(i, env.episode(i), agent_prompt(env.cases[i], env.case_toolkits(i), cfg.variant, cfg.detail),
                                   case_seed(cfg.seed, i)))
-            items, turns = [], [(r, agent_messages(r.opening, r.steps, r.retries, cfg.layout)) for r in live]
-            counts = backend.count_tokens_batch([m for _, m in turns]) if ctx else [None]*len(turns)
-            for (r, msgs), n in zip(turns, counts):
-                k = cfg.max_new_tokens if cfg.token_budget is None else min(cfg.max_new_tokens, cfg.token_budget - r.tokens)
-                if ctx:
-                    if n >= ctx: finish(r, stop_message('context_limit'), ''); continue
-                    k = min(k, ctx - n)
-                items.append((r, msgs, k))
+            items = _budgeted(backend, live, cfg, ctx, finish)
             if not items: continue
-            calls = []
-            for (r, _, _), g in zip(items, _generate(backend, items, cfg)):
-                if g is None: finish(r, stop_message('oom'), ''); continue
-                if isinstance(g, ReplyError):
-                    finish(r, stop_message('error'), '', {'reason': 'backend_error', 'message': str(g)[:2000]}); continue
-                r.tokens += g.completion_tokens
-                p = parse_react(g.text)
-                if p.kind == 'final': finish(r, p.answer, p.log)
-                elif cfg.token_budget is not None and r.tokens >= cfg.token_budget: finish(r, stop_message('token_limit'), p.log)
-                elif p.kind == 'action' and cfg.max_steps is not None and len(r.steps) >= cfg.max_steps:
-                    finish(r, stop_message('max_steps'), p.log)
-                elif p.kind == 'invalid':
-                    r.retries.append((p.log, p.error)); r.format_errors.append([len(r.steps), p.log, p.error])
-                    if len(r.retries) > cfg.max_retries: finish(r, stop_message('parse_error'), p.log)
-                else: calls.append((r, p))
-            for (r, p), res in zip(calls, _env_steps(env, calls) if calls else []):
-                if isinstance(res, ContextLimitError): finish(r, stop_message('context_limit'), p.log); continue
-                if isinstance(res, Exception):
-                    warnings.warn(f"case {r.case_idx}: the environment failed on {p.action}: {type(res).__name__}: {res}")
-                    r.format_errors.append([len(r.steps), p.log, f"environment error: {type(res).__name__}: {res}"])
-                    finish(r, stop_message('error'), p.log, {'reason': 'environment_error', 'message': f"{type(res).__name__}: {res}"[:2000]}); continue
-                r.steps.append(Step(p.action, p.action_input, p.log, res.observation, res.summary, res.log))
-                r.retries = []
-                nsteps += 1
-                if res.done: finish(r, res.observation, '')
+            calls = _read_turns(items, _generate(backend, items, cfg), cfg, finish)
+            nsteps += _apply_calls(env, calls, finish)
             bar.set_postfix(steps=nsteps, live=len(live), refresh=False)
     finally:
         if store is not None: store.save()
