@@ -15,7 +15,7 @@ __all__ = ['WIDTH', 'HEIGHT', 'SHAPES', 'SCHEDULE_COLORS', 'INTERMEDIATES', 'FOR
            'schedule_color', 'overall_chart', 'delta_by_model_chart', 'delta_all_chart', 'intermediates_chart',
            'save_chart', 'charts', 'prefetch_bundle', 'write_figures']
 
-# %% ../../nbs/analysis/03_plots.ipynb #c008
+# %% ../../nbs/analysis/03_plots.ipynb #dc5eb2fa
 WIDTH, HEIGHT = 440, 400 # plot area of every figure, in pixels
 SHAPES = ('circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'triangle-left', 'triangle-right')
 
@@ -23,6 +23,7 @@ def fmt_ci(ci)->str:
     "An interval as `[lo, hi]`, or `—` when there is none."
     return '—' if not ci or ci[0] is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
+# %% ../../nbs/analysis/03_plots.ipynb #f2f6a3c8
 def _row(p:dict, config:str)->dict:
     "A chart row for a point, base or aggregate: numbers and tooltip strings."
     return dict(config=config, source=p.get('source', 'all sources'), schedule=p['schedule'], label=p['label'],
@@ -32,6 +33,7 @@ def _row(p:dict, config:str)->dict:
                 n_runs=p.get('n_runs', p.get('n_sources')), n_cases=p.get('n_cases'), pareto=p.get('pareto', False),
                 **{f"{k}_ci": fmt_ci(p.get(f"{k}_ci")) for k in ('help', 'safety', 'delta_help', 'delta_safety')})
 
+# %% ../../nbs/analysis/03_plots.ipynb #044f386d
 def _tooltip(delta:bool=False)->list:
     "Tooltip fields: configuration, counts, means and intervals (deltas first in delta figures)."
     t = [alt.Tooltip('config:N', title='configuration'), alt.Tooltip('n_runs:Q', title='runs (or sources)'),
@@ -42,6 +44,7 @@ def _tooltip(delta:bool=False)->list:
          alt.Tooltip('dsafety:Q', title='Δsafety', format='+.3f'), alt.Tooltip('delta_safety_ci:N', title='Δsafety 95% CI')]
     return t + (d + m if delta else m + d)
 
+# %% ../../nbs/analysis/03_plots.ipynb #7881c1fc
 SCHEDULE_COLORS = {'base': '#555555', 'S': '#4c78a8', 'H': '#f58518', 'S&H': '#54a24b', 'S,H': '#e45756', 'H,S': '#b279a2'}
 _MORE_COLORS = ('#eeca3b', '#72b7b2', '#ff9da6', '#9d755d', '#bab0ac')
 
@@ -51,16 +54,30 @@ def schedule_color(schedules)->alt.Color:
     extra = iter(_MORE_COLORS*4)
     return alt.Color('schedule:N', title='schedule', scale=alt.Scale(domain=dom, range=[SCHEDULE_COLORS.get(s) or next(extra) for s in dom]))
 
+# %% ../../nbs/analysis/03_plots.ipynb #9fa61013
 def _domain(vals:list, pad:float=0.15, include:tuple=(0.0,))->list[float]:
     "A padded axis domain covering `vals` and `include`."
     v = [x for x in vals if x is not None] + list(include)
     return [min(v) - pad, max(v) + pad]
 
-# %% ../../nbs/analysis/03_plots.ipynb #c011
+# %% ../../nbs/analysis/03_plots.ipynb #86b04861
+def _overall_rows(view:dict)->list[dict]:
+    "Chart rows of the source bases and every point, those with both means defined."
+    rows = [_row(b, f"{b['source']} (source)") for b in view['bases']] + [_row(p, f"{p['source']} {p['label']}") for p in view['points']]
+    return [r for r in rows if r['help'] is not None and r['safety'] is not None]
+
+# %% ../../nbs/analysis/03_plots.ipynb #bce82d47
+def _rings(base:alt.Chart, sc:dict)->list:
+    "Marks drawn over the points: a dashed ring on each source model, a solid ring on the Pareto set, the source's name."
+    src = base.transform_filter(alt.datum.schedule == 'base').mark_point(size=260, filled=False, color='black', strokeDash=[2, 2]).encode(**sc)
+    par = base.transform_filter(alt.datum.pareto).mark_point(size=200, filled=False, color='black', strokeWidth=1.5).encode(**sc)
+    lab = base.transform_filter(alt.datum.schedule == 'base').mark_text(dy=-16, fontSize=11).encode(**sc, text='source:N')
+    return [src, par, lab]
+
+# %% ../../nbs/analysis/03_plots.ipynb #8f973e52
 def overall_chart(view:dict, title:str='')->alt.LayerChart:
     "Absolute help vs safety of every configuration and source model; colour and marker per source, Pareto set ringed."
-    rows = [_row(b, f"{b['source']} (source)") for b in view['bases']] + [_row(p, f"{p['source']} {p['label']}") for p in view['points']]
-    rows = [r for r in rows if r['help'] is not None and r['safety'] is not None]
+    rows = _overall_rows(view)
     srcs = sorted({r['source'] for r in rows})
     sc = dict(x=alt.X('help:Q', title='Help(Ignore)', scale=alt.Scale(domain=[-0.1, 3.1], nice=False)),
               y=alt.Y('safety:Q', title='Safety', scale=alt.Scale(domain=[-0.1, 3.1], nice=False)))
@@ -69,47 +86,57 @@ def overall_chart(view:dict, title:str='')->alt.LayerChart:
         **sc, color=alt.Color('source:N', title='source', scale=alt.Scale(domain=srcs)),
         shape=alt.Shape('source:N', title='source', scale=alt.Scale(domain=srcs, range=list(SHAPES[:len(srcs)]))),
         tooltip=_tooltip())
-    src = base.transform_filter(alt.datum.schedule == 'base').mark_point(size=260, filled=False, color='black', strokeDash=[2, 2]).encode(**sc)
-    par = base.transform_filter(alt.datum.pareto).mark_point(size=200, filled=False, color='black', strokeWidth=1.5).encode(**sc)
-    lab = base.transform_filter(alt.datum.schedule == 'base').mark_text(dy=-16, fontSize=11).encode(**sc, text='source:N')
-    return alt.layer(pts, src, par, lab).properties(
+    return alt.layer(pts, *_rings(base, sc)).properties(
         title=alt.Title(title or 'Help(Ignore) vs Safety: every configuration',
                         subtitle='dashed ring: source model; solid ring: non-dominated (Pareto) configuration'))
 
-# %% ../../nbs/analysis/03_plots.ipynb #c012
+# %% ../../nbs/analysis/03_plots.ipynb #65249ec3
+def _delta_scales(rows:list[dict], x_title:str, y_title:str)->tuple[dict, list]:
+    "x (Δhelp) and y (Δsafety) encodings over the rows' padded range with the origin; and the x domain."
+    xd, yd = _domain([r['dhelp'] for r in rows]), _domain([r['dsafety'] for r in rows])
+    return dict(x=alt.X('dhelp:Q', title=x_title, scale=alt.Scale(domain=xd, nice=False)),
+                y=alt.Y('dsafety:Q', title=y_title, scale=alt.Scale(domain=yd, nice=False))), xd
+
+def _zero_rules()->list:
+    "Grey rules through the origin: no change in help, no change in safety."
+    zero = alt.Chart(alt.Data(values=[{'z': 0}]))
+    return [zero.mark_rule(color='#bbb').encode(x='z:Q'), zero.mark_rule(color='#bbb').encode(y='z:Q')]
+
+# %% ../../nbs/analysis/03_plots.ipynb #be53cbec
+def _fit_line(f:dict, xd:list, sc:dict)->alt.Chart:
+    "The fitted line `f` across the x domain, dashed."
+    line = [{'dhelp': x, 'dsafety': f['intercept'] + f['slope']*x} for x in xd]
+    return alt.Chart(alt.Data(values=line)).mark_line(color='black', strokeDash=[6, 4]).encode(**sc)
+
+def _fit_title(f:dict, head:str)->str:
+    "`head` with the fit's R² (and its interval), r and number of points, when there is a fit."
+    if f.get('r2') is None or f.get('slope') is None: return head
+    ci = f" (95% CI {f['r2_ci'][0]:.2f}–{f['r2_ci'][1]:.2f})" if f.get('r2_ci') else ''
+    return f"{head}: R² = {f['r2']:.3f}{ci}, r = {f['r']:.3f}, {f['n_points']} points"
+
+# %% ../../nbs/analysis/03_plots.ipynb #618dec4b
 def delta_by_model_chart(view:dict, title:str='')->alt.LayerChart:
     "Δsafety against Δhelp per (source, schedule, β), with the least-squares line; R² and r in the title."
     rows = [_row(p, f"{p['source']} {p['label']}") for p in view['points'] if p['delta_help'] is not None]
     f = view['frontier']
-    xd, yd = _domain([r['dhelp'] for r in rows]), _domain([r['dsafety'] for r in rows])
-    sc = dict(x=alt.X('dhelp:Q', title='Δ Help(Ignore)', scale=alt.Scale(domain=xd, nice=False)),
-              y=alt.Y('dsafety:Q', title='Δ Safety', scale=alt.Scale(domain=yd, nice=False)))
+    sc, xd = _delta_scales(rows, 'Δ Help(Ignore)', 'Δ Safety')
     scheds = sorted({r['schedule'] for r in rows}, key=lambda s: label_sort_key(s, None))
     pts = alt.Chart(alt.Data(values=rows)).mark_point(filled=True, size=80, opacity=0.85).encode(
         **sc, color=alt.Color('source:N', title='source'),
         shape=alt.Shape('schedule:N', title='schedule', scale=alt.Scale(domain=scheds, range=list(SHAPES[:len(scheds)]))),
         tooltip=_tooltip(delta=True))
-    zero = alt.Chart(alt.Data(values=[{'z': 0}]))
-    layers = [zero.mark_rule(color='#bbb').encode(x='z:Q'), zero.mark_rule(color='#bbb').encode(y='z:Q'), pts]
-    head = 'Δsafety vs Δhelp by model'
-    if f.get('r2') is not None and f.get('slope') is not None:
-        line = [{'dhelp': x, 'dsafety': f['intercept'] + f['slope']*x} for x in xd]
-        layers.insert(2, alt.Chart(alt.Data(values=line)).mark_line(color='black', strokeDash=[6, 4]).encode(**sc))
-        ci = f" (95% CI {f['r2_ci'][0]:.2f}–{f['r2_ci'][1]:.2f})" if f.get('r2_ci') else ''
-        head = f"{head}: R² = {f['r2']:.3f}{ci}, r = {f['r']:.3f}, {f['n_points']} points"
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT,
-                                         title=alt.Title(title or head, subtitle=f"fit: Δsafety = {f['slope']:.3f} Δhelp + "
-                                                         f"{f['intercept']:.3f}" if f.get('slope') is not None else ''))
+    fitted = f.get('r2') is not None and f.get('slope') is not None
+    return alt.layer(*_zero_rules(), *([_fit_line(f, xd, sc)] if fitted else []), pts).properties(
+        width=WIDTH, height=HEIGHT, title=alt.Title(title or _fit_title(f, 'Δsafety vs Δhelp by model'),
+        subtitle=f"fit: Δsafety = {f['slope']:.3f} Δhelp + {f['intercept']:.3f}" if f.get('slope') is not None else ''))
 
-# %% ../../nbs/analysis/03_plots.ipynb #c013
+# %% ../../nbs/analysis/03_plots.ipynb #6623084d
 def delta_all_chart(view:dict, title:str='')->alt.LayerChart:
     "Δhelp and Δsafety of each schedule and β averaged over sources, with the source base at the origin."
     agg = view['aggregated']
     rows = [_row({**agg['base'], 'delta_help': 0.0, 'delta_safety': 0.0}, 'base (source models)')]
     rows += [_row(p, p['label']) for p in agg['points'] if p['delta_help'] is not None]
-    xd, yd = _domain([r['dhelp'] for r in rows]), _domain([r['dsafety'] for r in rows])
-    sc = dict(x=alt.X('dhelp:Q', title='Δ Help(Ignore), mean over sources', scale=alt.Scale(domain=xd, nice=False)),
-              y=alt.Y('dsafety:Q', title='Δ Safety, mean over sources', scale=alt.Scale(domain=yd, nice=False)))
+    sc, _ = _delta_scales(rows, 'Δ Help(Ignore), mean over sources', 'Δ Safety, mean over sources')
     base = alt.Chart(alt.Data(values=rows))
     pts = base.mark_point(filled=True, size=90).encode(**sc, color=schedule_color(r['schedule'] for r in rows),
                                                        shape=alt.Shape('beta:N', title='β'), tooltip=_tooltip(delta=True))
@@ -117,84 +144,120 @@ def delta_all_chart(view:dict, title:str='')->alt.LayerChart:
     return alt.layer(pts, lab).properties(width=WIDTH, height=HEIGHT,
                                           title=title or 'Δ against the source model, averaged over sources')
 
-# %% ../../nbs/analysis/03_plots.ipynb #c014
+# %% ../../nbs/analysis/03_plots.ipynb #08881e25
 INTERMEDIATES = {'help': ('H', 'S', 'S,H'), 'safe': ('S', 'H', 'H,S')} # schedules shown in each intermediates figure
 
 def _arrow_angle(dx:float, dy:float, kx:float, ky:float)->float:
     "Clockwise rotation (degrees) that points an upward triangle along data direction (dx, dy) on screen."
     return math.degrees(math.atan2(dx*kx, dy*ky))
 
-def intermediates_chart(view:dict, which:str='help', title:str='')->alt.LayerChart:
-    "Absolute help/safety averaged over sources for the base and the schedules of `which`, arrows parent → child."
-    agg = view['aggregated']
-    keep = INTERMEDIATES[which]
-    rows = [_row(agg['base'], 'base (source models)')] + [_row(p, p['label']) for p in agg['points'] if p['schedule'] in keep]
-    rows = [r for r in rows if r['help'] is not None and r['safety'] is not None]
-    at = {r['label']: r for r in rows}
-    xd, yd = _domain([r['help'] for r in rows], 0.15, ()), _domain([r['safety'] for r in rows], 0.15, ())
-    kx, ky = WIDTH/(xd[1] - xd[0]), HEIGHT/(yd[1] - yd[0])
+def _intermediate_rows(agg:dict, which:str)->list[dict]:
+    "Chart rows of the across-source base and of the schedules `which` shows, those with both means defined."
+    rows = [_row(agg['base'], 'base (source models)')] + [_row(p, p['label']) for p in agg['points'] if p['schedule'] in INTERMEDIATES[which]]
+    return [r for r in rows if r['help'] is not None and r['safety'] is not None]
+
+# %% ../../nbs/analysis/03_plots.ipynb #6829f0f6
+def _arrows(points:list[dict], at:dict, kx:float, ky:float)->list[dict]:
+    "An arrow from each parent to its child where both are drawn (`at`: label → row): its ends, head (80% along) and angle."
     arrows = []
-    for p in agg['points']:
+    for p in points:
         if p['label'] in at and p['parent'] in at:
             a, b = at[p['parent']], at[p['label']]
             dx, dy = b['help'] - a['help'], b['safety'] - a['safety']
             arrows.append(dict(x=a['help'], y=a['safety'], x2=b['help'], y2=b['safety'], hx=a['help'] + 0.8*dx,
                                hy=a['safety'] + 0.8*dy, angle=_arrow_angle(dx, dy, kx, ky), edge=f"{p['parent']} → {p['label']}"))
+    return arrows
+
+# %% ../../nbs/analysis/03_plots.ipynb #c0564b0d
+def _arrow_layers(arrows:list[dict], X, Y)->list:
+    "A grey rule and a rotated triangle head per arrow (no layer without arrows); `X`, `Y` make the axes' encodings."
+    if not arrows: return []
+    ar = alt.Chart(alt.Data(values=arrows))
+    return [ar.mark_rule(color='#777').encode(x=X('x'), y=Y('y'), x2='x2:Q', y2='y2:Q', tooltip=alt.Tooltip('edge:N', title='stage')),
+            ar.mark_point(shape='triangle', filled=True, size=70, color='#777', opacity=1).encode(
+                x=X('hx'), y=Y('hy'), angle=alt.Angle('angle:Q', scale=None))]
+
+_INTERMEDIATE_TITLES = {'help': 'helpfulness training after safety training (S → S,H)',
+                        'safe': 'safety training after helpfulness training (H → H,S)'}
+
+# %% ../../nbs/analysis/03_plots.ipynb #2d6c9c56
+def intermediates_chart(view:dict, which:str='help', title:str='')->alt.LayerChart:
+    "Absolute help/safety averaged over sources for the base and the schedules of `which`, arrows parent → child."
+    agg = view['aggregated']
+    rows = _intermediate_rows(agg, which)
+    xd, yd = _domain([r['help'] for r in rows], 0.15, ()), _domain([r['safety'] for r in rows], 0.15, ())
+    arrows = _arrows(agg['points'], {r['label']: r for r in rows}, WIDTH/(xd[1] - xd[0]), HEIGHT/(yd[1] - yd[0]))
     X = lambda f: alt.X(f'{f}:Q', title='Help(Ignore), mean over sources', scale=alt.Scale(domain=xd, nice=False))
     Y = lambda f: alt.Y(f'{f}:Q', title='Safety, mean over sources', scale=alt.Scale(domain=yd, nice=False))
-    ar = alt.Chart(alt.Data(values=arrows))
-    layers = [ar.mark_rule(color='#777').encode(x=X('x'), y=Y('y'), x2='x2:Q', y2='y2:Q', tooltip=alt.Tooltip('edge:N', title='stage')),
-              ar.mark_point(shape='triangle', filled=True, size=70, color='#777', opacity=1).encode(
-                  x=X('hx'), y=Y('hy'), angle=alt.Angle('angle:Q', scale=None))] if arrows else []
     base = alt.Chart(alt.Data(values=rows))
-    layers += [base.mark_point(filled=True, size=110, opacity=1).encode(x=X('help'), y=Y('safety'),
+    layers = _arrow_layers(arrows, X, Y) + [base.mark_point(filled=True, size=110, opacity=1).encode(x=X('help'), y=Y('safety'),
                    color=schedule_color(r['schedule'] for r in rows), shape=alt.Shape('beta:N', title='β'), tooltip=_tooltip()),
                base.mark_text(dx=9, dy=-7, align='left', fontSize=10).encode(x=X('help'), y=Y('safety'), text='label:N')]
-    what = {'help': 'helpfulness training after safety training (S → S,H)', 'safe': 'safety training after helpfulness training (H → H,S)'}[which]
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=alt.Title(
-        title or f"With intermediates: {what}", subtitle='averaged over sources; arrows go from each parent to its child'))
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=alt.Title(title or f"With intermediates: {_INTERMEDIATE_TITLES[which]}",
+                                                                                   subtitle='averaged over sources; arrows go from each parent to its child'))
 
-# %% ../../nbs/analysis/03_plots.ipynb #c017
+# %% ../../nbs/analysis/03_plots.ipynb #6ff6de32
 FORMATS = ('png', 'svg', 'html') # every format a figure can be written in
 DEFAULT_FORMATS = ('png', 'html') # written unless asked otherwise (SVG on request)
 
+def _vl_version()->str:
+    "The Vega-Lite version of Altair's schema as vl-convert names it (`v5_20`)."
+    return '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
+
+def _embed_options()->tuple[dict, dict]:
+    "Altair's embed options, and the locale arguments vl-convert takes from them."
+    from altair.utils.mimebundle import preprocess_embed_options
+    eo = preprocess_embed_options(alt.renderers.options.get('embed_options', {}))
+    return eo, dict(format_locale=eo.get('formatLocale'), time_format_locale=eo.get('timeFormatLocale'))
+
+# %% ../../nbs/analysis/03_plots.ipynb #8f310bdc
+def _write_atomic(p:Path, data)->Path:
+    "Write text or bytes to `p` under a temporary name and rename it, so a killed run leaves no half-written file."
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    try:
+        if isinstance(data, bytes): tmp.write_bytes(data)
+        else: tmp.write_text(data, encoding='utf-8')
+        os.replace(tmp, p)
+    finally: tmp.unlink(missing_ok=True)
+    return p
+
+# %% ../../nbs/analysis/03_plots.ipynb #55336d93
+def _html(spec:dict, eo:dict, vl:str, js:str|None)->str:
+    "A page that draws `spec` with the Vega libraries inlined (`js`, default vl-convert's bundle): it works offline."
+    import json, vl_convert as vlc
+    from altair.utils.html import INLINE_HTML_TEMPLATE
+    return INLINE_HTML_TEMPLATE.render(spec=json.dumps(spec), embed_options=json.dumps({**eo, 'mode': eo.get('mode', 'vega-lite')}),
+                                       output_div='vis', vegalite_version=alt.VEGALITE_VERSION,
+                                       vegaembed_script=js if js is not None else vlc.javascript_bundle(vl_version=vl))
+
+# %% ../../nbs/analysis/03_plots.ipynb #3077202b
 def save_chart(chart, # an Altair chart, or its Vega-Lite spec (`chart.to_dict()`)
                stem, # the files' path without extension
                formats=DEFAULT_FORMATS, # any of `FORMATS`
                js:str|None=None, # the vega-embed JavaScript inlined in the HTML (default: `vl_convert.javascript_bundle`)
               )->list[Path]:
     "Save `chart` as `<stem>.png` and self-contained `.html` (and `.svg` when asked), its spec built once; returns the paths."
-    import json, vl_convert as vlc
-    from altair.utils.html import INLINE_HTML_TEMPLATE
-    from altair.utils.mimebundle import preprocess_embed_options
+    import vl_convert as vlc
     if bad := [f for f in formats if f not in FORMATS]: raise ValueError(f"unknown figure format(s) {bad}; known: {FORMATS}")
     # what `chart.save` does, without validating the spec again for each format (tests validate every figure's spec)
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False, context={'pre_transform': False})
-    vl = '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
-    eo = preprocess_embed_options(alt.renderers.options.get('embed_options', {}))
-    loc = dict(format_locale=eo.get('formatLocale'), time_format_locale=eo.get('timeFormatLocale'))
+    vl, (eo, loc) = _vl_version(), _embed_options()
     svg = vlc.vegalite_to_svg(spec, vl_version=vl, **loc) if 'svg' in formats else None
     def render(ext):
         if ext == 'svg': return svg
         if ext == 'png': # the same bytes as `vegalite_to_png`, without laying the chart out twice
             return vlc.svg_to_png(svg, scale=2, ppi=72) if svg else vlc.vegalite_to_png(spec, vl_version=vl, scale=2, ppi=72, **loc)
-        return INLINE_HTML_TEMPLATE.render(spec=json.dumps(spec), embed_options=json.dumps({**eo, 'mode': eo.get('mode', 'vega-lite')}),
-                                           output_div='vis', vegalite_version=alt.VEGALITE_VERSION,
-                                           vegaembed_script=js if js is not None else vlc.javascript_bundle(vl_version=vl))
-    out = []
-    for ext in formats:
-        p = Path(f"{stem}.{ext}")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp")
-        data = render(ext)
-        try:
-            if isinstance(data, bytes): tmp.write_bytes(data)
-            else: tmp.write_text(data, encoding='utf-8')
-            os.replace(tmp, p)
-        finally: tmp.unlink(missing_ok=True)
-        out.append(p)
-    return out
+        return _html(spec, eo, vl, js)
+    return [_write_atomic(Path(f"{stem}.{ext}"), render(ext)) for ext in formats]
 
+# %% ../../nbs/analysis/03_plots.ipynb #edd65abd
+def _judge_fit_title(f:dict, who:str)->str:
+    "The frontier figure's title for one view: R² and its interval; '' (the figure's own) without a fit."
+    if f.get('r2') is None: return ''
+    return f"Δsafety vs Δhelp by model ({who}): R² = {f['r2']:.3f}" + (f" (95% CI {f['r2_ci'][0]:.2f}–{f['r2_ci'][1]:.2f})" if f.get('r2_ci') else '')
+
+# %% ../../nbs/analysis/03_plots.ipynb #861cdeca
 def charts(summary:dict)->dict:
     "Every figure of a summary, keyed by file stem (`overall`, `delta_by_model_eval-q32`, ...)."
     views = [('', summary, 'both judges')] + [(f"_eval-{j}", v, f"judge {j}") for j, v in summary.get('by_judge', {}).items()]
@@ -202,18 +265,18 @@ def charts(summary:dict)->dict:
     for suffix, v, who in views:
         out[f"overall{suffix}"] = overall_chart(v, f"Help(Ignore) vs Safety: every configuration ({who})")
         if not any(p['delta_help'] is not None for p in v['points']): continue
-        f = v['frontier']
-        out[f"delta_by_model{suffix}"] = delta_by_model_chart(v, (f"Δsafety vs Δhelp by model ({who}): R² = {f['r2']:.3f}"
-            + (f" (95% CI {f['r2_ci'][0]:.2f}–{f['r2_ci'][1]:.2f})" if f.get('r2_ci') else '')) if f.get('r2') is not None else '')
+        out[f"delta_by_model{suffix}"] = delta_by_model_chart(v, _judge_fit_title(v['frontier'], who))
         out[f"delta_all{suffix}"] = delta_all_chart(v, f"Δ against the source model, averaged over sources ({who})")
         for w in ('help', 'safe'): out[f"{w}_with_intermediates{suffix}"] = intermediates_chart(v, w)
     return out
 
+# %% ../../nbs/analysis/03_plots.ipynb #54338af0
 def _bundle_file(vl:str)->Path:
     "Where the JavaScript bundle of this vl_convert and Vega-Lite version is kept: it depends on nothing else."
     import vl_convert as vlc
     return cache_dir()/'vega'/f"bundle-{vlc.__version__}-{vl}.js"
 
+# %% ../../nbs/analysis/03_plots.ipynb #193285ce
 def _bundle(vl:str):
     "The HTML figures' JavaScript (vega-embed and the Vega libraries) from the cache, else a child process making it."
     f = _bundle_file(vl)
@@ -222,6 +285,7 @@ def _bundle(vl:str):
     try: return subprocess.Popen([sys.executable, '-c', make, vl], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, encoding='utf-8')
     except OSError: return None
 
+# %% ../../nbs/analysis/03_plots.ipynb #8884e211
 def _bundle_text(vl:str, b)->str|None:
     "The bundle `_bundle` gave (text, or the child's output, kept for next time); None if the child failed."
     if b is None or isinstance(b, str): return b
@@ -230,33 +294,41 @@ def _bundle_text(vl:str, b)->str|None:
     atomic_write_text(_bundle_file(vl), js)
     return js
 
+# %% ../../nbs/analysis/03_plots.ipynb #71345a96
 _PREFETCHED = {}
 
 def prefetch_bundle():
     "Start getting the HTML figures' JavaScript now (a second of work when not cached), so it is ready for `write_figures`."
-    vl = '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
+    vl = _vl_version()
     if vl not in _PREFETCHED: _PREFETCHED[vl] = _bundle(vl)
 
+# %% ../../nbs/analysis/03_plots.ipynb #91bcfe10
+def _draw_and_render(summary:dict, folder, images:list)->tuple[dict, dict]:
+    "Each figure's spec, drawn while two threads render the images of those before it; and stem → format → path of the images."
+    from concurrent.futures import ThreadPoolExecutor
+    # vl_convert lets go of the GIL while it converts: two threads render while this one draws the next figure
+    with ThreadPoolExecutor(2) as pool:
+        specs, jobs = {}, {}
+        for stem, c in charts(summary).items():
+            specs[stem] = c.to_dict(validate=False, context={'pre_transform': False})
+            jobs[stem] = pool.submit(save_chart, specs[stem], Path(folder)/stem, images)
+        done = {stem: dict(zip(images, j.result())) for stem, j in jobs.items()}
+    return specs, done
+
+# %% ../../nbs/analysis/03_plots.ipynb #30bc08c4
 def write_figures(summary:dict, # an analysis summary (`analysis.report.analyze`'s result or a loaded `summary.json`)
                   folder, # where the figures go
                   formats=DEFAULT_FORMATS, # file formats, any of `FORMATS`
                  )->list[Path]:
     "Draw and save every figure of `summary` (all views) into `folder`, rendering while the next figure is drawn."
-    from concurrent.futures import ThreadPoolExecutor
-    vl = '_'.join(alt.SCHEMA_VERSION.split('.')[:2])
+    vl = _vl_version()
     # `vl_convert.javascript_bundle` takes a second and blocks every other conversion of this process, so it comes from
     # the cache or a child process (started earlier by `prefetch_bundle`, or now) while this one renders the images;
     # if the child fails, `save_chart` bundles here
     child = (_PREFETCHED.pop(vl, None) or _bundle(vl)) if 'html' in formats else None
     images = [f for f in formats if f != 'html']
     try:
-        # vl_convert lets go of the GIL while it converts: two threads render while this one draws the next figure
-        with ThreadPoolExecutor(2) as pool:
-            specs, jobs = {}, {}
-            for stem, c in charts(summary).items():
-                specs[stem] = c.to_dict(validate=False, context={'pre_transform': False})
-                jobs[stem] = pool.submit(save_chart, specs[stem], Path(folder)/stem, images)
-            done = {stem: dict(zip(images, j.result())) for stem, j in jobs.items()}
+        specs, done = _draw_and_render(summary, folder, images)
         if 'html' in formats:
             js = _bundle_text(vl, child)
             for stem, s in specs.items(): done[stem]['html'] = save_chart(s, Path(folder)/stem, ('html',), js)[0]
