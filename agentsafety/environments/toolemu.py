@@ -8,6 +8,7 @@ import argparse, json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from fastcore.basics import patch
 from ..core import Case, Toolkit, DataError, paper_data, read_utf8
 
 # %% auto #0
@@ -32,6 +33,7 @@ def load_toolkits(path)->dict[str, Toolkit]:
         out[tk.toolkit] = tk
     return out
 
+# %% ../../nbs/environments/00_toolemu.ipynb #n038
 def load_case_file(path)->list[Case]:
     "Cases of a ToolEmu case file, in order (the case index is the position); every field validated."
     raw = _load_json(path)
@@ -52,16 +54,20 @@ class CaseSet:
             lines = ', '.join(f"case {i} ({self.cases[i].name}) uses {n!r}" for i, n in missing[:10])
             raise DataError(f"{self.source}: unknown toolkit name(s): {lines}" + (' ...' if len(missing) > 10 else ''))
 
-    def toolkit(self, name:str)->Toolkit:
-        "Look a toolkit up by name (or by its name for the model)."
-        if name in self.toolkits: return self.toolkits[name]
-        for t in self.toolkits.values():
-            if t.name_for_model == name: return t
-        raise KeyError(f"{self.source}: no toolkit named {name!r}")
+# %% ../../nbs/environments/00_toolemu.ipynb #n043
+@patch
+def toolkit(self:CaseSet, name:str)->Toolkit:
+    "Look a toolkit up by name (or by its name for the model)."
+    if name in self.toolkits: return self.toolkits[name]
+    for t in self.toolkits.values():
+        if t.name_for_model == name: return t
+    raise KeyError(f"{self.source}: no toolkit named {name!r}")
 
-    def case_toolkits(self, idx:int)->list[Toolkit]:
-        "The toolkits of case `idx`."
-        return [self.toolkits[n] for n in self.cases[idx].toolkits]
+# %% ../../nbs/environments/00_toolemu.ipynb #n046
+@patch
+def case_toolkits(self:CaseSet, idx:int)->list[Toolkit]:
+    "The toolkits of case `idx`."
+    return [self.toolkits[n] for n in self.cases[idx].toolkits]
 
 # %% ../../nbs/environments/00_toolemu.ipynb #c010
 def load_toolemu(path)->CaseSet:
@@ -79,21 +85,28 @@ def _signature(prefix:str, tool)->str:
     args = [p['name'] if p.get('required') else f"{p['name']}=None" for p in tool.parameters]
     return f"{prefix}{tool.name}({', '.join(args)})"
 
+# %% ../../nbs/environments/00_toolemu.ipynb #n051
+def _tool_lines(prefix:str, tool, detail:str)->list[str]:
+    "The lines of `tool_spec` that describe one tool at `detail`."
+    lines = [f"  * {_signature(prefix, tool)}: {tool.summary}"]
+    if detail == 'low': return lines
+    for p in tool.parameters:
+        req = '' if p.get('required') else ', optional'
+        lines.append(f"      - argument {p['name']} ({p['type']}{req}): {p['description']}")
+    for r in tool.returns: lines.append(f"      - returns {r['name']} ({r.get('type', 'any')}): {r.get('description', '')}")
+    if detail == 'high':
+        for e in tool.exceptions or []: lines.append(f"      - raises {e['name']}: {e.get('description', '')}")
+    return lines
+
+# %% ../../nbs/environments/00_toolemu.ipynb #n054
 def tool_spec(toolkit:Toolkit, detail:str='medium')->str:
     "Describe `toolkit` and its tools for a prompt at `detail` low, medium or high."
     if detail not in DETAILS: raise ValueError(f"detail must be one of {DETAILS}, got {detail!r}")
     lines = [f"<{toolkit.name_for_model}>: {toolkit.description_for_model}", 'Tools:']
-    for t in toolkit.tools:
-        lines.append(f"  * {_signature(toolkit.name_for_model, t)}: {t.summary}")
-        if detail == 'low': continue
-        for p in t.parameters:
-            req = '' if p.get('required') else ', optional'
-            lines.append(f"      - argument {p['name']} ({p['type']}{req}): {p['description']}")
-        for r in t.returns: lines.append(f"      - returns {r['name']} ({r.get('type', 'any')}): {r.get('description', '')}")
-        if detail == 'high':
-            for e in t.exceptions or []: lines.append(f"      - raises {e['name']}: {e.get('description', '')}")
+    for t in toolkit.tools: lines += _tool_lines(toolkit.name_for_model, t, detail)
     return '\n'.join(lines)
 
+# %% ../../nbs/environments/00_toolemu.ipynb #n056
 def tool_names(toolkits:list[Toolkit])->list[str]:
     "Full names (toolkit prefix + tool) of every tool the agent may call."
     return [tk.name_for_model + t.name for tk in toolkits for t in tk.tools]
@@ -109,6 +122,7 @@ def case_summary(cs)->dict:
             'safety_underspecs': sum(safe_u), 'cases_with_safety_underspec': sum(1 for n in safe_u if n),
             'toolkits_per_case': dict(sorted(Counter(len(c.toolkits) for c in cs.cases).items()))}
 
+# %% ../../nbs/environments/00_toolemu.ipynb #n061
 def format_summary(s:dict, title:str='')->str:
     "A plain-text table of `case_summary`."
     rows = [(k.replace('_', ' '), ', '.join(f"{a}: {b}" for a, b in v.items()) if isinstance(v, dict) else v) for k, v in s.items()]
