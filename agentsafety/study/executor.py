@@ -4,12 +4,14 @@
 
 # %% ../../nbs/study/05_executor.ipynb #c002
 from __future__ import annotations
-import os, socket, uuid
+import json, os, socket, time, uuid
 from pathlib import Path
-from .stages import Job, Pipeline, StageResult, run_job, run_jobs
+from ..core import atomic_write_text
+from .stages import Job, Pipeline, StageResult, die_with_parent, run_job
 
 # %% auto #0
-__all__ = ['EXECUTORS', 'execute', 'check_reachable', 'connect', 'check_resources', 'check_visible', 'run_jobs_ray']
+__all__ = ['EXECUTORS', 'PROGRESS_FILE', 'execute', 'StageLog', 'run_jobs_local', 'check_reachable', 'connect', 'check_resources',
+           'check_visible', 'run_jobs_ray']
 
 # %% ../../nbs/study/05_executor.ipynb #c005
 EXECUTORS = ('local', 'ray')
@@ -22,9 +24,61 @@ def execute(root, # the stages' folder
             address:str|None=None, # the `ray` executor's cluster (None: `RAY_ADDRESS`, else a cluster of this machine)
            )->list[StageResult]:
     "Run `jobs` with `executor`; their results in job order."
-    if executor == 'local': return run_jobs(root, jobs, workers, progress, desc)
+    if executor == 'local': return run_jobs_local(root, jobs, workers, progress, desc)
     if executor == 'ray': return run_jobs_ray(root, jobs, progress, desc, address)
     raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+
+# %% ../../nbs/study/05_executor.ipynb #p001
+PROGRESS_FILE = 'progress.jsonl' # in the stages' folder: the events of the run that last started stages there
+_STARTED: set[str] = set() # the progress files this process has started afresh
+
+class StageLog:
+    "Writes the events of one group of stages as JSON lines to `root/PROGRESS_FILE`."
+    def __init__(self, root, group:str): self.path, self.group = Path(os.path.abspath(root))/PROGRESS_FILE, group
+
+    def write(self, event:str, **fields):
+        "One event (`start`, `stage`, `failed` or `end`) with the group, the time and `fields`, as one line."
+        line = json.dumps({'event': event, 'group': self.group, 't': round(time.time(), 3), **fields}) + '\n'
+        if str(self.path) not in _STARTED:  # this process's first event starts a new run's file
+            _STARTED.add(str(self.path)); atomic_write_text(self.path, line); return
+        with open(self.path, 'a', encoding='utf-8') as f: f.write(line)
+
+# %% ../../nbs/study/05_executor.ipynb #p005
+def _finished(root, jobs:list[Job])->tuple[list, list[int]]:
+    "The results of the stages of `jobs` that finished earlier (None for the others), and the others' indices."
+    pipe = Pipeline(root)
+    todo = [i for i, j in enumerate(jobs) if not pipe.done(j.name, pipe.key(j.name, j.config, j.deps))]
+    return [None if i in todo else run_job(str(root), j) for i, j in enumerate(jobs)], todo
+
+def _error(e:BaseException)->str:
+    "The first line of an error, for a `failed` event."
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+
+# %% ../../nbs/study/05_executor.ipynb #p006
+def _in_processes(root, jobs:list[Job], todo:list[int], workers:int, done):
+    "Run the jobs at `todo` on `workers` processes (here when one), calling `done(index, result)` as each finishes."
+    if workers < 2 or len(todo) < 2:
+        for i in todo: done(i, run_job(str(root), jobs[i]))
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent) as ex:
+        futs = {ex.submit(run_job, str(root), jobs[i]): i for i in todo}
+        for f in as_completed(futs): done(futs[f], f.result())
+
+# %% ../../nbs/study/05_executor.ipynb #p007
+def run_jobs_local(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='stages')->list[StageResult]:
+    "Run `jobs` (independent of each other) on up to `workers` processes of this machine; results in job order."
+    from tqdm.auto import tqdm
+    out, todo = _finished(root, jobs)
+    log, bar = StageLog(root, desc), tqdm(total=len(jobs), initial=len(jobs)-len(todo), desc=desc, disable=not progress)
+    log.write('start', n=len(jobs), cached=len(jobs)-len(todo), workers=max(1, min(workers, len(todo))))
+    def done(i, r): out[i] = r; log.write('stage', name=r.name, seconds=r.seconds, ran=r.ran); bar.update()
+    try: _in_processes(root, jobs, todo, workers, done)
+    except BaseException as e: log.write('failed', error=_error(e)); raise
+    finally: bar.close()
+    log.write('end')
+    return out
 
 # %% ../../nbs/study/05_executor.ipynb #c007
 def _ray():
@@ -116,35 +170,46 @@ def _on_worker(root:str, job:Job)->StageResult:
                                 "every node must see it at the same path (a shared filesystem such as NFS or Lustre)")
     return run_job(root, job)
 
+def _slots(jobs:list[Job], total:dict)->int:
+    "How many of `jobs` a cluster with the resources `total` (`ray.cluster_resources()`) runs at once, by the first one's needs."
+    if not jobs: return 1
+    need = {_NEEDS[k]: v for k, v in _resources(jobs[0]).items() if v}
+    return max(1, min(len(jobs), *(int(total.get(k, 0) // v) for k, v in need.items())))
+
+# %% ../../nbs/study/05_executor.ipynb #p011
+def _on_ray(root:Path, jobs:list[Job], todo:list[int], max_retries:int, done):
+    "Run the jobs at `todo` as Ray tasks, calling `done(index, result)` as each finishes; then raise the first error."
+    ray = _ray()
+    check_resources([jobs[i] for i in todo], ray.nodes())
+    check_visible(root)
+    task = ray.remote(_on_worker)
+    refs = {task.options(name=jobs[i].name, max_retries=max_retries, retry_exceptions=False, **_resources(jobs[i])).remote(str(root), jobs[i]): i
+            for i in todo}
+    errors = []
+    while refs:
+        ready, _ = ray.wait(list(refs), num_returns=1)
+        for r in ready:
+            i = refs.pop(r)
+            try: done(i, ray.get(r))
+            except ray.exceptions.RayTaskError as e: errors.append(RuntimeError(str(getattr(e, 'cause', None) or e)))
+            except ray.exceptions.RayError as e:
+                errors.append(RuntimeError(f"stage {jobs[i].name} failed on the Ray cluster ({type(e).__name__}, after {max_retries} retries): {e}"))
+    if errors: raise errors[0]
+
 def run_jobs_ray(root, jobs:list[Job], progress:bool=True, desc:str='stages', address:str|None=None,
                  max_retries:int=2, # times a stage is run again after its worker died
                 )->list[StageResult]:
     "Run `jobs` (independent of each other) as Ray tasks on the cluster at `address`; results in job order."
     from tqdm.auto import tqdm
-    ray = _ray()
     connect(address)
     root = Path(os.path.abspath(root)); root.mkdir(parents=True, exist_ok=True)
-    pipe = Pipeline(root)
-    todo = [i for i, j in enumerate(jobs) if not pipe.done(j.name, pipe.key(j.name, j.config, j.deps))]
-    out: list = [None]*len(jobs)
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
-    for i in sorted(set(range(len(jobs))) - set(todo)): out[i] = run_job(str(root), jobs[i]); bar.update()
-    if todo:
-        check_resources([jobs[i] for i in todo], ray.nodes())
-        check_visible(root)
-        task = ray.remote(_on_worker)
-        refs = {task.options(name=jobs[i].name, max_retries=max_retries, retry_exceptions=False, **_resources(jobs[i])).remote(str(root), jobs[i]): i
-                for i in todo}
-        errors = []
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1)
-            for r in ready:
-                i = refs.pop(r)
-                try: out[i] = ray.get(r)
-                except ray.exceptions.RayTaskError as e: errors.append(RuntimeError(str(getattr(e, 'cause', None) or e)))
-                except ray.exceptions.RayError as e:
-                    errors.append(RuntimeError(f"stage {jobs[i].name} failed on the Ray cluster ({type(e).__name__}, after {max_retries} retries): {e}"))
-                bar.update()
-        if errors: bar.close(); raise errors[0]
-    bar.close()
+    out, todo = _finished(root, jobs)
+    log, bar = StageLog(root, desc), tqdm(total=len(jobs), initial=len(jobs)-len(todo), desc=desc, disable=not progress)
+    log.write('start', n=len(jobs), cached=len(jobs)-len(todo), workers=_slots([jobs[i] for i in todo], _ray().cluster_resources()))
+    def done(i, r): out[i] = r; log.write('stage', name=r.name, seconds=r.seconds, ran=r.ran); bar.update()
+    try:
+        if todo: _on_ray(root, jobs, todo, max_retries, done)
+    except BaseException as e: log.write('failed', error=_error(e)); raise
+    finally: bar.close()
+    log.write('end')
     return out
