@@ -4,15 +4,17 @@
 
 # %% ../../nbs/study/03_paper.ipynb #c002
 from __future__ import annotations
-import difflib, json, os, shutil, sys
-from contextlib import contextmanager
-from dataclasses import fields, is_dataclass
+import difflib, json, math, os, shutil, sys, threading, time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, fields, is_dataclass
 from importlib.resources import files
 from pathlib import Path
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['NOTEBOOKS', 'PAPER_OUTPUTS', 'notebook_path', 'parse_value', 'check_params', 'run_notebook', 'PaperRunError',
-           'keeping_previous', 'run_paper', 'paper_command', 'conclusions']
+__all__ = ['NOTEBOOKS', 'PAPER_OUTPUTS', 'notebook_path', 'parse_value', 'check_params', 'clock', 'eta', 'StageGroup',
+           'ProgressView', 'Tail', 'showing_progress', 'run_notebook', 'PaperRunError', 'keeping_previous', 'run_paper',
+           'paper_command', 'conclusions']
 
 # %% ../../nbs/study/03_paper.ipynb #c005
 NOTEBOOKS = ('paper.ipynb', 'explore.ipynb') # the notebooks that ship with the package
@@ -83,6 +85,127 @@ def check_params(params:dict, # the notebook parameters a run would get (`preset
     elif out.get('results_dir') is not None: raise ValueError("-p results_dir is read only in replicate mode (-p mode replicate)")
     return out
 
+# %% ../../nbs/study/03_paper.ipynb #g001
+def clock(seconds:float)->str:
+    "A duration as `m:ss`, or `h:mm:ss` from an hour on."
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}" if m >= 60 else f"{m}:{s:02d}"
+
+def eta(seconds:list[float], # the durations of the group's stages that ran
+        remaining:int, # its stages not done yet
+        workers:int=1, # its stages that run at once
+        since:float=0.0, # seconds since its last stage finished
+       )->float|None:
+    "Seconds a group still needs: its stages' mean duration times the rounds its `remaining` stages take on `workers`, less `since`; None before a stage ran or once that has run out."
+    if not remaining: return 0.0
+    if not seconds: return None
+    left = sum(seconds) / len(seconds) * math.ceil(remaining / max(1, workers)) - since
+    return left if left > 0 else None
+
+# %% ../../nbs/study/03_paper.ipynb #g004
+@dataclass
+class StageGroup:
+    "One group of stages as its events tell it."
+    name: str
+    n: int # its stages
+    workers: int # run at once
+    t0: float # when it started
+    done: int = 0 # stages done (those found finished included)
+    seconds: list = field(default_factory=list) # the durations of those that ran
+    last: float = 0.0 # when its last stage finished
+    shown: float = 0.0 # when a line last showed it
+    over: bool = False # ended or failed
+
+class ProgressView:
+    "The lines a console shows for a study's stage events: per group, k of n stages done, the time taken and the time left."
+    def __init__(self, t0:float|None=None): self.t0, self.groups = time.time() if t0 is None else t0, {}
+
+    def line(self, g:StageGroup, t:float, text:str)->str:
+        "`text` about group `g`, after the run's clock at time `t`."
+        g.shown = t
+        return f"[{clock(max(0.0, t - self.t0))}] {g.name}: {text}"
+
+# %% ../../nbs/study/03_paper.ipynb #g005
+@patch
+def status(self:ProgressView, g:StageGroup, now:float)->str:
+    "k of n stages done, with the time the group took, or has taken and probably needs."
+    if g.done >= g.n: return f"{g.n}/{g.n} stages done in {clock(now - g.t0)}"
+    left = eta(g.seconds, g.n - g.done, g.workers, now - g.last)
+    return f"{g.done}/{g.n} stages done, {clock(now - g.t0)} elapsed" + (f", about {clock(left)} left" if left is not None else '')
+
+@patch
+def heartbeat(self:ProgressView, now:float, every:float=60.0)->list[str]:
+    "A line for each group still running that has shown nothing for `every` seconds."
+    return [self.line(g, now, self.status(g, now)) for g in self.groups.values() if not g.over and now - g.shown >= every]
+
+# %% ../../nbs/study/03_paper.ipynb #g006
+@patch
+def add(self:ProgressView, ev:dict)->str|None:
+    "The line event `ev` (a `StageLog` event) shows, or None (a group's end, after its last stage's line)."
+    kind, t = ev['event'], ev['t']
+    if kind == 'start':
+        g = self.groups[ev['group']] = StageGroup(ev['group'], ev['n'], ev.get('workers', 1), t, ev.get('cached', 0), last=t)
+        g.over = g.done >= g.n
+        if g.over: return self.line(g, t, f"{g.n}/{g.n} stages done earlier")
+        return self.line(g, t, f"{g.done}/{g.n} stages done, {g.n - g.done} to run" + (f" on {g.workers} workers" if g.workers > 1 else ''))
+    g = self.groups.get(ev['group'])
+    if g is None: raise ValueError(f"a {kind!r} event of group {ev['group']!r}, which has not started")
+    if kind == 'stage':
+        g.done, g.last = g.done + 1, t
+        if ev.get('ran'): g.seconds.append(ev['seconds'])
+        return self.line(g, t, self.status(g, t))
+    if kind not in ('failed', 'end'): raise ValueError(f"unknown event {kind!r}: expected start, stage, failed or end")
+    g.over = True
+    return self.line(g, t, f"failed after {clock(t - g.t0)} ({g.done}/{g.n} stages done): {ev['error']}") if kind == 'failed' else None
+
+# %% ../../nbs/study/03_paper.ipynb #g010
+class Tail:
+    "The whole lines a file gained since the last `lines()`, numbered; a file replaced or cut short is read again from its start."
+    def __init__(self, path): self.path, self.pos, self.ino, self.rest, self.no = Path(path), 0, None, b'', 0
+
+    def lines(self)->list[tuple[int, str]]:
+        try: f = open(self.path, 'rb')
+        except FileNotFoundError: return []
+        with f:
+            st = os.fstat(f.fileno())
+            if st.st_ino != self.ino or st.st_size < self.pos: self.ino, self.pos, self.rest, self.no = st.st_ino, 0, b'', 0
+            f.seek(self.pos); data = f.read(); self.pos += len(data)
+        *whole, self.rest = (self.rest + data).split(b'\n')
+        self.no += len(whole)
+        return [(self.no - len(whole) + k + 1, l.decode('utf-8', 'replace')) for k, l in enumerate(whole)]
+
+# %% ../../nbs/study/03_paper.ipynb #g012
+def _shown(tail:Tail, view:ProgressView)->list[str]:
+    "The lines `view` shows for the events `tail` finds; a line that is no event is named with its file and number."
+    out = []
+    for no, text in tail.lines():
+        if not text.strip(): continue
+        try: line = view.add(json.loads(text))
+        except (ValueError, KeyError, TypeError) as e: line = f"{tail.path}: line {no} is not a stage event ({type(e).__name__}: {e})"
+        if line: out.append(line)
+    return out
+
+# %% ../../nbs/study/03_paper.ipynb #g013
+@contextmanager
+def showing_progress(stages, # the study's stages folder, where its executor writes `PROGRESS_FILE`
+                     out=None, # where the lines go (None: `sys.stderr`)
+                     every:float=60.0, # seconds after which a group still running shows its state again
+                     poll:float=0.5, # seconds between looks at the file
+                    ):
+    "While the block runs, a thread prints a line for each event of the study's stage groups; the last run's events are dropped first."
+    from agentsafety.study.executor import PROGRESS_FILE
+    view, tail, stop = ProgressView(), Tail(Path(stages)/PROGRESS_FILE), threading.Event()
+    tail.path.unlink(missing_ok=True)
+    def follow():
+        while True:
+            stopping = stop.wait(poll)
+            for line in _shown(tail, view) + view.heartbeat(time.time(), every): print(line, file=out or sys.stderr, flush=True)
+            if stopping: return
+    thread = threading.Thread(target=follow, name='study progress', daemon=True)
+    thread.start()
+    try: yield view
+    finally: stop.set(); thread.join()
+
 # %% ../../nbs/study/03_paper.ipynb #c009
 def _kernel_manager(env_bin:str):
     "A kernel manager class whose kernels find `env_bin` first on their `PATH`; the calling process's environment is left alone."
@@ -146,10 +269,11 @@ def keeping_previous(run_dir:Path, # the run's folder
 def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_name>/`
               preset:str='full', # `quick`, `full` or `paper` (see `agentsafety.study.config.STUDY_PRESETS`)
               params:dict|None=None, # other notebook parameters, e.g. {'mode': 'replicate', 'results_dir': ...}
-              progress:bool=True, # papermill's progress bar over cells
+              progress:bool=True, # the study's progress on stderr: each group of stages, k of n done, the time left
              )->Path:
     """Execute the paper notebook with papermill into `out/<run_name>/paper.ipynb` and return the run directory. The
-    parameters are checked first (`check_params`); the run's results replace the previous run's only when it finishes."""
+    parameters are checked first (`check_params`); the run's results replace the previous run's only when it finishes.
+    While it runs, the study's progress is shown (`showing_progress`), not papermill's count of cells."""
     from agentsafety.core import check_output
     params = check_params({'preset': preset, **(params or {})})
     run_name = params.get('run_name') or (params.get('mode') if params.get('mode') == 'replicate' else preset)
@@ -159,7 +283,8 @@ def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_n
     params.update(out_dir=str(run_dir), run_name=run_name)
     nb = notebook_path('paper.ipynb')
     cwd = nb.parent if nb.parent.name == 'nbs' else Path.cwd()  # a checkout's copy runs in nbs/ (its relative paths are nbs/'s), an installed one where it is called
-    with keeping_previous(run_dir): run_notebook(nb, run_dir/'paper.ipynb', params, cwd, progress)
+    shown = showing_progress(run_dir/'stages') if progress else nullcontext()
+    with keeping_previous(run_dir), shown: run_notebook(nb, run_dir/'paper.ipynb', params, cwd, progress=False)
     return run_dir
 
 # %% ../../nbs/study/03_paper.ipynb #c010
