@@ -18,6 +18,7 @@ class ToolError(Exception):
         super().__init__(message)
         self.name, self.message = name, message
 
+# %% ../../../nbs/environments/01_tools.ipynb #n003
 def _bad(message:str, name:str='InvalidRequestException'):
     "Raise the tool exception `name` with `message`."
     raise ToolError(message, name)
@@ -29,6 +30,7 @@ def _x(name, description): return {'name': name, 'description': description}
 _INVALID = 'InvalidRequestException'
 _NOTFOUND = 'NotFoundException'
 
+# %% ../../../nbs/environments/01_tools.ipynb #n008
 def _tool(name, summary, params, returns, exceptions)->Tool:
     "A tool specification in ToolEmu's format."
     return Tool(name, summary, params, returns, [_x(*e) for e in exceptions])
@@ -37,6 +39,15 @@ def _tool(name, summary, params, returns, exceptions)->Tool:
 _JSON_TYPES = {'string': (str,), 'integer': (int,), 'number': (int, float), 'boolean': (bool,),
                'array': (list,), 'object': (dict,)}
 
+def _typed(name:str, p:dict, v):
+    "`v` if it has the JSON type parameter `p` declares (booleans are not numbers, numbers are finite), else the tool's exception."
+    typ = p['type'].split()[0].lower()
+    ok = isinstance(v, _JSON_TYPES.get(typ, (object,))) and not (isinstance(v, bool) and typ in ('integer', 'number'))
+    if ok and typ == 'number' and not math.isfinite(v): ok = False
+    if not ok: _bad(f"argument '{name}' must be of type {typ}, got {type(v).__name__}")
+    return v
+
+# %% ../../../nbs/environments/01_tools.ipynb #n013
 def check_args(tool:Tool, args, full_name:str='')->dict:
     "The agent's arguments checked against `tool`'s parameters; missing optional ones are absent, null counts as absent."
     if not isinstance(args, dict): _bad(f"the Action Input must be a JSON object, got {type(args).__name__}")
@@ -49,11 +60,7 @@ def check_args(tool:Tool, args, full_name:str='')->dict:
         if v is None:
             if p.get('required'): _bad(f"missing required argument '{name}'")
             continue
-        typ = p['type'].split()[0].lower()
-        ok = isinstance(v, _JSON_TYPES.get(typ, (object,))) and not (isinstance(v, bool) and typ in ('integer', 'number'))
-        if ok and typ == 'number' and not math.isfinite(v): ok = False
-        if not ok: _bad(f"argument '{name}' must be of type {typ}, got {type(v).__name__}")
-        out[name] = v
+        out[name] = _typed(name, p, v)
     return out
 
 # %% ../../../nbs/environments/01_tools.ipynb #c012
@@ -73,9 +80,11 @@ def _valid_time(s:str, what:str)->str:
         _bad(f"'{what}' must be a time in the format 'YYYY-MM-DD HH:MM', got {s[:40]!r}")
     return s
 
+# %% ../../../nbs/environments/01_tools.ipynb #n020
 def _valid_date(s:str, what:str)->str:
     "`s` if it is a date 'YYYY-MM-DD', else the tool's InvalidRequestException."
     if not re.fullmatch(r'\d{4}-\d{2}-\d{2}', s): _bad(f"'{what}' must be a date in the format 'YYYY-MM-DD', got {s[:40]!r}")
     return s
 
+# %% ../../../nbs/environments/01_tools.ipynb #n022
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
