@@ -28,6 +28,7 @@ class Generation:
     completion_tokens: int = 0 # tokens the model generated (those of the stop string included)
     finish_reason: str = 'stop' # `stop` (a stop string or end of turn) or `length` (`max_new_tokens` reached)
 
+# %% ../../nbs/agents/02_backends.ipynb #c009
 class BackendError(RuntimeError):
     "A backend could not produce a generation (after its retries); the message names the backend and the cause."
 
@@ -44,13 +45,14 @@ class BackendBatchError(BackendError):
 class ContextLimitError(ValueError):
     "A conversation does not fit the model's context window."
 
-# %% ../../nbs/agents/02_backends.ipynb #c007
+# %% ../../nbs/agents/02_backends.ipynb #c012
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 def approx_tokens(text:str)->int:
     "A tokenizer-free token count: words and punctuation marks."
     return len(_TOKEN.findall(text))
 
+# %% ../../nbs/agents/02_backends.ipynb #c015
 def row_seed(seed:int, # the seed given to `generate`
              messages:list[dict], # the row's conversation
             )->int:
@@ -58,7 +60,7 @@ def row_seed(seed:int, # the seed given to `generate`
     h = hashlib.sha256(json.dumps([seed, messages], sort_keys=True, ensure_ascii=False).encode())
     return int.from_bytes(h.digest()[:8], 'big') >> 1
 
-# %% ../../nbs/agents/02_backends.ipynb #c009
+# %% ../../nbs/agents/02_backends.ipynb #c018
 class Backend:
     "Writes the next assistant message for each conversation of a batch."
     name = 'backend'
@@ -90,7 +92,7 @@ class Backend:
 
     def __repr__(self): return f"{type(self).__name__}({self.name})"
 
-# %% ../../nbs/agents/02_backends.ipynb #c010
+# %% ../../nbs/agents/02_backends.ipynb #c021
 def _per_row(x, n:int, what:str)->list:
     "A per-row list from a scalar or a sequence of length `n`."
     if isinstance(x, (list, tuple)):
@@ -98,7 +100,7 @@ def _per_row(x, n:int, what:str)->list:
         return list(x)
     return [x]*n
 
-# %% ../../nbs/agents/02_backends.ipynb #c012
+# %% ../../nbs/agents/02_backends.ipynb #c024
 class ScriptedBackend(Backend):
     "Turns written by a scripted policy for the cases of an environment."
     def __init__(self, env, # an `Environment` whose cases the prompts come from
@@ -119,27 +121,156 @@ class ScriptedBackend(Backend):
         if h.instruction not in self._by_instruction: raise BackendError(f"{self.name}: no case has the instruction {h.instruction[:80]!r}")
         return self._by_instruction[h.instruction]
 
-    def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
-        out = []
-        for msgs in batch:
-            h = read_history(msgs)
-            i = self._by_instruction.get(h.instruction)
-            if i is None: raise BackendError(f"{self.name}: no case has the instruction {h.instruction[:80]!r}")
-            text = self.policy.act(i, self.env.cases[i], h.steps)
-            cut = cut_at_stop(text, stop) if stop else text
-            out.append(Generation(cut, self.count_tokens(msgs), approx_tokens(text), 'stop'))
-        return out
+# %% ../../nbs/agents/02_backends.ipynb #c028
+@patch
+def generate(self:ScriptedBackend, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+    out = []
+    for msgs in batch:
+        h = read_history(msgs)
+        i = self._by_instruction.get(h.instruction)
+        if i is None: raise BackendError(f"{self.name}: no case has the instruction {h.instruction[:80]!r}")
+        text = self.policy.act(i, self.env.cases[i], h.steps)
+        cut = cut_at_stop(text, stop) if stop else text
+        out.append(Generation(cut, self.count_tokens(msgs), approx_tokens(text), 'stop'))
+    return out
 
-# %% ../../nbs/agents/02_backends.ipynb #c016
+# %% ../../nbs/agents/02_backends.ipynb #c034
 def _resolve_device(device:str)->str:
     "`auto` becomes `cuda` when a GPU is present, else `cpu`."
     import torch
     if device == 'auto': return 'cuda' if torch.cuda.is_available() else 'cpu'
     return device
 
-# %% ../../nbs/agents/02_backends.ipynb #c017
 def _as_list(x)->list: return list(x) if isinstance(x, (list, tuple)) else [x]
 
+# %% ../../nbs/agents/02_backends.ipynb #c037
+def _spans(starts:list[int], ends:list[int], cost:int=512)->list[tuple]:
+    "Contiguous spans (a, b, first position, end position) of rows, given each row's first and end positions, that minimise the positions attended plus `cost` per span."
+    n = len(starts)
+    best, cut = [0] + [None]*n, [0]*(n + 1)
+    for b in range(1, n + 1):
+        s, e, opts = starts[b - 1], ends[b - 1], []
+        for a in range(b - 1, -1, -1):
+            s, e = min(s, starts[a]), max(e, ends[a])
+            opts.append((best[a] + (b - a)*(e - s) + cost, a))
+        best[b], cut[b] = min(opts)
+    out, b = [], n
+    while b: a = cut[b]; out.append((a, b, min(starts[a:b]), max(ends[a:b]))); b = a
+    return out[::-1]
+
+# %% ../../nbs/agents/02_backends.ipynb #c040
+_SPANS = contextvars.ContextVar('agentsafety_spans', default=None)
+
+def _ragged_sdpa(module, query, key, value, attention_mask, *args, **kwargs):
+    "PyTorch SDPA that, while `_SPANS` holds spans (first row, end row, first position, end position) of a decoding batch, attends each span of rows only to those positions."
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward as sdpa
+    spans = _SPANS.get()
+    if spans is None or query.shape[2] != 1 or len(spans) == 1 and spans[0][2] == 0 and spans[0][3] >= key.shape[2]:
+        return sdpa(module, query, key, value, attention_mask, *args, **kwargs)
+    m = lambda a, b, s, e: None if attention_mask is None else attention_mask[a:b if attention_mask.shape[0] > 1 else 1, ..., s:e]
+    return torch.cat([sdpa(module, query[a:b], key[a:b, :, s:e], value[a:b, :, s:e], m(a, b, s, e), *args, **kwargs)[0]
+                      for a, b, s, e in spans]), None
+
+# %% ../../nbs/agents/02_backends.ipynb #c043
+def _use_ragged(model):
+    "Switch a model that uses PyTorch SDPA to `_ragged_sdpa` (the same kernel, unless spans are set); whether it did."
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    if getattr(model.config, '_attn_implementation', None) != 'sdpa': return False
+    AttentionInterface.register('agentsafety_ragged', _ragged_sdpa)
+    AttentionMaskInterface.register('agentsafety_ragged', sdpa_mask)
+    try: model.set_attn_implementation('agentsafety_ragged')
+    except (ValueError, ImportError, AttributeError): return False
+    return True
+
+# %% ../../nbs/agents/02_backends.ipynb #c046
+def _kv_bytes(kv)->int:
+    "Bytes of a block's per-layer (keys, values)."
+    return sum(t.numel() * t.element_size() for pair in kv for t in pair)
+
+# %% ../../nbs/agents/02_backends.ipynb #c049
+def _grow_layer():
+    "A transformers cache layer over preallocated buffers: new keys and values are written in place, never concatenated."
+    from transformers.cache_utils import DynamicLayer
+    class GrowLayer(DynamicLayer):
+        def __init__(self, kbuf, vbuf, n:int):
+            super().__init__()
+            self.kbuf, self.vbuf, self.n, self.device, self.is_initialized = kbuf, vbuf, n, kbuf.device, True
+            self._view()
+        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.n], self.vbuf[:, :, :self.n]
+        def update(self, key_states, value_states, *args, **kwargs):
+            m = key_states.shape[-2]
+            if self.n + m > self.kbuf.shape[-2]:
+                import torch
+                grow = lambda buf: torch.cat([buf, buf.new_zeros(buf.shape[:2] + (max(m, buf.shape[2]),) + buf.shape[3:])], 2)
+                self.kbuf, self.vbuf = grow(self.kbuf), grow(self.vbuf)
+            self.kbuf[:, :, self.n:self.n + m], self.vbuf[:, :, self.n:self.n + m] = key_states, value_states
+            self.n += m
+            self._view()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self._view()
+    return GrowLayer
+
+# %% ../../nbs/agents/02_backends.ipynb #c052
+def _ragged_layer():
+    "A transformers cache layer over preallocated buffers where each row's tokens start at position 0: a new token goes to its row's own next position (`at`), in place."
+    from transformers.cache_utils import DynamicLayer
+    class RaggedLayer(DynamicLayer):
+        def __init__(self, kbuf, vbuf, width:int):
+            super().__init__()
+            self.kbuf, self.vbuf, self.width, self.device, self.is_initialized, self.at = kbuf, vbuf, width, kbuf.device, True, None
+            self._view()
+        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.width], self.vbuf[:, :, :self.width]
+        def update(self, key_states, value_states, *args, **kwargs):
+            rows, at = self.at # set by the decoder before each step
+            self.kbuf[rows, :, at], self.vbuf[rows, :, at] = key_states[:, :, 0], value_states[:, :, 0]
+            self.width += 1
+            self._view()
+            return self.keys, self.values
+        def batch_select_indices(self, indices):
+            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
+            self._view()
+    return RaggedLayer
+
+# %% ../../nbs/agents/02_backends.ipynb #c055
+def _at_layer():
+    "A transformers cache layer over rows `rows` of prefill buffers where row k's `lens[k]` new tokens go to positions `pasts[k]:`, in place."
+    from transformers.cache_utils import DynamicLayer
+    import torch
+    class AtLayer(DynamicLayer):
+        def __init__(self, K, V, rows, pasts, lens, w:int):
+            super().__init__()
+            self.K, self.V, self.device, self.is_initialized = K, V, K.device, True
+            self.rr, self.kk = (torch.arange(w, device=K.device)[None] < lens[:, None]).nonzero(as_tuple=True) # the real tokens, not the padding
+            self.wr, self.wp, self.width = rows[self.rr], pasts[self.rr] + self.kk, int((pasts + lens).max())
+            n = len(rows)
+            self.sel = slice(int(rows[0]), int(rows[0]) + n) if int(rows[-1]) - int(rows[0]) == n - 1 else rows
+            self.keys, self.values = K[self.sel, :, :int(pasts.min())], V[self.sel, :, :int(pasts.min())]
+        def update(self, key_states, value_states, *args, **kwargs):
+            self.K[self.wr, :, self.wp], self.V[self.wr, :, self.wp] = key_states[self.rr, :, self.kk], value_states[self.rr, :, self.kk]
+            self.keys, self.values = self.K[self.sel, :, :self.width], self.V[self.sel, :, :self.width]
+            return self.keys, self.values
+    return AtLayer
+
+# %% ../../nbs/agents/02_backends.ipynb #c058
+def _kv_buffers(like, n:int, size:int, layers:int, hits:list)->list:
+    "Per-layer (keys, values) buffers of `n` rows and `size` positions shaped after `like`, holding each row's cached blocks."
+    import torch
+    # zeros: positions a row has not written yet may be in view, masked, and must be finite
+    kv = [(like.new_zeros((n, like.shape[1], size, like.shape[3])), like.new_zeros((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
+    at = [(i, p, block) for i, found in enumerate(hits) for p, block in enumerate(found)]
+    if not at: return kv
+    B = at[0][2][0][0].shape[2]
+    rows, blocks = torch.tensor([i for i, _, _ in at], device=like.device), torch.tensor([p for _, p, _ in at], device=like.device)
+    for j, (K, V) in enumerate(kv): # all blocks of a layer in one write: buffers seen as (row, head, block, position, dim)
+        for X, h in ((K, 0), (V, 1)):
+            X.view(n, X.shape[1], size // B, B, X.shape[3])[rows, :, blocks] = torch.cat([block[j][h] for _, _, block in at])
+    return kv
+
+# %% ../../nbs/agents/02_backends.ipynb #c061
 class HFBackend(Backend):
     "A local Hugging Face causal LM (optionally with LoRA adapters) generating for a batch in lockstep."
     def __init__(self, path, # directory of a saved model and tokenizer
@@ -179,63 +310,53 @@ class HFBackend(Backend):
         # the model's cache keeps plain per-layer keys and values (not sliding windows, say): our in-place layers can stand in
         self._plain_layers = all(type(l) is DynamicLayer for l in DynamicCache(config=self.model.config).layers)
         self.threads = auto_threads(self.model, threads)
-        if self.tok.chat_template: self.template = self.tok.chat_template
-        else:
-            self.template = CHAT_TEMPLATE
+        self.template = self.tok.chat_template or CHAT_TEMPLATE
         self.context_window = getattr(model.config, 'max_position_embeddings', None) or getattr(model.config, 'n_positions', None)
         self.name = name or '+'.join(p.name for p in [self.path, *self.adapters])
         self.eos = {i for i in _as_list(model.config.eos_token_id) + [self.tok.eos_token_id] if i is not None}
         self.banned = [self.tok.pad_token_id] if self.tok.pad_token_id not in self.eos else [] # never generated
 
-    def encode(self, messages:list[dict])->list[int]:
-        "Token ids of a conversation rendered with the chat template, ready for the assistant's turn."
-        return self.encode_batch([messages])[0]
+# %% ../../nbs/agents/02_backends.ipynb #c064
+@patch
+def encode(self:HFBackend, messages:list[dict])->list[int]:
+    "Token ids of a conversation rendered with the chat template, ready for the assistant's turn."
+    return self.encode_batch([messages])[0]
 
-    def encode_batch(self, batch:Sequence[list[dict]])->list[list[int]]:
-        "`encode` of each conversation in `batch`, those not encoded lately tokenised in one call (the fast tokenizer spreads it over the cores)."
-        keys = [json.dumps(m, ensure_ascii=False) for m in batch]
-        got = {k: self._encoded[k] for k in keys if k in self._encoded}
-        for k in got: self._encoded.move_to_end(k)
-        new = {k: m for k, m in zip(keys, batch) if k not in got}
-        if new:
-            texts = [self.tok.apply_chat_template(m, chat_template=self.template, tokenize=False, add_generation_prompt=True) for m in new.values()]
-            for k, ids in zip(new, self.tok(texts, add_special_tokens=False)['input_ids']):
-                got[k] = self._encoded[k] = tuple(ids)
-            while len(self._encoded) > 1024: self._encoded.popitem(last=False)
-        return [list(got[k]) for k in keys]
+@patch
+def encode_batch(self:HFBackend, batch:Sequence[list[dict]])->list[list[int]]:
+    "`encode` of each conversation in `batch`, those not encoded lately tokenised in one call (the fast tokenizer spreads it over the cores)."
+    keys = [json.dumps(m, ensure_ascii=False) for m in batch]
+    got = {k: self._encoded[k] for k in keys if k in self._encoded}
+    for k in got: self._encoded.move_to_end(k)
+    new = {k: m for k, m in zip(keys, batch) if k not in got}
+    if new:
+        texts = [self.tok.apply_chat_template(m, chat_template=self.template, tokenize=False, add_generation_prompt=True) for m in new.values()]
+        for k, ids in zip(new, self.tok(texts, add_special_tokens=False)['input_ids']):
+            got[k] = self._encoded[k] = tuple(ids)
+        while len(self._encoded) > 1024: self._encoded.popitem(last=False)
+    return [list(got[k]) for k in keys]
 
-    def count_tokens(self, messages): return len(self.encode(messages))
-    def count_tokens_batch(self, batch): return list(map(len, self.encode_batch(batch)))
+# %% ../../nbs/agents/02_backends.ipynb #c067
+@patch
+def count_tokens(self:HFBackend, messages): return len(self.encode(messages))
+@patch
+def count_tokens_batch(self:HFBackend, batch): return list(map(len, self.encode_batch(batch)))
 
-    def _text(self, ids:list[int])->str:
-        "Generated tokens as text (the fast tokenizer's own decoder when `decode` would add nothing to it)."
-        fast = getattr(self.tok, '_tokenizer', None)
-        if fast is None or self.tok.clean_up_tokenization_spaces: return self.tok.decode(ids, skip_special_tokens=True)
-        return fast.decode(ids, skip_special_tokens=True)
+# %% ../../nbs/agents/02_backends.ipynb #c070
+@patch
+def _text(self:HFBackend, ids:list[int])->str:
+    "Generated tokens as text (the fast tokenizer's own decoder when `decode` would add nothing to it)."
+    fast = getattr(self.tok, '_tokenizer', None)
+    if fast is None or self.tok.clean_up_tokenization_spaces: return self.tok.decode(ids, skip_special_tokens=True)
+    return fast.decode(ids, skip_special_tokens=True)
 
-    def clear_cache(self):
-        "Forget cached prompt blocks and encodings (e.g. between timed runs)."
-        self._blocks.clear(); self._tails.clear(); self._encoded.clear(); self._blocks_bytes = 0
+# %% ../../nbs/agents/02_backends.ipynb #c073
+@patch
+def clear_cache(self:HFBackend):
+    "Forget cached prompt blocks and encodings (e.g. between timed runs)."
+    self._blocks.clear(); self._tails.clear(); self._encoded.clear(); self._blocks_bytes = 0
 
-    def generate(self, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
-        n = len(batch)
-        rows = self.encode_batch(batch)
-        limits, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
-        for i, (r, k) in enumerate(zip(rows, limits)):
-            if self.context_window and len(r) >= self.context_window:
-                raise ContextLimitError(f"{self.name}: row {i} has {len(r)} prompt tokens, the context window is {self.context_window}")
-            if self.context_window: limits[i] = min(k, self.context_window - len(r))
-        rseeds = [row_seed(s, m) for s, m in zip(seeds, batch)]
-        order = sorted(range(n), key=lambda i: len(rows[i]))
-        out = [None]*n
-        with torch_threads(self.threads):
-            for c in range(0, n, self.max_batch):
-                idx = order[c:c + self.max_batch]
-                res = self._decode([rows[i] for i in idx], [limits[i] for i in idx], list(stop), temperature, [rseeds[i] for i in idx])
-                for i, g in zip(idx, res): out[i] = g
-        return out
-
-# %% ../../nbs/agents/02_backends.ipynb #c018
+# %% ../../nbs/agents/02_backends.ipynb #c076
 @patch
 def _prefill(self:HFBackend, rows:list[list[int]]):
     "Run a left-padded group of prompts: last-position logits, the key/value cache and the attention mask."
@@ -251,6 +372,7 @@ def _prefill(self:HFBackend, rows:list[list[int]]):
                      cache=cache, use_cache=True, logits_to_keep=1)
     return out.logits[:, -1].float(), cache, mask
 
+# %% ../../nbs/agents/02_backends.ipynb #c079
 @patch
 def _cached_blocks(self:HFBackend, r:list[int])->tuple:
     "(count, id of the last, per-layer keys and values of each) of the cached full blocks `r` starts with, never its last block, and (length, keys and values) of the longest cached partial block after them that leaves `r` a token to compute, or None."
@@ -267,6 +389,7 @@ def _cached_blocks(self:HFBackend, r:list[int])->tuple:
     self._blocks.move_to_end((parent, t))
     return len(found), parent, found, (len(t), self._blocks[(parent, t)][1])
 
+# %% ../../nbs/agents/02_backends.ipynb #c081
 @patch
 def _keep_block(self:HFBackend, key:tuple, kv:list)->int:
     "Cache a block's per-layer (keys, values) under `key` (parent id, tokens: a full block, or a partial one that a later prompt may extend), evicting the least recently used beyond `prefix_cache` bytes; its id."
@@ -281,6 +404,7 @@ def _keep_block(self:HFBackend, key:tuple, kv:list)->int:
         if len(old[1]) < self.prefix_block: self._tails.get(old[0], {}).pop(old[1], None)
     return self._block_id
 
+# %% ../../nbs/agents/02_backends.ipynb #c084
 @patch
 def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
     "(cache holding positions `:past` of rows `part` of the prefill buffers `kv` with room up to the end of the block, whether it writes into `kv` itself)."
@@ -294,25 +418,7 @@ def _block_cache(self:HFBackend, kv, part:list[int], past:int)->tuple:
     for j, (K, V) in enumerate(kv): cache.layers[j] = Grow(K[sel, :, :w], V[sel, :, :w], past)
     return cache, isinstance(sel, slice)
 
-def _at_layer():
-    "A transformers cache layer over rows `rows` of prefill buffers where row k's `lens[k]` new tokens go to positions `pasts[k]:`, in place."
-    from transformers.cache_utils import DynamicLayer
-    import torch
-    class AtLayer(DynamicLayer):
-        def __init__(self, K, V, rows, pasts, lens, w:int):
-            super().__init__()
-            self.K, self.V, self.device, self.is_initialized = K, V, K.device, True
-            self.rr, self.kk = (torch.arange(w, device=K.device)[None] < lens[:, None]).nonzero(as_tuple=True) # the real tokens, not the padding
-            self.wr, self.wp, self.width = rows[self.rr], pasts[self.rr] + self.kk, int((pasts + lens).max())
-            n = len(rows)
-            self.sel = slice(int(rows[0]), int(rows[0]) + n) if int(rows[-1]) - int(rows[0]) == n - 1 else rows
-            self.keys, self.values = K[self.sel, :, :int(pasts.min())], V[self.sel, :, :int(pasts.min())]
-        def update(self, key_states, value_states, *args, **kwargs):
-            self.K[self.wr, :, self.wp], self.V[self.wr, :, self.wp] = key_states[self.rr, :, self.kk], value_states[self.rr, :, self.kk]
-            self.keys, self.values = self.K[self.sel, :, :self.width], self.V[self.sel, :, :self.width]
-            return self.keys, self.values
-    return AtLayer
-
+# %% ../../nbs/agents/02_backends.ipynb #c086
 @patch
 def _at_cache(self:HFBackend, kv:list, part:list[int], pasts, lens, w:int):
     "A cache over the prefill buffers `kv` where row `part[k]` computes `lens[k]` tokens from position `pasts[k]`."
@@ -322,20 +428,7 @@ def _at_cache(self:HFBackend, kv:list, part:list[int], pasts, lens, w:int):
     cache.layers = [At(K, V, rows, pasts, lens, w) for K, V in kv]
     return cache
 
-def _kv_buffers(like, n:int, size:int, layers:int, hits:list)->list:
-    "Per-layer (keys, values) buffers of `n` rows and `size` positions shaped after `like`, holding each row's cached blocks."
-    import torch
-    # zeros: positions a row has not written yet may be in view, masked, and must be finite
-    kv = [(like.new_zeros((n, like.shape[1], size, like.shape[3])), like.new_zeros((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
-    at = [(i, p, block) for i, found in enumerate(hits) for p, block in enumerate(found)]
-    if not at: return kv
-    B = at[0][2][0][0].shape[2]
-    rows, blocks = torch.tensor([i for i, _, _ in at], device=like.device), torch.tensor([p for _, p, _ in at], device=like.device)
-    for j, (K, V) in enumerate(kv): # all blocks of a layer in one write: buffers seen as (row, head, block, position, dim)
-        for X, h in ((K, 0), (V, 1)):
-            X.view(n, X.shape[1], size // B, B, X.shape[3])[rows, :, blocks] = torch.cat([block[j][h] for _, _, block in at])
-    return kv
-
+# %% ../../nbs/agents/02_backends.ipynb #c089
 @patch
 def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
     "Prefill prompts block by block at fixed positions, the rows at the same block together, reusing the cached blocks each starts with and caching new full ones: (last-position logits, per-layer key/value buffers with row i's at positions `:len(rows[i])`, zeros after it and `room` more positions, prompt lengths)."
@@ -403,72 +496,7 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
         for i, r in enumerate(rows): K[i, :, len(r):], V[i, :, len(r):] = 0, 0 # masked while decoding, but must be finite
     return torch.stack(logits), kv, [len(r) for r in rows]
 
-_SPANS = contextvars.ContextVar('agentsafety_spans', default=None)
-
-def _ragged_sdpa(module, query, key, value, attention_mask, *args, **kwargs):
-    "PyTorch SDPA that, while `_SPANS` holds spans (first row, end row, first position, end position) of a decoding batch, attends each span of rows only to those positions."
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward as sdpa
-    spans = _SPANS.get()
-    if spans is None or query.shape[2] != 1 or len(spans) == 1 and spans[0][2] == 0 and spans[0][3] >= key.shape[2]:
-        return sdpa(module, query, key, value, attention_mask, *args, **kwargs)
-    m = lambda a, b, s, e: None if attention_mask is None else attention_mask[a:b if attention_mask.shape[0] > 1 else 1, ..., s:e]
-    return torch.cat([sdpa(module, query[a:b], key[a:b, :, s:e], value[a:b, :, s:e], m(a, b, s, e), *args, **kwargs)[0]
-                      for a, b, s, e in spans]), None
-
-def _use_ragged(model):
-    "Switch a model that uses PyTorch SDPA to `_ragged_sdpa` (the same kernel, unless spans are set); whether it did."
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-    if getattr(model.config, '_attn_implementation', None) != 'sdpa': return False
-    AttentionInterface.register('agentsafety_ragged', _ragged_sdpa)
-    AttentionMaskInterface.register('agentsafety_ragged', sdpa_mask)
-    try: model.set_attn_implementation('agentsafety_ragged')
-    except (ValueError, ImportError, AttributeError): return False
-    return True
-
-def _spans(starts:list[int], ends:list[int], cost:int=512)->list[tuple]:
-    "Contiguous spans (a, b, first position, end position) of rows, given each row's first and end positions, that minimise the positions attended plus `cost` per span."
-    n = len(starts)
-    best, cut = [0] + [None]*n, [0]*(n + 1)
-    for b in range(1, n + 1):
-        s, e, opts = starts[b - 1], ends[b - 1], []
-        for a in range(b - 1, -1, -1):
-            s, e = min(s, starts[a]), max(e, ends[a])
-            opts.append((best[a] + (b - a)*(e - s) + cost, a))
-        best[b], cut[b] = min(opts)
-    out, b = [], n
-    while b: a = cut[b]; out.append((a, b, min(starts[a:b]), max(ends[a:b]))); b = a
-    return out[::-1]
-
-def _kv_bytes(kv)->int:
-    "Bytes of a block's per-layer (keys, values)."
-    return sum(t.numel() * t.element_size() for pair in kv for t in pair)
-
-def _grow_layer():
-    "A transformers cache layer over preallocated buffers: new keys and values are written in place, never concatenated."
-    from transformers.cache_utils import DynamicLayer
-    class GrowLayer(DynamicLayer):
-        def __init__(self, kbuf, vbuf, n:int):
-            super().__init__()
-            self.kbuf, self.vbuf, self.n, self.device, self.is_initialized = kbuf, vbuf, n, kbuf.device, True
-            self._view()
-        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.n], self.vbuf[:, :, :self.n]
-        def update(self, key_states, value_states, *args, **kwargs):
-            m = key_states.shape[-2]
-            if self.n + m > self.kbuf.shape[-2]:
-                import torch
-                grow = lambda buf: torch.cat([buf, buf.new_zeros(buf.shape[:2] + (max(m, buf.shape[2]),) + buf.shape[3:])], 2)
-                self.kbuf, self.vbuf = grow(self.kbuf), grow(self.vbuf)
-            self.kbuf[:, :, self.n:self.n + m], self.vbuf[:, :, self.n:self.n + m] = key_states, value_states
-            self.n += m
-            self._view()
-            return self.keys, self.values
-        def batch_select_indices(self, indices):
-            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
-            self._view()
-    return GrowLayer
-
+# %% ../../nbs/agents/02_backends.ipynb #c092
 @patch
 def _join(self:HFBackend, parts:list, room:int):
     "One batch from prefilled groups: caches (with `room` free positions) and masks padded on the left to the longest group."
@@ -496,26 +524,7 @@ def _join(self:HFBackend, parts:list, room:int):
     mask = torch.cat([F.pad(p[2], (L - p[2].shape[1], 0)) for p in parts])
     return torch.cat([p[0] for p in parts]), cache, mask
 
-def _ragged_layer():
-    "A transformers cache layer over preallocated buffers where each row's tokens start at position 0: a new token goes to its row's own next position (`at`), in place."
-    from transformers.cache_utils import DynamicLayer
-    class RaggedLayer(DynamicLayer):
-        def __init__(self, kbuf, vbuf, width:int):
-            super().__init__()
-            self.kbuf, self.vbuf, self.width, self.device, self.is_initialized, self.at = kbuf, vbuf, width, kbuf.device, True, None
-            self._view()
-        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.width], self.vbuf[:, :, :self.width]
-        def update(self, key_states, value_states, *args, **kwargs):
-            rows, at = self.at # set by the decoder before each step
-            self.kbuf[rows, :, at], self.vbuf[rows, :, at] = key_states[:, :, 0], value_states[:, :, 0]
-            self.width += 1
-            self._view()
-            return self.keys, self.values
-        def batch_select_indices(self, indices):
-            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
-            self._view()
-    return RaggedLayer
-
+# %% ../../nbs/agents/02_backends.ipynb #c094
 @patch
 def _ragged_cache(self:HFBackend, kv:list, width:int):
     "A cache over per-layer buffers whose rows start at position 0, `width` positions in use."
@@ -524,7 +533,7 @@ def _ragged_cache(self:HFBackend, kv:list, width:int):
     cache.layers = [Ragged(K, V, width) for K, V in kv]
     return cache
 
-# %% ../../nbs/agents/02_backends.ipynb #c021
+# %% ../../nbs/agents/02_backends.ipynb #c097
 @patch
 def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Generation]:
     "Generate for rows sorted by length: prefill (block by block, or in padded groups), then lockstep decoding."
@@ -586,7 +595,27 @@ def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Genera
             finally: _SPANS.reset(ctx)
     return [Generation(cut_at_stop(texts[i], stop) if stop else texts[i], len(rows[i]), len(toks[i]), reason[i]) for i in range(n)]
 
-# %% ../../nbs/agents/02_backends.ipynb #c027
+# %% ../../nbs/agents/02_backends.ipynb #c100
+@patch
+def generate(self:HFBackend, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+    n = len(batch)
+    rows = self.encode_batch(batch)
+    limits, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
+    for i, (r, k) in enumerate(zip(rows, limits)):
+        if self.context_window and len(r) >= self.context_window:
+            raise ContextLimitError(f"{self.name}: row {i} has {len(r)} prompt tokens, the context window is {self.context_window}")
+        if self.context_window: limits[i] = min(k, self.context_window - len(r))
+    rseeds = [row_seed(s, m) for s, m in zip(seeds, batch)]
+    order = sorted(range(n), key=lambda i: len(rows[i]))
+    out = [None]*n
+    with torch_threads(self.threads):
+        for c in range(0, n, self.max_batch):
+            idx = order[c:c + self.max_batch]
+            res = self._decode([rows[i] for i in idx], [limits[i] for i in idx], list(stop), temperature, [rseeds[i] for i in idx])
+            for i, g in zip(idx, res): out[i] = g
+    return out
+
+# %% ../../nbs/agents/02_backends.ipynb #c107
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 
 class OpenAIBackend(Backend):
@@ -610,58 +639,7 @@ class OpenAIBackend(Backend):
 
     def __repr__(self): return f"OpenAIBackend({self.model!r} at {self.endpoint})"
 
-# %% ../../nbs/agents/02_backends.ipynb #c028
-def _retry_after(err)->float|None:
-    "Seconds the server asked the client to wait (`Retry-After`), if it said."
-    try: return float(err.response.headers.get('retry-after'))
-    except (AttributeError, TypeError, ValueError): return None
-
-@patch
-def _request(self:OpenAIBackend, messages, stop, max_new_tokens, temperature, seed)->Generation:
-    "One chat completion with retries."
-    import openai
-    kw = {'model': self.model, 'messages': messages, 'temperature': temperature, 'seed': seed % 2**31,
-          self.token_param: max_new_tokens}
-    if stop: kw['stop'] = list(stop)[:4]
-    last = None
-    for attempt in range(self.max_retries + 1):
-        try:
-            r = self._client.chat.completions.create(**kw)
-            ch = r.choices[0]
-            text = ch.message.content or ''
-            u = r.usage
-            return Generation(cut_at_stop(text, stop) if stop else text,
-                              u.prompt_tokens if u else self.count_tokens(messages),
-                              u.completion_tokens if u else approx_tokens(text), ch.finish_reason or 'stop')
-        except (openai.APITimeoutError, openai.APIConnectionError) as e: last = e
-        except (openai.APIResponseValidationError, AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
-            last = ReplyError(f"the reply was not a chat completion ({type(e).__name__}: {str(e)[:200]})")  # e.g. a 200 without JSON or choices
-        except openai.APIStatusError as e:
-            if e.status_code not in _RETRY_STATUS:
-                raise BackendError(f"{self!r}: request rejected with status {e.status_code}: {e.message}") from None
-            last = e
-        if attempt < self.max_retries:
-            time.sleep(min(self.max_backoff, _retry_after(last) or self.backoff * 2**attempt))
-    raise (ReplyError if isinstance(last, ReplyError) else BackendError)(
-        f"{self!r}: no answer after {self.max_retries + 1} attempts; last error: {type(last).__name__}: {getattr(last, 'message', last)}")
-
-@patch
-def generate(self:OpenAIBackend, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
-    n = len(batch)
-    lim, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
-    args = [(m, list(stop), k, temperature, row_seed(s, m)) for m, k, s in zip(batch, lim, seeds)]
-    def one(a):
-        try: return self._request(*a)
-        except BackendError as e: return e
-    if n <= 1 or self.concurrency <= 1: out = [one(a) for a in args]
-    else:
-        with ThreadPoolExecutor(min(self.concurrency, n)) as ex: out = list(ex.map(one, args))
-    bad = [g for g in out if isinstance(g, BackendError)]
-    if bad:  # an endpoint that fails stops the run; a reply that is no generation fails only its row
-        raise next((g for g in bad if not isinstance(g, ReplyError)), None) or (bad[0] if n == 1 else BackendBatchError(out))
-    return out
-
-# %% ../../nbs/agents/02_backends.ipynb #c030
+# %% ../../nbs/agents/02_backends.ipynb #c110
 class ChatServer:
     "A small OpenAI-compatible chat-completions server on 127.0.0.1 in a background thread."
     def __init__(self, backend:Backend, # answers the requests
@@ -686,11 +664,7 @@ class ChatServer:
     def __enter__(self): return self
     def __exit__(self, *a): self.close()
 
-def serve_backend(backend:Backend, **kw)->ChatServer:
-    "Serve `backend` over the chat-completions protocol on a local port (see `ChatServer`)."
-    return ChatServer(backend, **kw)
-
-# %% ../../nbs/agents/02_backends.ipynb #c031
+# %% ../../nbs/agents/02_backends.ipynb #c112
 def _handler(server:ChatServer):
     "The request handler class of a `ChatServer`."
     from http.server import BaseHTTPRequestHandler
@@ -731,7 +705,65 @@ def _handler(server:ChatServer):
                 with server._lock: server.in_flight -= 1
     return Handler
 
-# %% ../../nbs/agents/02_backends.ipynb #c035
+# %% ../../nbs/agents/02_backends.ipynb #c115
+def serve_backend(backend:Backend, **kw)->ChatServer:
+    "Serve `backend` over the chat-completions protocol on a local port (see `ChatServer`)."
+    return ChatServer(backend, **kw)
+
+# %% ../../nbs/agents/02_backends.ipynb #c118
+def _retry_after(err)->float|None:
+    "Seconds the server asked the client to wait (`Retry-After`), if it said."
+    try: return float(err.response.headers.get('retry-after'))
+    except (AttributeError, TypeError, ValueError): return None
+
+# %% ../../nbs/agents/02_backends.ipynb #c121
+@patch
+def _request(self:OpenAIBackend, messages, stop, max_new_tokens, temperature, seed)->Generation:
+    "One chat completion with retries."
+    import openai
+    kw = {'model': self.model, 'messages': messages, 'temperature': temperature, 'seed': seed % 2**31,
+          self.token_param: max_new_tokens}
+    if stop: kw['stop'] = list(stop)[:4]
+    last = None
+    for attempt in range(self.max_retries + 1):
+        try:
+            r = self._client.chat.completions.create(**kw)
+            ch = r.choices[0]
+            text = ch.message.content or ''
+            u = r.usage
+            return Generation(cut_at_stop(text, stop) if stop else text,
+                              u.prompt_tokens if u else self.count_tokens(messages),
+                              u.completion_tokens if u else approx_tokens(text), ch.finish_reason or 'stop')
+        except (openai.APITimeoutError, openai.APIConnectionError) as e: last = e
+        except (openai.APIResponseValidationError, AttributeError, TypeError, IndexError, KeyError, ValueError) as e:
+            last = ReplyError(f"the reply was not a chat completion ({type(e).__name__}: {str(e)[:200]})")  # e.g. a 200 without JSON or choices
+        except openai.APIStatusError as e:
+            if e.status_code not in _RETRY_STATUS:
+                raise BackendError(f"{self!r}: request rejected with status {e.status_code}: {e.message}") from None
+            last = e
+        if attempt < self.max_retries:
+            time.sleep(min(self.max_backoff, _retry_after(last) or self.backoff * 2**attempt))
+    raise (ReplyError if isinstance(last, ReplyError) else BackendError)(
+        f"{self!r}: no answer after {self.max_retries + 1} attempts; last error: {type(last).__name__}: {getattr(last, 'message', last)}")
+
+# %% ../../nbs/agents/02_backends.ipynb #c126
+@patch
+def generate(self:OpenAIBackend, batch, stop=(), max_new_tokens=256, temperature=0.0, seed=0):
+    n = len(batch)
+    lim, seeds = _per_row(max_new_tokens, n, 'max_new_tokens'), _per_row(seed, n, 'seed')
+    args = [(m, list(stop), k, temperature, row_seed(s, m)) for m, k, s in zip(batch, lim, seeds)]
+    def one(a):
+        try: return self._request(*a)
+        except BackendError as e: return e
+    if n <= 1 or self.concurrency <= 1: out = [one(a) for a in args]
+    else:
+        with ThreadPoolExecutor(min(self.concurrency, n)) as ex: out = list(ex.map(one, args))
+    bad = [g for g in out if isinstance(g, BackendError)]
+    if bad:  # an endpoint that fails stops the run; a reply that is no generation fails only its row
+        raise next((g for g in bad if not isinstance(g, ReplyError)), None) or (bad[0] if n == 1 else BackendBatchError(out))
+    return out
+
+# %% ../../nbs/agents/02_backends.ipynb #c140
 def parse_spec(spec:str)->tuple[str, str, list[str]]:
     "`(kind, target, extras)` of a backend spec: `('hf', PATH, ADAPTERS)`, `('openai', MODEL, [URL])`, `('scripted', POLICY, [])`."
     kind, sep, rest = spec.partition(':')
@@ -745,6 +777,7 @@ def parse_spec(spec:str)->tuple[str, str, list[str]]:
     if kind == 'scripted': return kind, rest, []
     raise ValueError(f"backend spec {spec!r}: unknown kind {kind!r} (scripted, hf or openai)")
 
+# %% ../../nbs/agents/02_backends.ipynb #c143
 def spec_name(spec:str)->str:
     "A file-name-safe name for the agent or judge a spec describes."
     kind, target, extras = parse_spec(spec)
@@ -752,7 +785,7 @@ def spec_name(spec:str)->str:
     if kind == 'openai': return target.replace('/', '_')
     return f"scripted-{target}"
 
-# %% ../../nbs/agents/02_backends.ipynb #c037
+# %% ../../nbs/agents/02_backends.ipynb #c146
 def make_backend(spec:str, # `scripted:POLICY`, `hf:PATH[+ADAPTER...]` or `openai:MODEL@URL`
                  env=None, # the environment (scripted policies play its cases)
                  seed:int=0, # the scripted policy's seed
