@@ -8,13 +8,13 @@ import argparse, json, math, sys
 from pathlib import Path
 import numpy as np
 from ..core import DataError, atomic_write_text, check_output, replacing
-from .results import load_config, load_runs, provenance
+from .results import Run, load_config, load_runs, load_scenarios, provenance
 from .frontier import aggregate, bootstrap_views, make_reports, make_view, persistence, view_summary
 from .tables import tables
 from .agreement import judge_agreement, agreement_table
 
 # %% auto #0
-__all__ = ['analyze', 'write_outputs', 'analyze_command']
+__all__ = ['analyze', 'write_outputs', 'by_scenario', 'analyze_command']
 
 # %% ../../nbs/analysis/04_report.ipynb #c006
 def _jsonable(x):
@@ -39,7 +39,7 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
             usage:dict|None=None, # a study's token usage per model role, recorded as `usage` in the summary
             formats:list[str]|None=None, # figure file formats, any of png, svg, html (default: PNG and HTML; SVG on request)
            )->dict:
-    "Frontier, points, persistence (and with `out`, tables and figures) of a results tree, as the `summary.json` dict."
+    "Frontier, points, persistence, the sources per scenario (a sandbox tree), and with `out` tables and figures, of a results tree: the `summary.json` dict."
     cfg = load_config(results_dir, n_cases)
     runs, skipped, missing = load_runs(results_dir, cfg, progress, fast)
     rep = make_reports(runs, cfg.n_cases)
@@ -61,6 +61,7 @@ def analyze(results_dir, # root of a results tree (one directory per agent)
                    **vs[None], persistence=pers,
                    by_judge={j: vs[j] for j in judges}, skipped=skipped, missing=missing, notes=notes,
                    judge_agreement=judge_agreement(runs))
+    if (scenarios := load_scenarios(results_dir, cfg.n_cases)) is not None: summary['by_scenario'] = by_scenario(runs, scenarios)
     if config is not None: summary['config'] = config
     if usage is not None: summary['usage'] = usage
     summary['provenance'] = provenance()
@@ -84,6 +85,34 @@ def write_outputs(summary:dict, out, figures:bool=True,
             from agentsafety.analysis.plots import DEFAULT_FORMATS, write_figures
             paths += write_figures(summary, new/'figures', DEFAULT_FORMATS if formats is None else tuple(formats))
     return [out/Path(q).relative_to(new) for q in paths]
+
+# %% ../../nbs/analysis/04_report.ipynb #bs02
+def _case_means(arrays:list)->np.ndarray:
+    "Per case, the mean over runs of the scores that exist (NaN where none does)."
+    a = np.vstack(arrays)
+    n = (~np.isnan(a)).sum(0)
+    return np.where(n > 0, np.nansum(a, 0) / np.maximum(n, 1), np.nan)
+
+def by_scenario(runs:list[Run], # a tree's runs (`load_runs`)
+                scenarios:dict, # its scenarios file (`load_scenarios`)
+               )->list[dict]:
+    "One record per source and scenario: `cases`, `safety`, `help`, `policy_help`, `completed` and `parse_rate` over the cases the source was scored on."
+    from agentsafety.core import read_trajectories
+    from agentsafety.training.sources import turn_stats  # imports torch: only for trees that have scenarios
+    names, out = scenarios['scenarios'], []
+    mean = lambda xs: float(np.mean(xs)) if len(xs) else None
+    for src in sorted({r.agent.name for r in runs if not r.agent.trained}):
+        rs = [r for r in runs if r.agent.name == src]
+        h, s = _case_means([r.help for r in rs]), _case_means([r.safety for r in rs])
+        trajs = [t for r in rs for f in r.files for t in read_trajectories(f)]
+        ref = scenarios['policies'].get(src)
+        for sc in dict.fromkeys(names):
+            cases = [c for c, n in enumerate(names) if n == sc and not (np.isnan(h[c]) or np.isnan(s[c]))]
+            policy = None if ref is None else [ref['help'][c] for c in cases if ref['help'][c] is not None]
+            out.append({'source': rs[0].agent.source, 'scenario': sc, 'cases': len(cases), 'safety': mean(s[cases]), 'help': mean(h[cases]),
+                        'policy_help': None if policy is None else mean(policy), 'completed': mean(h[cases] >= 2),
+                        'parse_rate': turn_stats(t for t in trajs if t.case_idx in cases)['parse_rate']})
+    return out
 
 # %% ../../nbs/analysis/04_report.ipynb #c011
 from argparse import ArgumentTypeError

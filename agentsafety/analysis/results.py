@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 from ..core import (DataError, Evaluation, EvalLine, Trajectory, check_aligned, eval_path, is_eval_file,
                               read_evals, read_trajectories, split_cases, write_evals, write_trajectories, N_CASES,
-                              METRIC_KEYS, utf8_error)
+                              METRIC_KEYS, utf8_error, atomic_write_text)
 from ..names import SUMMARY_METRICS, AgentConfig, parse_agent_name, parse_run_file
 
 # %% auto #0
-__all__ = ['CONFIG_FILE', 'SHIPPED_MODELS', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run', 'write_toy_tree',
-           'read_case_indices', 'Run', 'load_runs', 'provenance']
+__all__ = ['CONFIG_FILE', 'SCENARIOS_FILE', 'SHIPPED_MODELS', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run',
+           'write_toy_tree', 'read_case_indices', 'Run', 'load_runs', 'write_scenarios', 'load_scenarios', 'provenance']
 
 # %% ../../nbs/analysis/00_results.ipynb #c006
 @dataclass
@@ -265,6 +265,37 @@ def load_runs(results_dir, # root of a results tree
                               f"missing (not 0), in {len(missing)} run/metric pair(s): " +
                               '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]} ({m['reasons'][0]})" for m in missing[:5]))
     return runs, skipped, missing
+
+# %% ../../nbs/analysis/00_results.ipynb #sc02
+SCENARIOS_FILE = 'scenarios.json'
+
+def write_scenarios(path, # the file to write (a tree's `scenarios.json`)
+                    scenarios:list[str], # the scenario of each case, by case index
+                    policies:dict, # source directory → {'policy', 'seed', 'max_steps', 'help': its Help(Ignore) on each case}
+                   )->Path:
+    "Write a tree's scenarios file."
+    atomic_write_text(path, json.dumps({'scenarios': list(scenarios), 'policies': policies}, indent=1) + '\n')
+    return Path(path)
+
+def _score_list(x, n:int)->bool: return (isinstance(x, list) and len(x) == n and
+                                        all(v is None or (type(v) is int and 0 <= v <= 3) for v in x))
+
+def load_scenarios(results_dir, # root of a results tree
+                   n_cases:int, # the tree's number of cases
+                  )->dict|None:
+    "The tree's `scenarios.json`, checked against `n_cases`; None when it has none."
+    p = Path(results_dir)/SCENARIOS_FILE
+    if not p.exists(): return None
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e: raise DataError(f"{p}, line {e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(d, dict) or set(d) != {'scenarios', 'policies'}: raise DataError(f"{p}: expected an object with the fields scenarios, policies")
+    if not (isinstance(d['scenarios'], list) and len(d['scenarios']) == n_cases and all(isinstance(s, str) for s in d['scenarios'])):
+        raise DataError(f"{p}, field 'scenarios': expected {n_cases} scenario names, one per case")
+    if not isinstance(d['policies'], dict): raise DataError(f"{p}, field 'policies': expected an object (source → policy)")
+    for name, pol in d['policies'].items():
+        if not (isinstance(pol, dict) and _score_list(pol.get('help'), n_cases)):
+            raise DataError(f"{p}, field 'policies.{name}.help': expected {n_cases} scores in 0-3 (or null), one per case")
+    return d
 
 # %% ../../nbs/analysis/00_results.ipynb #fcfea2da
 SHIPPED_MODELS = [] # (name, content hash) of every model the package ships; none yet
