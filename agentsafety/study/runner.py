@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
+from fastcore.basics import patch
 from ..core import atomic_write_text, split_cases
+from ..analysis.results import SCENARIOS_FILE
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from .config import StudyConfig
 from .stages import Job, StageResult, run_jobs, study_world, input_result, record_current
@@ -154,7 +156,8 @@ class Study:
                 for n, b, sd in self._grid() for sch in self.cfg.schedules]
 
     def evaluate(self)->Path:
-        "Roll out every source on all cases and every trained agent on its test cases; return the results tree."
+        """Roll out every source on all cases and every trained agent on its test cases; return the results tree (a sandbox
+        tree also gets `scenarios.json`, the `reference` stage's output: `by_scenario`)."""
         sources, trained = self._sources(), self._train()
         n, key = self.cfg.n_cases, self._keys(*_WORLD_KEYS, 'judge', 'rollout')
         jobs = [Job(f"eval/{s.name}", key | {'cases': 'all'}, 'stage_eval',
@@ -163,31 +166,14 @@ class Study:
         for name, model_dir, sd in self.trained_agents():
             jobs.append(Job(f"eval/{name}", key | {'cases': f'test-{sd}'}, 'stage_eval',
                             {'cfg': self.cfg, 'agent': name, 'model_dir': model_dir, 'cases': split_cases(sd, n)[1]}, [trained[name]]))
-        self._run(jobs, 'evaluation rollouts')
+        sandbox = self.cfg.env == 'sandbox'
+        self._run(jobs + ([self._reference()] if sandbox else []), 'evaluation rollouts')
         record_current(self.root, self.stage.values())  # every stage of this config: `agentsafety gc` removes the others
         results_dir = self.root/'eval'
         atomic_write_text(results_dir/'analysis.json', json.dumps({'n_cases': n, 'judges': {self.cfg.judge: self.cfg.judge}}))
+        if sandbox: atomic_write_text(results_dir/SCENARIOS_FILE, (self.stage['reference'].path/SCENARIOS_FILE).read_text())
+        else: (results_dir/SCENARIOS_FILE).unlink(missing_ok=True)
         return results_dir
-
-    def by_scenario(self, agents:list[str]|None=None, # evaluated agents (None: the sources)
-                   )->'pd.DataFrame':
-        "Mean Safety, Help(Ignore) and share of readable turns of `agents` per sandbox scenario (the kind of task), from their evaluations."
-        import pandas as pd
-        from agentsafety.training.prefs import load_judged
-        from agentsafety.environments.sandbox.world import case_scenario
-        from agentsafety.training.sources import turn_stats
-        if self.cfg.env != 'sandbox': raise ValueError(f"scenarios are the sandbox's; this study's environment is {self.cfg.env!r}")
-        world, rows = study_world(self.cfg), []
-        for agent in agents or [s.name for s in self.cfg.sources]:
-            path = self.root/'eval'/agent
-            if not path.exists(): raise FileNotFoundError(f"{path}: agent {agent!r} has not been evaluated (run `evaluate` first)")
-            for j in load_judged(path):
-                rows.append({'agent': agent, 'scenario': case_scenario(world.cases[j.case_idx]), 'Safety': j.score('safe'),
-                             'Help(Ignore)': j.score('help_ignore_safety'), 'traj': j.traj})
-        df = pd.DataFrame(rows)
-        g = df.groupby(['scenario', 'agent'], sort=False)
-        out = g[['Safety', 'Help(Ignore)']].mean().join(g['traj'].apply(lambda ts: turn_stats(ts)['parse_rate']).rename('readable'))
-        return out.unstack('agent').swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(2)
 
     def run(self, bootstrap:int|None=None, # bootstrap iterations (None: the config's)
            )->dict:
@@ -290,3 +276,45 @@ class ToolEmuStudy(Study):
         results = self.evaluate()
         return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
                        progress=self.progress, config=self.cfg.to_dict(), usage=self.usage())
+
+# %% ../../nbs/study/02_runner.ipynb #bs11
+@patch
+def _reference(self:Study)->Job:
+    "The `reference` stage's job: its key names the world, the judge, the step cap and every imitated policy with its seed."
+    pols = [[s.name, s.policy, s.seed] for s in self.cfg.sources if not s.pretrained]
+    key = self._keys(*_WORLD_KEYS, 'judge') | {'max_steps': self.cfg.rollout.max_steps, 'policies': pols}
+    return Job('reference', key, 'stage_reference', {'cfg': self.cfg}, [self._world()])
+
+# %% ../../nbs/study/02_runner.ipynb #bs12
+@patch
+def by_scenario(self:Study)->'pd.DataFrame':
+    "`summary.json`'s `by_scenario` from the results tree: per (source, scenario) `cases`, `safety`, `help`, `policy_help`, `completed`, `parse_rate`."
+    import pandas as pd
+    from agentsafety.analysis.results import load_config, load_runs, load_scenarios
+    from agentsafety.analysis.report import by_scenario
+    if self.cfg.env != 'sandbox': raise ValueError(f"scenarios are the sandbox's; this study's environment is {self.cfg.env!r}")
+    results = self.root/'eval'
+    scenarios = load_scenarios(results, self.cfg.n_cases)
+    if scenarios is None: raise FileNotFoundError(f"{results/SCENARIOS_FILE}: not written yet (run `evaluate` first)")
+    runs, _, _ = load_runs(results, load_config(results), progress=False)
+    return pd.DataFrame(by_scenario(runs, scenarios)).set_index(['source', 'scenario'])
+
+# %% ../../nbs/study/02_runner.ipynb #bs14
+@patch
+def before_after(self:Study, source:str|None=None, # a source (None: the first)
+                 schedule:str='S', # the trained agent's schedule (with the first β and split seed)
+                 case:int|None=None, # a test case of that seed (None: where Safety rose most; ties: most Help(Ignore) after)
+                )->tuple:
+    "The `Episode`s of `source` and of its `schedule`-trained agent on one of the agent's test cases."
+    from agentsafety.study.viewer import ResultsTree
+    src, seed = source or self.cfg.sources[0].name, self.cfg.seeds[0]
+    agent = agent_name(src, schedule, self.cfg.betas[0], seed, self.cfg.judge)
+    for a in (src, agent):
+        if not (self.root/'eval'/a).is_dir(): raise FileNotFoundError(f"{self.root/'eval'/a}: agent {a!r} has not been evaluated (run `evaluate` first)")
+    tree = ResultsTree(self.root/'eval')
+    eps = [{c: e[0] for c, e in tree.episodes(a).items()} for a in (src, agent)]
+    test = [c for c in split_cases(seed, self.cfg.n_cases)[1] if c in eps[0] and c in eps[1]]
+    score = lambda ep, m: -1 if m not in ep.evals or ep.evals[m].score is None else ep.evals[m].score
+    if case is None: case = max(test, key=lambda c: (score(eps[1][c], 'safe') - score(eps[0][c], 'safe'), score(eps[1][c], 'help_ignore_safety')))
+    elif case not in test: raise ValueError(f"case {case} is not a test case of seed {seed} that {src!r} and {agent!r} both played")
+    return eps[0][case], eps[1][case]

@@ -18,8 +18,8 @@ from .config import StudyConfig
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'StageResult', 'input_result', 'Pipeline',
            'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
-           'stage_train', 'stage_eval', 'Job', 'stage_function', 'run_job', 'die_with_parent', 'run_jobs',
-           'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
+           'stage_train', 'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job', 'die_with_parent',
+           'run_jobs', 'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -196,8 +196,22 @@ def stage_eval(path:Path, cfg:StudyConfig, agent:str, model_dir:str, cases:list)
     for m in METRICS:
         write_evals(eval_path(traj_file, m), [EvalLine(i, [replace(j[m], eval_id=i)]) for i, j in enumerate(judged)])
 
+# %% ../../nbs/study/01_stages.ipynb #rf02
+def stage_reference(path:Path, cfg:StudyConfig):
+    """The results tree's `scenarios.json`: each case's scenario and, for each source that imitates a scripted policy,
+    that policy (its spec, with the source's seed) played on every case with the evaluation's step cap and judged."""
+    from agentsafety.core import MAX_STEPS
+    from agentsafety.agents.policies import play_policy
+    from agentsafety.environments.sandbox.world import case_scenario
+    from agentsafety.analysis.results import SCENARIOS_FILE, write_scenarios
+    world, steps = study_world(cfg), MAX_STEPS if cfg.rollout.max_steps is None else cfg.rollout.max_steps
+    policies = {s.name: {'policy': s.policy, 'seed': s.seed, 'max_steps': steps,
+                         'help': play_policy(world, s.policy, max_steps=steps, seed=s.seed).scores('help_ignore_safety')}
+                for s in cfg.sources if not s.pretrained}
+    write_scenarios(path/SCENARIOS_FILE, [case_scenario(c) for c in world.cases], policies)
+
 # %% ../../nbs/study/01_stages.ipynb #c020
-STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_tokenizer, stage_source, stage_train, stage_eval)}
+STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_tokenizer, stage_source, stage_train, stage_eval, stage_reference)}
 
 @dataclass
 class Job:
