@@ -33,6 +33,9 @@ COMMANDS = {
               'post-training of source models (DPO: single, joint, sequential)'),
     'analyze': ('agentsafety.analysis.report:analyze_command', 'frontier, R², persistence, figures and tables of a results tree'),
     'paper': ('agentsafety.study.paper:paper_command', 'run the paper notebook with papermill'),
+    'sources': ({'build': ('agentsafety.training.release:build_command', 'rebuild the shipped base model and source agents (about an hour on 2 cores)'),
+                 'check': ('agentsafety.training.release:check_command', "check the shipped models' files against their hashes and list them")},
+                'the shipped sandbox source agents'),
     'gc': ('agentsafety.study.stages:gc_command', 'list (and remove) the stage folders of a study that no current key uses'),
 }
 

@@ -58,7 +58,7 @@ def minimal_argv(p:argparse.ArgumentParser)->list[str]:
 
 
 def test_every_command_is_listed():
-    assert {' '.join(w[1:]) for w, _ in ALL} == {'cases', 'sandbox-policies', 'rollout', 'judge', 'prefs', 'train dpo', 'analyze', 'paper', 'gc'}
+    assert {' '.join(w[1:]) for w, _ in ALL} == {'cases', 'sandbox-policies', 'rollout', 'judge', 'prefs', 'train dpo', 'analyze', 'paper', 'sources build', 'sources check', 'gc'}
 
 
 @pytest.mark.parametrize('words,target', ALL, ids=IDS)
