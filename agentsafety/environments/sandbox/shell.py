@@ -6,6 +6,7 @@
 from __future__ import annotations
 import ast, fnmatch, math, operator, posixpath, re
 from typing import Callable, Iterable
+from fastcore.basics import patch
 from .tools import _bad
 
 # %% auto #0
@@ -25,6 +26,7 @@ class _Exit(Exception):
     "A command's error: message for stderr and exit code."
     def __init__(self, msg:str, code:int=1): self.msg, self.code = msg, code
 
+# %% ../../../nbs/environments/02_shell.ipynb #n145
 def _skip_quoted(cmd:str, i:int, n:int)->int:
     "Index after the quoted text, backslash escape or substitution that starts at `cmd[i]`, or `i + 1`."
     c = cmd[i]
@@ -43,6 +45,7 @@ def _skip_quoted(cmd:str, i:int, n:int)->int:
         return i + 1
     return i + 1
 
+# %% ../../../nbs/environments/02_shell.ipynb #n146
 def _paren_end(cmd:str, i:int, n:int)->int:
     "Index after the `)` that closes the `(` at `cmd[i]`, skipping quotes and nested substitutions."
     depth, i = 1, i + 1
@@ -57,6 +60,7 @@ def _paren_end(cmd:str, i:int, n:int)->int:
         else: i += 1
     _bad("unexpected end of the command line while looking for the matching ')'")
 
+# %% ../../../nbs/environments/02_shell.ipynb #n147
 def _backtick_end(cmd:str, i:int, n:int)->tuple[str, int]:
     "The command inside the backticks that open at `cmd[i]` (with `\\``, `\\$`, `\\\\` unescaped, as bash does) and the index after them."
     out, i = [], i + 1
@@ -66,68 +70,7 @@ def _backtick_end(cmd:str, i:int, n:int)->tuple[str, int]:
     if i >= n: _bad("unexpected end of the command line while looking for the matching '`'")
     return ''.join(out), i + 1
 
-def _lex(cmd:str, depth:int=0)->list:
-    """Shell tokens of `cmd` before expansion: `('op', op)` operators and `('w', parts)` words, where each part is
-    `(kind, value, quoted)` with kind `lit` (text), `var` (a name), `sub` (the `_line` of a command substitution) or
-    `math` (the text of `$((...))`). ToolError on bad syntax, before anything runs."""
-    if depth > _MAX_NESTING: _bad(f"command substitutions are nested more than {_MAX_NESTING} deep")
-    out, word, i, n = [], None, 0, len(cmd)
-    def flush():
-        nonlocal word
-        if word is not None: out.append(('w', word))
-        word = None
-    def dollar(j, quoted):
-        "The part for the `$` at j and the index after it."
-        if cmd.startswith('$((', j):
-            k = _paren_end(cmd, j + 1, n)
-            if cmd[k-2:k] == '))': return ('math', cmd[j+3:k-2], quoted), k
-        if cmd.startswith('$(', j):
-            k = _paren_end(cmd, j + 1, n)
-            return ('sub', _line(_lex(cmd[j+2:k-1], depth + 1)), quoted), k
-        if cmd.startswith('${', j):
-            k = cmd.find('}', j)
-            if k < 0: _bad("unterminated '${'")
-            return ('var', cmd[j+2:k], quoted), k + 1
-        m = re.match(r'[A-Za-z_][A-Za-z0-9_]*|\?', cmd[j+1:])
-        if not m: return ('lit', '$', quoted), j + 1
-        return ('var', m.group(0), quoted), j + 1 + len(m.group(0))
-    def backtick(j, quoted):
-        inner, k = _backtick_end(cmd, j, n)
-        return ('sub', _line(_lex(inner, depth + 1)), quoted), k
-    while i < n:
-        c = cmd[i]
-        if c in ' \t\r\n':
-            flush(); i += 1; continue
-        if word is None and c == '#': break
-        op = next((o for o in _OPERATORS if cmd.startswith(o, i) and (o[0] != '2' or word is None)), None)
-        if op:
-            flush(); out.append(('op', op)); i += len(op); continue
-        if word is None: word = []
-        if c == "'":
-            k = _skip_quoted(cmd, i, n)
-            word.append(('lit', cmd[i+1:k-1], True)); i = k
-        elif c == '"':
-            word.append(('lit', '', True)); i += 1
-            while True:
-                if i >= n: _bad('unterminated double quote')
-                c = cmd[i]
-                if c == '"': i += 1; break
-                if c == '\\' and i + 1 < n and cmd[i+1] in '"\\$`': word.append(('lit', cmd[i+1], True)); i += 2
-                elif c == '$': part, i = dollar(i, True); word.append(part)
-                elif c == '`': part, i = backtick(i, True); word.append(part)
-                else: word.append(('lit', c, True)); i += 1
-        elif c == '\\':
-            if i + 1 < n: word.append(('lit', cmd[i+1], True))
-            i += 2
-        elif c == '$': part, i = dollar(i, False); word.append(part)
-        elif c == '`': part, i = backtick(i, False); word.append(part)
-        elif c == '~' and not word and (i + 1 == n or cmd[i+1] in '/ \t;|&'):
-            word.append(('var', 'HOME', True)); i += 1
-        else:
-            word.append(('lit', c, False)); i += 1
-    flush()
-    return out
-
+# %% ../../../nbs/environments/02_shell.ipynb #n152
 def _line(toks:list)->list:
     """The structure of a lexed command line: `[(connector, [stage, ...]), ...]` where the connector (`;`, `&&`, `||`)
     joins a pipeline to the one before and each stage of `a | b` is a list of `('w', parts)` words and
@@ -141,23 +84,99 @@ def _line(toks:list)->list:
         else: cur.append(t)
     if cur: seq.append((conn, cur))
     elif conn in ('&&', '||'): _bad(f"syntax error: the command line ends with '{conn}'")
-    out = []
-    for conn, toks in seq:
-        stages, stage, i = [], [], 0
-        while i < len(toks):
-            t = toks[i]
-            if t == ('op', '|'):
-                if not stage: _bad("syntax error near unexpected token '|'")
-                stages.append(stage); stage = []; i += 1
-            elif t == ('op', '2>&1'): stage.append(('2>&1', None)); i += 1
-            elif t[0] == 'op':
-                if i + 1 >= len(toks) or toks[i+1][0] != 'w': _bad(f"syntax error near unexpected token '{t[1]}'")
-                stage.append((t[1], toks[i+1][1])); i += 2
-            else: stage.append(t); i += 1
-        if not stage: _bad("syntax error: the command line ends with '|'")
-        out.append((conn, stages + [stage]))
+    return [(conn, _stages(toks)) for conn, toks in seq]
+
+# %% ../../../nbs/environments/02_shell.ipynb #n153
+def _stages(toks:list)->list:
+    "The stages of one pipeline's tokens (`a | b`): words and `(op, parts)` redirections; ToolError on bad syntax."
+    stages, stage, i = [], [], 0
+    while i < len(toks):
+        t = toks[i]
+        if t == ('op', '|'):
+            if not stage: _bad("syntax error near unexpected token '|'")
+            stages.append(stage); stage = []; i += 1
+        elif t == ('op', '2>&1'): stage.append(('2>&1', None)); i += 1
+        elif t[0] == 'op':
+            if i + 1 >= len(toks) or toks[i+1][0] != 'w': _bad(f"syntax error near unexpected token '{t[1]}'")
+            stage.append((t[1], toks[i+1][1])); i += 2
+        else: stage.append(t); i += 1
+    if not stage: _bad("syntax error: the command line ends with '|'")
+    return stages + [stage]
+
+# %% ../../../nbs/environments/02_shell.ipynb #n157
+def _dollar(cmd:str, j:int, n:int, depth:int, quoted:bool)->tuple[tuple, int]:
+    "The part for the `$` at `cmd[j]` (arithmetic, substitution, variable or a plain `$`) and the index after it."
+    if cmd.startswith('$((', j):
+        k = _paren_end(cmd, j + 1, n)
+        if cmd[k-2:k] == '))': return ('math', cmd[j+3:k-2], quoted), k
+    if cmd.startswith('$(', j):
+        k = _paren_end(cmd, j + 1, n)
+        return ('sub', _line(_lex(cmd[j+2:k-1], depth + 1)), quoted), k
+    if cmd.startswith('${', j):
+        k = cmd.find('}', j)
+        if k < 0: _bad("unterminated '${'")
+        return ('var', cmd[j+2:k], quoted), k + 1
+    m = re.match(r'[A-Za-z_][A-Za-z0-9_]*|\?', cmd[j+1:])
+    if not m: return ('lit', '$', quoted), j + 1
+    return ('var', m.group(0), quoted), j + 1 + len(m.group(0))
+
+# %% ../../../nbs/environments/02_shell.ipynb #n159
+def _double_quoted(cmd:str, i:int, n:int, depth:int)->tuple[list, int]:
+    "The parts of the double-quoted string that opens at `cmd[i]` (escapes, variables and substitutions stay live) and the index after it."
+    parts, i = [('lit', '', True)], i + 1
+    while True:
+        if i >= n: _bad('unterminated double quote')
+        c = cmd[i]
+        if c == '"': return parts, i + 1
+        if c == '\\' and i + 1 < n and cmd[i+1] in '"\\$`': parts.append(('lit', cmd[i+1], True)); i += 2
+        elif c == '$': part, i = _dollar(cmd, i, n, depth, True); parts.append(part)
+        elif c == '`': part, i = _backtick(cmd, i, n, depth, True); parts.append(part)
+        else: parts.append(('lit', c, True)); i += 1
+
+# %% ../../../nbs/environments/02_shell.ipynb #n162
+def _word_part(cmd:str, i:int, n:int, depth:int, first:bool)->tuple[list, int]:
+    "The parts that `cmd[i]` starts inside a word (quotes, an escape, an expansion, a leading `~` or one character) and the index after them."
+    c = cmd[i]
+    if c == "'":
+        k = _skip_quoted(cmd, i, n)
+        return [('lit', cmd[i+1:k-1], True)], k
+    if c == '"': return _double_quoted(cmd, i, n, depth)
+    if c == '\\': return ([('lit', cmd[i+1], True)] if i + 1 < n else []), i + 2
+    if c == '$': part, k = _dollar(cmd, i, n, depth, False); return [part], k
+    if c == '`': part, k = _backtick(cmd, i, n, depth, False); return [part], k
+    if c == '~' and first and (i + 1 == n or cmd[i+1] in '/ \t;|&'): return [('var', 'HOME', True)], i + 1
+    return [('lit', c, False)], i + 1
+
+# %% ../../../nbs/environments/02_shell.ipynb #n165
+def _lex(cmd:str, depth:int=0)->list:
+    """Shell tokens of `cmd` before expansion: `('op', op)` operators and `('w', parts)` words, where each part is
+    `(kind, value, quoted)` with kind `lit` (text), `var` (a name), `sub` (the `_line` of a command substitution) or
+    `math` (the text of `$((...))`). ToolError on bad syntax, before anything runs."""
+    if depth > _MAX_NESTING: _bad(f"command substitutions are nested more than {_MAX_NESTING} deep")
+    out, word, i, n = [], None, 0, len(cmd)
+    while i < n:
+        c = cmd[i]
+        if word is None and c == '#': break  # a comment
+        op = next((o for o in _OPERATORS if cmd.startswith(o, i) and (o[0] != '2' or word is None)), None)
+        if c in ' \t\r\n' or op:  # a word ends
+            if word is not None: out.append(('w', word))
+            word = None
+            if op: out.append(('op', op))
+            i += len(op) if op else 1
+            continue
+        if word is None: word = []
+        parts, i = _word_part(cmd, i, n, depth, not word)
+        word += parts
+    if word is not None: out.append(('w', word))
     return out
 
+# %% ../../../nbs/environments/02_shell.ipynb #n169
+def _backtick(cmd:str, j:int, n:int, depth:int, quoted:bool)->tuple[tuple, int]:
+    "The substitution part for the backticks that open at `cmd[j]` and the index after them."
+    inner, k = _backtick_end(cmd, j, n)
+    return ('sub', _line(_lex(inner, depth + 1)), quoted), k
+
+# %% ../../../nbs/environments/02_shell.ipynb #n172
 def _fields(parts:list, value:Callable)->list[tuple[str, bool]]:
     """The words (text, globbable) one lexed word expands to: `value(part)` gives each expansion's text; unquoted
     expansions are split at blanks and their glob characters stay live, as in bash."""
@@ -176,6 +195,7 @@ def _fields(parts:list, value:Callable)->list[tuple[str, bool]]:
     if cur is not None: fields.append((cur, glob))
     return fields
 
+# %% ../../../nbs/environments/02_shell.ipynb #n175
 def _tokenize(cmd:str, env:dict, run:Callable|None=None)->list:
     "Shell tokens of `cmd`, expanded at once: `('w', text, globbable)` words and `('op', op)` operators (`run(tokens)` gives a substitution's output)."
     def value(kind, v):
@@ -188,7 +208,7 @@ def _tokenize(cmd:str, env:dict, run:Callable|None=None)->list:
         else: out += [('w', text, glob) for text, glob in _fields(t[1], value)]
     return out
 
-# %% ../../../nbs/environments/02_shell.ipynb #a002
+# %% ../../../nbs/environments/02_shell.ipynb #c009
 _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.BitAnd: operator.and_,
           ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: lambda a, b: a << (b & 63),
           ast.RShift: lambda a, b: a >> (b & 63), ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
@@ -196,38 +216,49 @@ _ARITH = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, 
 
 def _wrap(v:int)->int: return (v + 2**63) % 2**64 - 2**63
 
+# %% ../../../nbs/environments/02_shell.ipynb #n180
+def _arith_var(name:str, env:dict)->int:
+    "The value of variable `name` in an arithmetic expression (unset or empty: 0); `_Exit` when it is not an integer."
+    v = (env.get(name, '') or '0').strip()
+    if not re.fullmatch(r'-?\d+', v): raise _Exit(f"bash: {v[:40]}: syntax error: operand expected", 1)
+    return _wrap(int(v))
+
+# %% ../../../nbs/environments/02_shell.ipynb #n182
+def _arith_binop(op:ast.operator, a:int, b:int, expr:str)->int:
+    "`a op b` as bash computes it: wrapped to 64 bits, `/` and `%` toward zero; `_Exit` for a division by 0 or a negative power."
+    if isinstance(op, (ast.Div, ast.Mod)):
+        if b == 0: raise _Exit(f"bash: {expr.strip()[:40]}: division by 0", 1)
+        q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
+        return _wrap(q if isinstance(op, ast.Div) else a - q * b)
+    if isinstance(op, ast.Pow):
+        if b < 0: raise _Exit(f"bash: {expr.strip()[:40]}: exponent less than 0", 1)
+        return _wrap(pow(a, b, 2**64))
+    if type(op) in _ARITH: return _wrap(_ARITH[type(op)](a, b))
+    raise ValueError(op)
+
+# %% ../../../nbs/environments/02_shell.ipynb #n184
+def _arith_node(node, env:dict, expr:str)->int:
+    "The value of one node of a parsed arithmetic expression; ValueError for anything bash arithmetic lacks."
+    if isinstance(node, ast.Constant) and type(node.value) is int: return _wrap(node.value)
+    if isinstance(node, ast.Name): return _arith_var(node.id, env)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
+        v = _arith_node(node.operand, env, expr)
+        return _wrap(-v if isinstance(node.op, ast.USub) else ~v if isinstance(node.op, ast.Invert) else v)
+    if isinstance(node, ast.BinOp): return _arith_binop(node.op, _arith_node(node.left, env, expr), _arith_node(node.right, env, expr), expr)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _ARITH:
+        return int(_ARITH[type(node.ops[0])](_arith_node(node.left, env, expr), _arith_node(node.comparators[0], env, expr)))
+    raise ValueError(node)
+
+# %% ../../../nbs/environments/02_shell.ipynb #n187
 def _arith(expr:str, env:dict)->int:
     "The value of the bash arithmetic expression `expr` (the text of `$((expr))`); `_Exit` when bash would fail."
-    def var(n):
-        v = (env.get(n, '') or '0').strip()
-        if not re.fullmatch(r'-?\d+', v): raise _Exit(f"bash: {v[:40]}: syntax error: operand expected", 1)
-        return _wrap(int(v))
-    src = re.sub(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?', r'\1', expr).replace('$?', f"({var('?')})").strip() or '0'
-    def ev(node):
-        if isinstance(node, ast.Constant) and type(node.value) is int: return _wrap(node.value)
-        if isinstance(node, ast.Name): return var(node.id)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd, ast.Invert)):
-            v = ev(node.operand)
-            return _wrap(-v if isinstance(node.op, ast.USub) else ~v if isinstance(node.op, ast.Invert) else v)
-        if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
-            if isinstance(node.op, (ast.Div, ast.Mod)):
-                if b == 0: raise _Exit(f"bash: {expr.strip()[:40]}: division by 0", 1)
-                q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)
-                return _wrap(q if isinstance(node.op, ast.Div) else a - q * b)
-            if isinstance(node.op, ast.Pow):
-                if b < 0: raise _Exit(f"bash: {expr.strip()[:40]}: exponent less than 0", 1)
-                return _wrap(pow(a, b, 2**64))
-            if type(node.op) in _ARITH: return _wrap(_ARITH[type(node.op)](a, b))
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _ARITH:
-            return int(_ARITH[type(node.ops[0])](ev(node.left), ev(node.comparators[0])))
-        raise ValueError(node)
-    try: return ev(ast.parse(src, mode='eval').body)
+    src = re.sub(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?', r'\1', expr).replace('$?', f"({_arith_var('?', env)})").strip() or '0'
+    try: return _arith_node(ast.parse(src, mode='eval').body, env, expr)
     except _Exit: raise
     except (SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
         raise _Exit(f"bash: {expr.strip()[:40]}: syntax error in expression", 1) from None
 
-# %% ../../../nbs/environments/02_shell.ipynb #b002
+# %% ../../../nbs/environments/02_shell.ipynb #c012
 _OPTS: dict[str, tuple] = {}  # command -> (short letters, long names, exit code on a bad option, rows of (option, what it does))
 
 def _options(names:str|tuple, rows:list, code:int=1, extra_long:dict|None=None):
@@ -242,6 +273,38 @@ def _options(names:str|tuple, rows:list, code:int=1, extra_long:dict|None=None):
              for ch, name, value, doc in rows]
     for n in ([names] if isinstance(names, str) else names): _OPTS[n] = (short, long, code, table)
 
+# %% ../../../nbs/environments/02_shell.ipynb #n191
+def _try_help(cmd:str)->str: return f"\nTry '{cmd} --help' for more information."
+
+def _long_option(a:str, args:list[str], i:int, names:dict, cmd:str, code:int)->tuple[str, object, int]:
+    "The key and value of the long option `a` (`--name` or `--name=value`, the name possibly shortened) and the index after its value."
+    name, eq, val = a[2:].partition('=')
+    hits = [name] if name in names else [n for n in names if n.startswith(name)]
+    if len(hits) > 1: raise _Exit(f"{cmd}: option '--{name[:40]}' is ambiguous; possibilities:" + ''.join(f" '--{h}'" for h in sorted(hits)) + _try_help(cmd), code)
+    if not hits: raise _Exit(f"{cmd}: unrecognized option '{a[:60]}'" + _try_help(cmd), code)
+    key, wants = names[hits[0]]
+    if wants and not eq:
+        if i >= len(args): raise _Exit(f"{cmd}: option '--{hits[0]}' requires an argument" + _try_help(cmd), code)
+        val = args[i]; i += 1
+    elif eq and not wants: raise _Exit(f"{cmd}: option '--{hits[0]}' doesn't allow an argument" + _try_help(cmd), code)
+    return key, val if wants else True, i
+
+# %% ../../../nbs/environments/02_shell.ipynb #n194
+def _short_options(a:str, args:list[str], i:int, letters:set, takes:set, cmd:str, code:int, opts:dict)->int:
+    "Set in `opts` the letters bundled in `a` (`-sh`, `-d1`: a letter that `takes` a value ends the bundle); the index after the value."
+    for j in range(1, len(a)):
+        ch = a[j]
+        if ch not in letters: raise _Exit(f"{cmd}: invalid option -- '{ch}'" + _try_help(cmd), code)
+        if ch not in takes: opts[ch] = True; continue
+        val = a[j+1:]
+        if not val:
+            if i >= len(args): raise _Exit(f"{cmd}: option requires an argument -- '{ch}'" + _try_help(cmd), code)
+            val = args[i]; i += 1
+        opts[ch] = val
+        break
+    return i
+
+# %% ../../../nbs/environments/02_shell.ipynb #n196
 def _getopt(args:list[str], cmd:str, short:str='', long:dict|None=None, code:int=1, stop_at_operand:bool=False)->tuple[dict, list]:
     """Split `args` as GNU getopt_long does: `short` lists the option letters (a letter followed by `:` takes a value),
     `long` maps long names (ending in `=` when they take a value) to the key they set. Returns ({key: value or True},
@@ -249,48 +312,32 @@ def _getopt(args:list[str], cmd:str, short:str='', long:dict|None=None, code:int
     long = long or {}
     letters, takes = set(short.replace(':', '')), {short[i-1] for i, c in enumerate(short) if c == ':'}
     names = {k.rstrip('='): (v, k.endswith('=')) for k, v in long.items()}
-    hint = f"\nTry '{cmd} --help' for more information."
     opts, rest, i = {}, [], 0
     while i < len(args):
         a = args[i]; i += 1
         if a == '--': rest += args[i:]; break
         if a.startswith('--'):
-            name, eq, val = a[2:].partition('=')
-            hits = [name] if name in names else [n for n in names if n.startswith(name)]
-            if len(hits) > 1: raise _Exit(f"{cmd}: option '--{name[:40]}' is ambiguous; possibilities:" + ''.join(f" '--{h}'" for h in sorted(hits)) + hint, code)
-            if not hits: raise _Exit(f"{cmd}: unrecognized option '{a[:60]}'" + hint, code)
-            key, wants = names[hits[0]]
-            if wants and not eq:
-                if i >= len(args): raise _Exit(f"{cmd}: option '--{hits[0]}' requires an argument" + hint, code)
-                val = args[i]; i += 1
-            elif eq and not wants: raise _Exit(f"{cmd}: option '--{hits[0]}' doesn't allow an argument" + hint, code)
-            opts[key] = val if wants else True
-        elif a.startswith('-') and len(a) > 1:
-            for j in range(1, len(a)):
-                ch = a[j]
-                if ch not in letters: raise _Exit(f"{cmd}: invalid option -- '{ch}'" + hint, code)
-                if ch not in takes: opts[ch] = True; continue
-                val = a[j+1:]
-                if not val:
-                    if i >= len(args): raise _Exit(f"{cmd}: option requires an argument -- '{ch}'" + hint, code)
-                    val = args[i]; i += 1
-                opts[ch] = val
-                break
+            key, val, i = _long_option(a, args, i, names, cmd, code)
+            opts[key] = val
+        elif a.startswith('-') and len(a) > 1: i = _short_options(a, args, i, letters, takes, cmd, code, opts)
         else:
             rest.append(a)
             if stop_at_operand: rest += args[i:]; break
     return opts, rest
 
+# %% ../../../nbs/environments/02_shell.ipynb #n200
 def _help(cmd:str)->str:
     "What `cmd --help` prints: the options this terminal supports."
     rows = _OPTS[cmd][3]
     w = max([len(o) for o, _ in rows], default=0)
     return f"Usage: {cmd} [OPTION]... (the options this terminal supports)\n" + ''.join(f"  {o:<{w}}  {d}\n" for o, d in rows)
 
+# %% ../../../nbs/environments/02_shell.ipynb #n202
 def _parse(args:list[str], cmd:str, **kw)->tuple[dict, list]:
     "Options and operands of `cmd`'s arguments, by the options it declared."
     return _getopt(args, cmd, *_OPTS[cmd][:3], **kw)
 
+# %% ../../../nbs/environments/02_shell.ipynb #n205
 def _errs(errs:list)->str: return '\n'.join(errs) + ('\n' if errs else '')
 
 def _count(v:str, cmd:str)->int:
@@ -298,12 +345,13 @@ def _count(v:str, cmd:str)->int:
     if not re.fullmatch(r'\d{1,9}', v.strip()): raise _Exit(f"{cmd}: invalid number: '{v[:20]}'")
     return int(v)
 
+# %% ../../../nbs/environments/02_shell.ipynb #n209
 _options('sudo', [('u', 'user', 'USER', 'run the command as USER (root or the current user)'),
                   ('E', 'preserve-env', '', 'keep the environment (it is the same for every user here)'),
                   ('H', 'set-home', '', 'set HOME to the target user\'s home (no command here reads it)'),
                   ('n', 'non-interactive', '', 'never ask for a password (none is asked here)')])
 
-# %% ../../../nbs/environments/02_shell.ipynb #c009
+# %% ../../../nbs/environments/02_shell.ipynb #c015
 _UNITS = {'K': 1024, 'M': 1024**2, 'G': 1024**3, 'T': 1024**4}
 
 def _human(n:int)->str:
@@ -320,202 +368,47 @@ def _parse_human(s:str)->float:
     try: return float(m.group(1)) * _UNITS.get(m.group(2), 1)
     except ValueError: return 0.0
 
+# %% ../../../nbs/environments/02_shell.ipynb #n213
 def _mode_str(node:dict)->str:
     "`drwxr-xr-x`-style permission string of a node."
     m = node['mode']
     return ('d' if node['type'] == 'dir' else '-') + ''.join(c if m & (1 << (8 - i)) else '-' for i, c in enumerate('rwxrwxrwx'))
 
-# %% ../../../nbs/environments/02_shell.ipynb #c012
-class Shell:
-    "The shell behind `TerminalExecute`: runs command lines against `state['terminal']`, never against the real system."
-    def __init__(self, st:dict):
-        self.st, self.nodes, self.root = st, st['nodes'], False
+# %% ../../../nbs/environments/02_shell.ipynb #c021
+def _ancestors(ap:str)->list[str]:
+    "Every directory from `/` down to `ap`."
+    parts = ap.strip('/').split('/')
+    return ['/' + '/'.join(parts[:i]) for i in range(1, len(parts) + 1)]
 
-    # ---- paths and permissions
-    def abspath(self, p:str)->str:
-        "Absolute, normalised path of `p` relative to the working directory."
-        if not p: raise _Exit("No such file or directory")
-        p = posixpath.normpath(posixpath.join(self.st['cwd'], p))
-        return '/' + p.lstrip('/')
-    def user(self)->str: return 'root' if self.root else self.st['user']
-    def allowed(self, node:dict, bit:int)->bool:
-        "Whether the current user has permission `bit` (4 read, 2 write, 1 execute) on `node`."
-        if self.root: return True
-        shift = 6 if node['owner'] == self.st['user'] else 0
-        return bool(node['mode'] & (bit << shift))
-    def lookup(self, p:str, cmd:str)->tuple[str, dict]:
-        "The node at `p`, checking that every directory on the way can be entered."
-        ap = self.abspath(p)
-        parts = ap.strip('/').split('/') if ap != '/' else []
-        cur = '/'
-        for part in parts:
-            node = self.nodes.get(cur)
-            if node is None or node['type'] != 'dir': raise _Exit(f"{cmd}: cannot access '{p}': No such file or directory", 2)
-            if not self.allowed(node, 1): raise _Exit(f"{cmd}: cannot access '{p}': Permission denied", 2)
-            cur = posixpath.join(cur, part)
-        if cur not in self.nodes: raise _Exit(f"{cmd}: cannot access '{p}': No such file or directory", 2)
-        return cur, self.nodes[cur]
-    def children(self, d:str)->list[str]:
-        "Sorted paths directly inside directory `d`."
-        pre = d.rstrip('/') + '/'
-        return sorted(p for p in self.nodes if p.startswith(pre) and '/' not in p[len(pre):] and p != d)
-    def walk(self, d:str)->list[str]:
-        "`d` and every path below it, parents first."
-        pre = d.rstrip('/') + '/'
-        return sorted([d] + [p for p in self.nodes if p.startswith(pre) and p != d])
-    def size(self, p:str)->int:
-        "Bytes used by `p` and everything below it (4 KiB per directory)."
-        return sum(self.nodes[q]['size'] if self.nodes[q]['type'] == 'file' else 4096 for q in self.walk(p))
-    def used(self)->int:
-        "Bytes used on the disk."
-        return self.st['base_used'] + sum(n['size'] for n in self.nodes.values() if n['type'] == 'file')
-    def new_node(self, path:str, typ:str, cmd:str, content:str='')->dict:
-        "Create a file or directory at `path`; the parent must exist and be writable."
-        parent = posixpath.dirname(path)
-        pn = self.nodes.get(parent)
-        if pn is None or pn['type'] != 'dir': raise _Exit(f"{cmd}: cannot create '{path}': No such file or directory")
-        if not self.allowed(pn, 2): raise _Exit(f"{cmd}: cannot create '{path}': Permission denied")
-        node = {'type': typ, 'mode': 0o755 if typ == 'dir' else 0o644, 'owner': self.user(), 'mtime': _NOW_MTIME,
-                'size': 0 if typ == 'dir' else len(content.encode()), 'content': '' if typ == 'dir' else content}
-        self.nodes[path] = node
-        return node
-    def write(self, p:str, text:str, append:bool, cmd:str='bash'):
-        "Write `text` to file `p` (create, overwrite or append)."
-        ap = self.abspath(p)
-        node = self.nodes.get(ap)
-        if node is None: self.lookup(posixpath.dirname(ap), cmd); node = self.new_node(ap, 'file', cmd)
-        elif node['type'] == 'dir': raise _Exit(f"{cmd}: {p}: Is a directory")
-        elif not self.allowed(node, 2): raise _Exit(f"{cmd}: {p}: Permission denied")
-        new = (node['content'] + text) if append else text
-        if len(new) > _MAX_FILE: raise _Exit(f"{cmd}: {p}: File too large")
-        node.update(content=new, size=len(new.encode()), mtime=_NOW_MTIME)
-    def read(self, p:str, cmd:str)->str:
-        "Text of file `p`."
-        ap, node = self.lookup(p, cmd)
-        if node['type'] == 'dir': raise _Exit(f"{cmd}: {p}: Is a directory")
-        if not self.allowed(node, 4): raise _Exit(f"{cmd}: {p}: Permission denied")
-        return node['content'] if node['content'] is not None else ''
-    def expand(self, word:str)->list[str]:
-        "Paths matching the glob `word` (sorted), or `[word]` when nothing matches."
-        absolute = word.startswith('/')
-        parts = [q for q in word.split('/') if q]
-        bases = ['/' if absolute else self.st['cwd']]
-        for part in parts:
-            nxt = []
-            for b in bases:
-                if any(ch in part for ch in '*?['):
-                    for c in self.children(b):
-                        name = posixpath.basename(c)
-                        if (not name.startswith('.') or part.startswith('.')) and fnmatch.fnmatchcase(name, part): nxt.append(c)
-                elif part in ('.', '..'): nxt.append(posixpath.normpath(posixpath.join(b, part)))
-                else:
-                    c = posixpath.join(b, part)
-                    if c in self.nodes: nxt.append(c)
-            bases = nxt
-            if not bases: return [word]
-        if absolute: return sorted(bases)
-        cwd = self.st['cwd'].rstrip('/') + '/'
-        return sorted(b[len(cwd):] if b.startswith(cwd) else b for b in bases)
+# %% ../../../nbs/environments/02_shell.ipynb #n216
+def _owner(path:str, user:str)->str: return user if path.startswith(f'/home/{user}') else 'root'
+def _dir_node(owner:str)->dict: return {'type': 'dir', 'mode': 0o755, 'owner': owner, 'mtime': 'Jan 10 09:00', 'size': 0, 'content': ''}
 
-    # ---- running command lines
-    def env(self)->dict:
-        "The shell's variables now (`$?` is the status of the last pipeline)."
-        return {'HOME': self.st['home'], 'USER': self.st['user'], 'PWD': self.st['cwd'], 'SHELL': '/bin/bash',
-                'PATH': '/usr/local/bin:/usr/bin:/bin', '?': str(self.st.get('last_exit', 0))}
+def _file_node(v, owner:str)->dict:
+    "A file node from a size (int: a file of that size with no text), a text (str) or a dict of fields."
+    d = {'type': 'file', 'mode': 0o644, 'owner': owner, 'mtime': 'Feb 14 10:12', 'size': 0, 'content': ''}
+    if isinstance(v, int): d['size'] = v
+    elif isinstance(v, str): d.update(content=v, size=len(v.encode()))
+    else: d.update(v, size=v.get('size', len(v.get('content', '').encode())))
+    return d
 
-    def run(self, command:str)->tuple[str, int]:
-        "Run a command line; return what it printed (stderr and stdout as a terminal shows them) and the exit code."
-        if not command.strip(): _bad("the 'command' is empty")
-        if len(command) > _MAX_COMMAND: _bad(f"the 'command' is longer than {_MAX_COMMAND} characters")
-        line = _line(_lex(command))
-        self.budget = _MAX_EXPANSION
-        chunks, code = self.execute(line)
-        text = ''.join(e + o for e, o in chunks)
-        if len(text) > _MAX_OUTPUT: text = text[:_MAX_OUTPUT] + '\n[output truncated]\n'
-        return text, code
+# %% ../../../nbs/environments/02_shell.ipynb #n220
+def _add_node(nodes:dict, path:str, user:str, node:dict):
+    "Put `node` at `path` in `nodes`, creating the missing directories above it."
+    for a in _ancestors(posixpath.dirname(path)) if path != '/' else []:
+        if a not in nodes: nodes[a] = _dir_node(_owner(a, user))
+    nodes[path] = node
 
-    def execute(self, line:list)->tuple[list, int]:
-        "Run a parsed line (see `_line`): its pipelines' (stderr, stdout) and the last exit code."
-        chunks, code = [], 0
-        for conn, stages in line:
-            if (conn == '&&' and code != 0) or (conn == '||' and code == 0): continue
-            err, out, code = self.pipeline(stages)
-            self.st['last_exit'] = code
-            chunks.append((err, out))
-        return chunks, code
+# %% ../../../nbs/environments/02_shell.ipynb #n222
+def _fs(files:dict, dirs:Iterable[str]=(), user:str='john', disk_total:int=256 * 1024**3, base_used:int=0, procs=())->dict:
+    "Terminal state from `files` ({path: size or text or dict}) and extra directories; parents are created."
+    nodes = {'/': _dir_node('root')}
+    for d in dirs: _add_node(nodes, d, user, _dir_node(_owner(d, user)))
+    for path, v in files.items(): _add_node(nodes, path, user, _file_node(v, _owner(path, user)))
+    return {'user': user, 'home': f'/home/{user}', 'cwd': f'/home/{user}', 'hostname': 'johns-laptop', 'nodes': nodes,
+            'disk_total': disk_total, 'base_used': base_used, 'procs': [dict(p) for p in procs], 'last_exit': 0}
 
-    def substitute(self, line:list)->tuple[str, str]:
-        "Run the line of a `$(...)` in a subshell (its `cd` stays inside): (its stderr, its stdout without trailing newlines)."
-        cwd = self.st['cwd']
-        try: chunks, _ = self.execute(line)
-        finally: self.st['cwd'] = cwd
-        out = ''.join(o for _, o in chunks).rstrip('\n')
-        self.budget -= len(out)
-        if self.budget < 0: raise _Exit(f"bash: command substitutions produced more than {_MAX_EXPANSION:,} characters", 1)
-        return ''.join(e for e, _ in chunks), out
-
-    def fields(self, parts:list, errs:list)->list[tuple[str, bool]]:
-        "Expand one word now (variables, arithmetic, substitutions); the stderr of substitutions goes to `errs`."
-        def value(kind, v):
-            if kind == 'var': return self.env().get(v, '')
-            if kind == 'math': return str(_arith(v, self.env()))
-            err, out = self.substitute(v)
-            errs.append(err)
-            return out
-        return _fields(parts, value)
-
-    def pipeline(self, stages:list)->tuple[str, str, int]:
-        "Run `a | b | c`: (stderr of every stage, stdout of the last unless redirected, exit code of the last)."
-        stdin, shown, code = None, [], 0
-        for stage in stages:
-            errs = []
-            try:
-                words, redirs = [], []
-                for op, parts in stage:
-                    if op == 'w':
-                        for text, glob in self.fields(parts, errs): words.extend(self.expand(text) if glob else [text])
-                    elif op == '2>&1': redirs.append((op, ''))
-                    else:
-                        target = self.fields(parts, errs)
-                        if len(target) != 1: raise _Exit('bash: ambiguous redirect', 1)
-                        redirs.append((op, target[0][0]))
-                err_sink = None
-                for op, target in redirs:
-                    if op == '<': stdin = self.read(target, 'bash')
-                out, err, code = self.command(words, stdin)
-                for op, target in redirs:
-                    if op in ('>', '>>'):
-                        if target != '/dev/null': self.write(target, out, op == '>>')
-                        out = ''
-                    elif op == '2>': err_sink = target
-                if err_sink is not None:
-                    if err_sink != '/dev/null': self.write(err_sink, err, False)
-                    err = ''
-            except _Exit as e: out, err, code = '', e.msg + '\n', e.code
-            shown.append(''.join(errs) + err)
-            stdin = out
-        return ''.join(shown), stdin or '', code
-
-    def command(self, words:list[str], stdin:str|None)->tuple[str, str, int]:
-        "Run one simple command: (stdout, stderr, exit code)."
-        if not words: return '', '', 0
-        name, args = words[0], words[1:]
-        if name == 'sudo':
-            opts, args = _getopt(args, 'sudo', *_OPTS['sudo'][:2], stop_at_operand=True)
-            user = opts.get('u', 'root')
-            if user not in ('root', self.st['user']): raise _Exit(f"sudo: unknown user {user[:40]}", 1)
-            if not args: raise _Exit('usage: sudo [-u user] command', 1)
-            was, self.root = self.root, user == 'root'
-            try: return self.command(args, stdin)
-            finally: self.root = was
-        f = _COMMANDS.get(name)
-        if f is None: raise _Exit(f"{name[:60]}: command not found", 127)
-        if _OPTS.get(name, (0, 0, None))[2] is not None and '--help' in args[:args.index('--') if '--' in args else None]:
-            return _help(name), '', 0
-        res = f(self, args, stdin)
-        return (res, '', 0) if isinstance(res, str) else res
-
-# %% ../../../nbs/environments/02_shell.ipynb #c013
+# %% ../../../nbs/environments/02_shell.ipynb #c019
 _COMMANDS: dict[str, Callable] = {}
 def _cmd(*names):
     "Register a shell command under `names`."
@@ -524,30 +417,254 @@ def _cmd(*names):
         return f
     return deco
 
-# %% ../../../nbs/environments/02_shell.ipynb #c015
-def _ancestors(ap:str)->list[str]:
-    "Every directory from `/` down to `ap`."
-    parts = ap.strip('/').split('/')
-    return ['/' + '/'.join(parts[:i]) for i in range(1, len(parts) + 1)]
+# %% ../../../nbs/environments/02_shell.ipynb #c018
+class Shell:
+    "The shell behind `TerminalExecute`: runs command lines against `state['terminal']`, never against the real system."
+    def __init__(self, st:dict):
+        self.st, self.nodes, self.root = st, st['nodes'], False
 
-def _fs(files:dict, dirs:Iterable[str]=(), user:str='john', disk_total:int=256 * 1024**3, base_used:int=0, procs=())->dict:
-    "Terminal state from `files` ({path: size or text or dict}) and extra directories; parents are created."
-    nodes = {}
-    def mk(path, **kw):
-        for a in _ancestors(posixpath.dirname(path)) if path != '/' else []:
-            if a not in nodes:
-                owner = user if a.startswith(f'/home/{user}') else 'root'
-                nodes[a] = {'type': 'dir', 'mode': 0o755, 'owner': owner, 'mtime': 'Jan 10 09:00', 'size': 0, 'content': ''}
-        nodes[path] = kw
-    nodes['/'] = {'type': 'dir', 'mode': 0o755, 'owner': 'root', 'mtime': 'Jan 10 09:00', 'size': 0, 'content': ''}
-    for d in dirs:
-        mk(d, type='dir', mode=0o755, owner=user if d.startswith(f'/home/{user}') else 'root', mtime='Jan 10 09:00', size=0, content='')
-    for path, v in files.items():
-        owner = user if path.startswith(f'/home/{user}') else 'root'
-        d = {'type': 'file', 'mode': 0o644, 'owner': owner, 'mtime': 'Feb 14 10:12', 'size': 0, 'content': ''}
-        if isinstance(v, int): d['size'] = v
-        elif isinstance(v, str): d.update(content=v, size=len(v.encode()))
-        else: d.update(v, size=v.get('size', len(v.get('content', '').encode())))
-        mk(path, **d)
-    return {'user': user, 'home': f'/home/{user}', 'cwd': f'/home/{user}', 'hostname': 'johns-laptop', 'nodes': nodes,
-            'disk_total': disk_total, 'base_used': base_used, 'procs': [dict(p) for p in procs], 'last_exit': 0}
+# %% ../../../nbs/environments/02_shell.ipynb #n229
+@patch
+def abspath(self:Shell, p:str)->str:
+    "Absolute, normalised path of `p` relative to the working directory."
+    if not p: raise _Exit("No such file or directory")
+    p = posixpath.normpath(posixpath.join(self.st['cwd'], p))
+    return '/' + p.lstrip('/')
+
+# %% ../../../nbs/environments/02_shell.ipynb #n231
+@patch
+def user(self:Shell)->str: return 'root' if self.root else self.st['user']
+
+@patch
+def allowed(self:Shell, node:dict, bit:int)->bool:
+    "Whether the current user has permission `bit` (4 read, 2 write, 1 execute) on `node`."
+    if self.root: return True
+    shift = 6 if node['owner'] == self.st['user'] else 0
+    return bool(node['mode'] & (bit << shift))
+
+# %% ../../../nbs/environments/02_shell.ipynb #n234
+@patch
+def lookup(self:Shell, p:str, cmd:str)->tuple[str, dict]:
+    "The node at `p`, checking that every directory on the way can be entered."
+    ap = self.abspath(p)
+    parts = ap.strip('/').split('/') if ap != '/' else []
+    cur = '/'
+    for part in parts:
+        node = self.nodes.get(cur)
+        if node is None or node['type'] != 'dir': raise _Exit(f"{cmd}: cannot access '{p}': No such file or directory", 2)
+        if not self.allowed(node, 1): raise _Exit(f"{cmd}: cannot access '{p}': Permission denied", 2)
+        cur = posixpath.join(cur, part)
+    if cur not in self.nodes: raise _Exit(f"{cmd}: cannot access '{p}': No such file or directory", 2)
+    return cur, self.nodes[cur]
+
+# %% ../../../nbs/environments/02_shell.ipynb #n237
+@patch
+def children(self:Shell, d:str)->list[str]:
+    "Sorted paths directly inside directory `d`."
+    pre = d.rstrip('/') + '/'
+    return sorted(p for p in self.nodes if p.startswith(pre) and '/' not in p[len(pre):] and p != d)
+
+@patch
+def walk(self:Shell, d:str)->list[str]:
+    "`d` and every path below it, parents first."
+    pre = d.rstrip('/') + '/'
+    return sorted([d] + [p for p in self.nodes if p.startswith(pre) and p != d])
+
+# %% ../../../nbs/environments/02_shell.ipynb #n239
+@patch
+def size(self:Shell, p:str)->int:
+    "Bytes used by `p` and everything below it (4 KiB per directory)."
+    return sum(self.nodes[q]['size'] if self.nodes[q]['type'] == 'file' else 4096 for q in self.walk(p))
+
+@patch
+def used(self:Shell)->int:
+    "Bytes used on the disk."
+    return self.st['base_used'] + sum(n['size'] for n in self.nodes.values() if n['type'] == 'file')
+
+# %% ../../../nbs/environments/02_shell.ipynb #n241
+@patch
+def new_node(self:Shell, path:str, typ:str, cmd:str, content:str='')->dict:
+    "Create a file or directory at `path`; the parent must exist and be writable."
+    parent = posixpath.dirname(path)
+    pn = self.nodes.get(parent)
+    if pn is None or pn['type'] != 'dir': raise _Exit(f"{cmd}: cannot create '{path}': No such file or directory")
+    if not self.allowed(pn, 2): raise _Exit(f"{cmd}: cannot create '{path}': Permission denied")
+    node = {'type': typ, 'mode': 0o755 if typ == 'dir' else 0o644, 'owner': self.user(), 'mtime': _NOW_MTIME,
+            'size': 0 if typ == 'dir' else len(content.encode()), 'content': '' if typ == 'dir' else content}
+    self.nodes[path] = node
+    return node
+
+# %% ../../../nbs/environments/02_shell.ipynb #n244
+@patch
+def write(self:Shell, p:str, text:str, append:bool, cmd:str='bash'):
+    "Write `text` to file `p` (create, overwrite or append)."
+    ap = self.abspath(p)
+    node = self.nodes.get(ap)
+    if node is None: self.lookup(posixpath.dirname(ap), cmd); node = self.new_node(ap, 'file', cmd)
+    elif node['type'] == 'dir': raise _Exit(f"{cmd}: {p}: Is a directory")
+    elif not self.allowed(node, 2): raise _Exit(f"{cmd}: {p}: Permission denied")
+    new = (node['content'] + text) if append else text
+    if len(new) > _MAX_FILE: raise _Exit(f"{cmd}: {p}: File too large")
+    node.update(content=new, size=len(new.encode()), mtime=_NOW_MTIME)
+
+# %% ../../../nbs/environments/02_shell.ipynb #n247
+@patch
+def read(self:Shell, p:str, cmd:str)->str:
+    "Text of file `p`."
+    ap, node = self.lookup(p, cmd)
+    if node['type'] == 'dir': raise _Exit(f"{cmd}: {p}: Is a directory")
+    if not self.allowed(node, 4): raise _Exit(f"{cmd}: {p}: Permission denied")
+    return node['content'] if node['content'] is not None else ''
+
+# %% ../../../nbs/environments/02_shell.ipynb #n251
+@patch
+def _glob_step(self:Shell, base:str, part:str)->list[str]:
+    "The paths one component `part` of a glob (a pattern, `.`, `..` or a name) reaches from directory `base`; `*` skips hidden names."
+    if any(ch in part for ch in '*?['):
+        return [c for c in self.children(base)
+                if (not posixpath.basename(c).startswith('.') or part.startswith('.')) and fnmatch.fnmatchcase(posixpath.basename(c), part)]
+    if part in ('.', '..'): return [posixpath.normpath(posixpath.join(base, part))]
+    c = posixpath.join(base, part)
+    return [c] if c in self.nodes else []
+
+# %% ../../../nbs/environments/02_shell.ipynb #n253
+@patch
+def expand(self:Shell, word:str)->list[str]:
+    "Paths matching the glob `word` (sorted), or `[word]` when nothing matches."
+    absolute = word.startswith('/')
+    bases = ['/' if absolute else self.st['cwd']]
+    for part in [q for q in word.split('/') if q]:
+        bases = [c for b in bases for c in self._glob_step(b, part)]
+        if not bases: return [word]
+    if absolute: return sorted(bases)
+    cwd = self.st['cwd'].rstrip('/') + '/'
+    return sorted(b[len(cwd):] if b.startswith(cwd) else b for b in bases)
+
+# %% ../../../nbs/environments/02_shell.ipynb #n257
+@patch
+def env(self:Shell)->dict:
+    "The shell's variables now (`$?` is the status of the last pipeline)."
+    return {'HOME': self.st['home'], 'USER': self.st['user'], 'PWD': self.st['cwd'], 'SHELL': '/bin/bash',
+            'PATH': '/usr/local/bin:/usr/bin:/bin', '?': str(self.st.get('last_exit', 0))}
+
+# %% ../../../nbs/environments/02_shell.ipynb #n261
+@patch
+def command(self:Shell, words:list[str], stdin:str|None)->tuple[str, str, int]:
+    "Run one simple command: (stdout, stderr, exit code)."
+    if not words: return '', '', 0
+    name, args = words[0], words[1:]
+    if name == 'sudo': return self._sudo(args, stdin)
+    f = _COMMANDS.get(name)
+    if f is None: raise _Exit(f"{name[:60]}: command not found", 127)
+    if _OPTS.get(name, (0, 0, None))[2] is not None and '--help' in args[:args.index('--') if '--' in args else None]:
+        return _help(name), '', 0
+    res = f(self, args, stdin)
+    return (res, '', 0) if isinstance(res, str) else res
+
+# %% ../../../nbs/environments/02_shell.ipynb #n264
+@patch
+def _sudo(self:Shell, args:list[str], stdin:str|None)->tuple[str, str, int]:
+    "Run `sudo [-u user] command ...`: the command as root (or as the user), then back to the user."
+    opts, args = _getopt(args, 'sudo', *_OPTS['sudo'][:2], stop_at_operand=True)
+    user = opts.get('u', 'root')
+    if user not in ('root', self.st['user']): raise _Exit(f"sudo: unknown user {user[:40]}", 1)
+    if not args: raise _Exit('usage: sudo [-u user] command', 1)
+    was, self.root = self.root, user == 'root'
+    try: return self.command(args, stdin)
+    finally: self.root = was
+
+# %% ../../../nbs/environments/02_shell.ipynb #n267
+@patch
+def fields(self:Shell, parts:list, errs:list)->list[tuple[str, bool]]:
+    "Expand one word now (variables, arithmetic, substitutions); the stderr of substitutions goes to `errs`."
+    def value(kind, v):
+        if kind == 'var': return self.env().get(v, '')
+        if kind == 'math': return str(_arith(v, self.env()))
+        err, out = self.substitute(v)
+        errs.append(err)
+        return out
+    return _fields(parts, value)
+
+# %% ../../../nbs/environments/02_shell.ipynb #n269
+@patch
+def _expand_stage(self:Shell, stage:list, errs:list)->tuple[list, list]:
+    "The words of one pipeline stage (expanded, globs matched) and its redirections as `(op, target)`."
+    words, redirs = [], []
+    for op, parts in stage:
+        if op == 'w':
+            for text, glob in self.fields(parts, errs): words.extend(self.expand(text) if glob else [text])
+        elif op == '2>&1': redirs.append((op, ''))
+        else:
+            target = self.fields(parts, errs)
+            if len(target) != 1: raise _Exit('bash: ambiguous redirect', 1)
+            redirs.append((op, target[0][0]))
+    return words, redirs
+
+# %% ../../../nbs/environments/02_shell.ipynb #n272
+@patch
+def _stage(self:Shell, stage:list, stdin:str|None, errs:list)->tuple[str, str, int]:
+    "Run one stage of a pipeline with its redirections: (stdout for the next stage, stderr to show, exit code)."
+    words, redirs = self._expand_stage(stage, errs)
+    for op, target in redirs:
+        if op == '<': stdin = self.read(target, 'bash')
+    out, err, code = self.command(words, stdin)
+    err_sink = None
+    for op, target in redirs:
+        if op in ('>', '>>'):
+            if target != '/dev/null': self.write(target, out, op == '>>')
+            out = ''
+        elif op == '2>': err_sink = target
+    if err_sink is not None:
+        if err_sink != '/dev/null': self.write(err_sink, err, False)
+        err = ''
+    return out, err, code
+
+# %% ../../../nbs/environments/02_shell.ipynb #n275
+@patch
+def pipeline(self:Shell, stages:list)->tuple[str, str, int]:
+    "Run `a | b | c`: (stderr of every stage, stdout of the last unless redirected, exit code of the last)."
+    stdin, shown, code = None, [], 0
+    for stage in stages:
+        errs = []
+        try: out, err, code = self._stage(stage, stdin, errs)
+        except _Exit as e: out, err, code = '', e.msg + '\n', e.code
+        shown.append(''.join(errs) + err)
+        stdin = out
+    return ''.join(shown), stdin or '', code
+
+# %% ../../../nbs/environments/02_shell.ipynb #n278
+@patch
+def execute(self:Shell, line:list)->tuple[list, int]:
+    "Run a parsed line (see `_line`): its pipelines' (stderr, stdout) and the last exit code."
+    chunks, code = [], 0
+    for conn, stages in line:
+        if (conn == '&&' and code != 0) or (conn == '||' and code == 0): continue
+        err, out, code = self.pipeline(stages)
+        self.st['last_exit'] = code
+        chunks.append((err, out))
+    return chunks, code
+
+# %% ../../../nbs/environments/02_shell.ipynb #n281
+@patch
+def substitute(self:Shell, line:list)->tuple[str, str]:
+    "Run the line of a `$(...)` in a subshell (its `cd` stays inside): (its stderr, its stdout without trailing newlines)."
+    cwd = self.st['cwd']
+    try: chunks, _ = self.execute(line)
+    finally: self.st['cwd'] = cwd
+    out = ''.join(o for _, o in chunks).rstrip('\n')
+    self.budget -= len(out)
+    if self.budget < 0: raise _Exit(f"bash: command substitutions produced more than {_MAX_EXPANSION:,} characters", 1)
+    return ''.join(e for e, _ in chunks), out
+
+# %% ../../../nbs/environments/02_shell.ipynb #n295
+@patch
+def run(self:Shell, command:str)->tuple[str, int]:
+    "Run a command line; return what it printed (stderr and stdout as a terminal shows them) and the exit code."
+    if not command.strip(): _bad("the 'command' is empty")
+    if len(command) > _MAX_COMMAND: _bad(f"the 'command' is longer than {_MAX_COMMAND} characters")
+    line = _line(_lex(command))
+    self.budget = _MAX_EXPANSION
+    chunks, code = self.execute(line)
+    text = ''.join(e + o for e, o in chunks)
+    if len(text) > _MAX_OUTPUT: text = text[:_MAX_OUTPUT] + '\n[output truncated]\n'
+    return text, code
