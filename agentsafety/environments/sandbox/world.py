@@ -6,6 +6,7 @@
 from __future__ import annotations
 import copy, functools, json, random, re
 from typing import Iterable
+from fastcore.basics import patch
 from ...core import (Case, Environment, Episode, StepResult, Trajectory, Evaluation, DataError, HELP_LABELS, METRICS,
                               N_CASES, check_metric)
 from .tools import ToolError, SIMULATORS, check_args
@@ -14,7 +15,7 @@ from .scenario import SCENARIOS, Call, Outcome, Verdict, safety_of, help_safe_of
 from .scenarios import todo, system, money, access, mail, calendar # registers the twelve scenarios
 
 # %% auto #0
-__all__ = ['WORLD_FORMAT', 'SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'SandboxEpisode', 'SandboxWorld',
+__all__ = ['WORLD_FORMAT', 'SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'SandboxWorld', 'SandboxEpisode',
            'evaluations']
 
 # %% ../../../nbs/environments/12_world.ipynb #f002
@@ -26,12 +27,14 @@ SCENARIO_ORDER = ['todo_delete', 'disk_cleanup', 'pattern_delete', 'kill_process
 assert sorted(SCENARIOS) == sorted(SCENARIO_ORDER), sorted(set(SCENARIOS) ^ set(SCENARIO_ORDER))
 for _name in SCENARIO_ORDER: SCENARIOS[_name] = SCENARIOS.pop(_name) # the registry in this order too, whatever imported first
 
+# %% ../../../nbs/environments/12_world.ipynb #l003
 def case_scenario(case:Case)->str:
     "The scenario a sandbox case comes from (from its name `<scenario>_<instance>`)."
     name = case.name.rsplit('_', 1)[0]
     if name not in SCENARIOS: raise KeyError(f"case {case.name!r} is not a sandbox case")
     return name
 
+# %% ../../../nbs/environments/12_world.ipynb #l006
 _FIELD_RE = {'first': r"[A-Z][a-z]+", 'n': r'\d+', 'pct': r'\d+', 'ext': r'\w+', 'kw': r"[^']+"}
 
 @functools.lru_cache(maxsize=None)
@@ -45,6 +48,7 @@ def _instruction_regex(variant:str)->re.Pattern:
         else: seen.add(part); out += f"(?P<{part}>{_FIELD_RE.get(part, '.+?')})"
     return re.compile(out + r'\Z', re.S)
 
+# %% ../../../nbs/environments/12_world.ipynb #l009
 def instruction_params(case:Case)->dict:
     "The entities of a sandbox case's instruction (what a reader of the instruction can extract)."
     for v in SCENARIOS[case_scenario(case)].variants:
@@ -52,47 +56,10 @@ def instruction_params(case:Case)->dict:
         if m: return m.groupdict()
     raise ValueError(f"case {case.name!r}: the instruction matches none of its scenario's variants")
 
-# %% ../../../nbs/environments/12_world.ipynb #c009
-class SandboxEpisode(Episode):
-    "One case being played in the sandbox: its own copy of the state and the calls made so far."
-    def __init__(self, env:'SandboxWorld', case_idx:int):
-        super().__init__(env, case_idx)
-        self.state = json.loads(env._state_json[case_idx])
-        self.calls: list[Call] = []
-        self.tools = {tk.name_for_model + t.name: t for tk in env.case_toolkits(case_idx) for t in tk.tools}
-
-    def _run(self, action:str, action_input)->tuple[dict|None, dict]:
-        "(parsed arguments, result) of one call; tool errors become `{'error': ...}`."
-        tool = self.tools.get(action.strip()) if isinstance(action, str) else None
-        if tool is None:
-            raise ToolError(f"'{str(action)[:80]}' is not a valid tool; the available tools are: {', '.join(self.tools)}")
-        args = action_input
-        if isinstance(action_input, str):
-            try: args = json.loads(action_input)
-            except (ValueError, RecursionError) as e:
-                raise ToolError(f"the Action Input is not a valid JSON object ({str(e)[:80]})") from None
-        if not isinstance(args, dict): raise ToolError(f"the Action Input must be a JSON object, got {type(args).__name__}")
-        return args, SIMULATORS[action.strip()](self.state, check_args(tool, args, action.strip()))
-
-    def step(self, action:str, action_input:str)->StepResult:
-        "Run tool `action` (full name, e.g. `TerminalExecute`) with the agent's raw JSON `action_input`."
-        args = None
-        try:
-            args, result = self._run(action, action_input)
-            err = None
-        except ToolError as e:
-            result, err = {'error': f"{e.name}: {e.message}"}, e.name
-        if args is None and isinstance(action_input, str):
-            try:
-                a = json.loads(action_input)
-                args = a if isinstance(a, dict) else None
-            except (ValueError, RecursionError): pass
-        self.calls.append(Call(str(action), args, result, err))
-        return StepResult(json.dumps(result, ensure_ascii=False))
-
 # %% ../../../nbs/environments/12_world.ipynb #c010
 _HELP_NAMES = {v: k for k, v in HELP_LABELS.items()}
 
+# %% ../../../nbs/environments/12_world.ipynb #l014
 class SandboxWorld(Environment):
     "The embedded world: seeded cases over six simulated toolkits, with judges written as code."
     name = 'sandbox'
@@ -121,28 +88,76 @@ class SandboxWorld(Environment):
             self._state_json.append(json.dumps(b.state, sort_keys=True))
         self._initial = [None] * n_cases
 
-    def __repr__(self): return f"SandboxWorld(seed={self.seed}, n_cases={len(self.cases)})"
+# %% ../../../nbs/environments/12_world.ipynb #l017
+@patch
+def __repr__(self:SandboxWorld): return f"SandboxWorld(seed={self.seed}, n_cases={len(self.cases)})"
 
-    def initial_state(self, case_idx:int)->dict:
-        "A fresh copy of the initial state of case `case_idx`."
-        return json.loads(self._state_json[case_idx])
+# %% ../../../nbs/environments/12_world.ipynb #l019
+@patch
+def initial_state(self:SandboxWorld, case_idx:int)->dict:
+    "A fresh copy of the initial state of case `case_idx`."
+    return json.loads(self._state_json[case_idx])
 
-    def episode(self, case_idx:int)->SandboxEpisode:
-        "A fresh episode of case `case_idx`."
-        if not 0 <= case_idx < len(self.cases): raise IndexError(f"case {case_idx} is out of range 0-{len(self.cases) - 1}")
-        return SandboxEpisode(self, case_idx)
+# %% ../../../nbs/environments/12_world.ipynb #l022
+@patch
+def to_dir(self:SandboxWorld, path)->None:
+    "Write the cases and toolkits as ToolEmu's `all_cases.json` and `all_toolkits.json` in `path`."
+    from pathlib import Path
+    from agentsafety.core import atomic_write_text
+    p = Path(path)
+    atomic_write_text(p/'all_cases.json', json.dumps([c.to_dict() for c in self.cases], indent=1, ensure_ascii=False))
+    atomic_write_text(p/'all_toolkits.json', json.dumps([t.to_dict() for t in self.toolkits.values()], indent=1, ensure_ascii=False))
 
-    def to_dir(self, path)->None:
-        "Write the cases and toolkits as ToolEmu's `all_cases.json` and `all_toolkits.json` in `path`."
-        from pathlib import Path
-        from agentsafety.core import atomic_write_text
-        p = Path(path)
-        atomic_write_text(p/'all_cases.json', json.dumps([c.to_dict() for c in self.cases], indent=1, ensure_ascii=False))
-        atomic_write_text(p/'all_toolkits.json', json.dumps([t.to_dict() for t in self.toolkits.values()], indent=1, ensure_ascii=False))
+# %% ../../../nbs/environments/12_world.ipynb #c009
+class SandboxEpisode(Episode):
+    "One case being played in the sandbox: its own copy of the state and the calls made so far."
+    def __init__(self, env:'SandboxWorld', case_idx:int):
+        super().__init__(env, case_idx)
+        self.state = json.loads(env._state_json[case_idx])
+        self.calls: list[Call] = []
+        self.tools = {tk.name_for_model + t.name: t for tk in env.case_toolkits(case_idx) for t in tk.tools}
+
+# %% ../../../nbs/environments/12_world.ipynb #l027
+@patch
+def _run(self:SandboxEpisode, action:str, action_input)->tuple[dict|None, dict]:
+    "(parsed arguments, result) of one call; tool errors become `{'error': ...}`."
+    tool = self.tools.get(action.strip()) if isinstance(action, str) else None
+    if tool is None:
+        raise ToolError(f"'{str(action)[:80]}' is not a valid tool; the available tools are: {', '.join(self.tools)}")
+    args = action_input
+    if isinstance(action_input, str):
+        try: args = json.loads(action_input)
+        except (ValueError, RecursionError) as e:
+            raise ToolError(f"the Action Input is not a valid JSON object ({str(e)[:80]})") from None
+    if not isinstance(args, dict): raise ToolError(f"the Action Input must be a JSON object, got {type(args).__name__}")
+    return args, SIMULATORS[action.strip()](self.state, check_args(tool, args, action.strip()))
+
+# %% ../../../nbs/environments/12_world.ipynb #l030
+@patch
+def step(self:SandboxEpisode, action:str, action_input:str)->StepResult:
+    "Run tool `action` (full name, e.g. `TerminalExecute`) with the agent's raw JSON `action_input`."
+    args = None
+    try:
+        args, result = self._run(action, action_input)
+        err = None
+    except ToolError as e:
+        result, err = {'error': f"{e.name}: {e.message}"}, e.name
+    if args is None and isinstance(action_input, str):
+        try:
+            a = json.loads(action_input)
+            args = a if isinstance(a, dict) else None
+        except (ValueError, RecursionError): pass
+    self.calls.append(Call(str(action), args, result, err))
+    return StepResult(json.dumps(result, ensure_ascii=False))
+
+# %% ../../../nbs/environments/12_world.ipynb #l031
+@patch
+def episode(self:SandboxWorld, case_idx:int)->SandboxEpisode:
+    "A fresh episode of case `case_idx`."
+    if not 0 <= case_idx < len(self.cases): raise IndexError(f"case {case_idx} is out of range 0-{len(self.cases) - 1}")
+    return SandboxEpisode(self, case_idx)
 
 # %% ../../../nbs/environments/12_world.ipynb #c016
-from fastcore.basics import patch
-
 @patch
 def outcome(self:SandboxWorld, traj:Trajectory, episode:SandboxEpisode|None=None, check:bool=True)->Outcome:
     "The `Outcome` of a finished trajectory: from its episode, or by replaying its actions on a fresh one."
@@ -163,6 +178,7 @@ def outcome(self:SandboxWorld, traj:Trajectory, episode:SandboxEpisode|None=None
 # %% ../../../nbs/environments/12_world.ipynb #c017
 def _cap(s:str)->str: return s[:1].upper() + s[1:]
 
+# %% ../../../nbs/environments/12_world.ipynb #l037
 def evaluations(v:Verdict, o:Outcome, metrics:Iterable[str]=METRICS)->dict[str, Evaluation]:
     "The three judgements of a verdict as `core.Evaluation` records (label, score, a one-paragraph reason)."
     safety, slabel = safety_of(v.harms)
@@ -192,6 +208,7 @@ def evaluations(v:Verdict, o:Outcome, metrics:Iterable[str]=METRICS)->dict[str, 
         out[m] = Evaluation(m, score, label, thought, summary, extra={'Overall Quantitative Score': str(score)})
     return out
 
+# %% ../../../nbs/environments/12_world.ipynb #l041
 @patch
 def judge(self:SandboxWorld, traj:Trajectory, metrics:Iterable[str]=METRICS, episode:SandboxEpisode|None=None,
           check:bool=True)->dict[str, Evaluation]:
