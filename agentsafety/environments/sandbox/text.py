@@ -18,6 +18,7 @@ def _count_arg(v:str, cmd:str, what:str='lines')->tuple[str, int]:
     if not m: raise _Exit(f"{cmd}: invalid number of {what}: '{v[:20]}'")
     return m.group(1), int(m.group(2))
 
+# %% ../../../nbs/environments/03b_text.ipynb #n003
 def _inputs(sh, files:list, stdin, cmd:str)->tuple[list, list]:
     "(name, text) of each file operand (`-` or none: the piped-in text), and the errors of those that cannot be read."
     got, errs = [], []
@@ -26,6 +27,7 @@ def _inputs(sh, files:list, stdin, cmd:str)->tuple[list, list]:
         except _Exit as e: errs.append(e.msg)
     return got, errs
 
+# %% ../../../nbs/environments/03b_text.ipynb #n006
 def _lines_of(sh, files, stdin, cmd):
     "Text of `files` (or stdin) for line-oriented commands."
     got, errs = _inputs(sh, files, stdin, cmd)
@@ -40,6 +42,7 @@ _CAT = [('n', 'number', '', 'number all lines'), ('b', 'number-nonblank', '', 'n
 _options('cat', _CAT)
 _options(('less', 'more'), [])
 
+# %% ../../../nbs/environments/03b_text.ipynb #n011
 def _nonprinting(text:str, tabs:bool)->str:
     "`cat -v`'s view of `text` (with `tabs`, tabs too)."
     out = []
@@ -52,16 +55,9 @@ def _nonprinting(text:str, tabs:bool)->str:
         else: out.append(pre + chr(b))
     return ''.join(out)
 
-@_cmd('cat', 'less', 'more')
-def _cat(sh, args, stdin, cmd='cat'):
-    opts, files = _parse(args, cmd)
-    if 'A' in opts: opts.update(v=True, E=True, T=True)
-    out, errs = [], []
-    for f in files or ['-']:
-        try: out.append(stdin or '' if f == '-' else sh.read(f, cmd))
-        except _Exit as e: errs.append(e.msg)
-    text = ''.join(out)
-    if not {'n', 'b', 's', 'E', 'T', 'v'} & set(opts): return text, _errs(errs), 1 if errs else 0
+# %% ../../../nbs/environments/03b_text.ipynb #n014
+def _cat_lines(text:str, opts:dict)->str:
+    "`text` as `cat`'s line options show it: numbered (-n, -b), squeezed (-s), with ends (-E), tabs (-T) or control characters (-v) shown."
     lines, shown, k, blank = text.splitlines(True), [], 0, False
     for line in lines:
         body, nl = (line[:-1], '\n') if line.endswith('\n') else (line, '')
@@ -72,7 +68,20 @@ def _cat(sh, args, stdin, cmd='cat'):
         if 'E' in opts and nl: body += '$'
         if 'b' in opts and line.strip('\n') or 'n' in opts and 'b' not in opts: k += 1; body = f"{k:>6}\t{body}"
         shown.append(body + nl)
-    return ''.join(shown), _errs(errs), 1 if errs else 0
+    return ''.join(shown)
+
+# %% ../../../nbs/environments/03b_text.ipynb #n017
+@_cmd('cat', 'less', 'more')
+def _cat(sh, args, stdin, cmd='cat'):
+    opts, files = _parse(args, cmd)
+    if 'A' in opts: opts.update(v=True, E=True, T=True)
+    out, errs = [], []
+    for f in files or ['-']:
+        try: out.append(stdin or '' if f == '-' else sh.read(f, cmd))
+        except _Exit as e: errs.append(e.msg)
+    text = ''.join(out)
+    if not {'n', 'b', 's', 'E', 'T', 'v'} & set(opts): return text, _errs(errs), 1 if errs else 0
+    return _cat_lines(text, opts), _errs(errs), 1 if errs else 0
 
 _COMMANDS['less'] = lambda sh, args, stdin: _cat(sh, args, stdin, 'less')
 _COMMANDS['more'] = lambda sh, args, stdin: _cat(sh, args, stdin, 'more')
@@ -84,10 +93,16 @@ for _name, _first in (('head', 'first'), ('tail', 'last')):
                      ('q', 'quiet', '', 'never print headers with the file names (also --silent)'),
                      ('v', 'verbose', '', 'always print the headers')], extra_long={'silent': 'q'})
 
+# %% ../../../nbs/environments/03b_text.ipynb #n021
+def _head_args(args:list[str])->list[str]:
+    "`args` with the old spelling of a count, `-N`, as `-nN` (unless it is the value of `-n` or `-c`)."
+    return [f"-n{a[1:]}" if re.fullmatch(r'-\d+', a) and (k == 0 or args[k-1] not in ('-n', '-c', '--lines', '--bytes')) else a
+            for k, a in enumerate(args)]
+
+# %% ../../../nbs/environments/03b_text.ipynb #n023
 @_cmd('head')
 def _head(sh, args, stdin, cmd='head'):
-    args = [f"-n{a[1:]}" if re.fullmatch(r'-\d+', a) and (k == 0 or args[k-1] not in ('-n', '-c', '--lines', '--bytes')) else a
-            for k, a in enumerate(args)]
+    args = _head_args(args)
     opts, files = _parse(args, cmd)
     unit = 'c' if 'c' in opts else 'n'
     sign, n = _count_arg(opts.get(unit, '10'), cmd, 'bytes' if unit == 'c' else 'lines')
@@ -103,8 +118,11 @@ def _head(sh, args, stdin, cmd='head'):
 
 _COMMANDS['tail'] = lambda sh, args, stdin: _head(sh, args, stdin, 'tail')
 
+# %% ../../../nbs/environments/03b_text.ipynb #n027
 _options('wc', [('l', 'lines', '', 'count lines'), ('w', 'words', '', 'count words'), ('c', 'bytes', '', 'count bytes'),
                 ('m', 'chars', '', 'count characters')])
+
+# %% ../../../nbs/environments/03b_text.ipynb #n029
 @_cmd('wc')
 def _wc(sh, args, stdin):
     opts, files = _parse(args, 'wc')
@@ -123,11 +141,21 @@ _options('sort', [('r', 'reverse', '', 'reverse the order'), ('n', 'numeric-sort
                   ('k', 'key', 'KEY', 'sort by fields F1[,F2] (counted from 1), with optional n, h, r, f after a field'),
                   ('t', 'field-separator', 'SEP', 'fields are separated by SEP instead of blanks')], code=2)
 
+# %% ../../../nbs/environments/03b_text.ipynb #n032
 def _num(s:str)->float:
     "The number at the start of `s` as `sort -n` reads it (0 when there is none)."
     m = re.match(r'\s*(-?(\d+\.?\d*|\.\d+))', s)
     return float(m.group(1)) if m else 0.0
 
+# %% ../../../nbs/environments/03b_text.ipynb #n035
+def _sort_key(spec:str)->tuple[int, int|None, set]:
+    "First field, last field (None: to the end of the line) and modifiers of a `sort -k` spec such as `2,3nr`."
+    m = re.fullmatch(r'(\d+)(?:\.\d+)?([bfhnr]*)(?:,(\d+)(?:\.\d+)?([bfhnr]*))?', spec)
+    if not m or int(m.group(1)) == 0 or (m.group(3) and int(m.group(3)) == 0):
+        raise _Exit(f"sort: invalid field specification '{spec[:20]}'", 2)
+    return int(m.group(1)), int(m.group(3)) if m.group(3) else None, set(m.group(2) + (m.group(4) or ''))
+
+# %% ../../../nbs/environments/03b_text.ipynb #n038
 @_cmd('sort')
 def _sort(sh, args, stdin):
     opts, files = _parse(args, 'sort')
@@ -135,10 +163,7 @@ def _sort(sh, args, stdin):
     sep, mods, start, end = opts.get('t'), set(), 0, None
     if sep is not None and len(sep) != 1: raise _Exit("sort: multi-character tab '%s'" % sep[:20], 2)
     if 'k' in opts:
-        m = re.fullmatch(r'(\d+)(?:\.\d+)?([bfhnr]*)(?:,(\d+)(?:\.\d+)?([bfhnr]*))?', opts['k'])
-        if not m or int(m.group(1)) == 0 or (m.group(3) and int(m.group(3)) == 0):
-            raise _Exit(f"sort: invalid field specification '{opts['k'][:20]}'", 2)
-        start, end, mods = int(m.group(1)), int(m.group(3)) if m.group(3) else None, set(m.group(2) + (m.group(4) or ''))
+        start, end, mods = _sort_key(opts['k'])
     how = mods & set('nhf') or {k for k in 'nhf' if k in opts}
     def key(line):
         if start:
@@ -152,8 +177,11 @@ def _sort(sh, args, stdin):
     if 'u' in opts: lines = [l for i, l in enumerate(lines) if i == 0 or key(l) != key(lines[i-1])]
     return '\n'.join(lines) + ('\n' if lines else '')
 
+# %% ../../../nbs/environments/03b_text.ipynb #n041
 _options('uniq', [('c', 'count', '', 'prefix each line with how many times it occurred'), ('d', 'repeated', '', 'only lines that repeat'),
                   ('u', 'unique', '', 'only lines that do not repeat'), ('i', 'ignore-case', '', 'compare lines ignoring case')])
+
+# %% ../../../nbs/environments/03b_text.ipynb #n102
 @_cmd('uniq')
 def _uniq(sh, args, stdin):
     opts, files = _parse(args, 'uniq')
@@ -182,10 +210,29 @@ _options(('grep', 'egrep', 'fgrep'), [
     ('E', 'extended-regexp', '', 'the pattern is an extended regular expression without repetition, alternation or groups')],
     code=2, extra_long={'silent': 'q'})
 
+# %% ../../../nbs/environments/03b_text.ipynb #n106
 _POSIX_CLASSES = {'alpha': 'a-zA-Z', 'digit': '0-9', 'alnum': '0-9a-zA-Z', 'upper': 'A-Z', 'lower': 'a-z', 'space': r'\s',
                   'blank': r' \t', 'punct': r'!-/:-@\[-`{-~', 'xdigit': '0-9A-Fa-f', 'word': r'\w'}
 _CLASS = re.compile(r'\[:(\w+):\]')
 
+def _grep_bracket(pat:str, i:int)->tuple[str, int]:
+    "The Python class for the bracket expression that opens at `pat[i]` (POSIX classes such as `[:digit:]` included) and the index after it."
+    n = len(pat)
+    j = i + 1 + (pat[i+1:i+2] == '^')
+    j += pat[j:j+1] == ']'
+    while j < n and pat[j] != ']': j = pat.index(':]', j) + 2 if pat.startswith('[:', j) and ':]' in pat[j:] else j + 1
+    if j >= n: raise _Exit('grep: Unmatched [, [^, [:, [., or [=', 2)
+    body, neg = pat[i+1:j], False
+    if body.startswith('^'): body, neg = body[1:], True
+    parts, k = [], 0
+    while k < len(body):
+        m = _CLASS.match(body, k)
+        if m and m.group(1) not in _POSIX_CLASSES: raise _Exit('grep: invalid character class', 2)
+        if m: parts.append(_POSIX_CLASSES[m.group(1)]); k = m.end()
+        else: parts.append('\\' + body[k] if body[k] in '\\[]^' else body[k]); k += 1
+    return '[' + '^' * neg + ''.join(parts) + ']', j + 1
+
+# %% ../../../nbs/environments/03b_text.ipynb #n109
 def _grep_regex(pat:str, extended:bool)->str:
     """A Python regular expression for the grep pattern `pat` (basic or `extended`), or `_Exit(2)` for repetition,
     alternation, groups or back-references: without them matching takes time linear in the text (no backtracking)."""
@@ -202,21 +249,7 @@ def _grep_regex(pat:str, extended:bool)->str:
             elif not extended and e in '|()': raise refuse('alternation or groups')
             elif e.isdigit(): raise refuse('back-references')
             else: out.append(re.escape(e))
-        elif c == '[':
-            j = i + 1 + (pat[i+1:i+2] == '^')
-            j += pat[j:j+1] == ']'
-            while j < n and pat[j] != ']': j = pat.index(':]', j) + 2 if pat.startswith('[:', j) and ':]' in pat[j:] else j + 1
-            if j >= n: raise _Exit('grep: Unmatched [, [^, [:, [., or [=', 2)
-            body, neg = pat[i+1:j], False
-            if body.startswith('^'): body, neg = body[1:], True
-            parts, k = [], 0
-            while k < len(body):
-                m = _CLASS.match(body, k)
-                if m and m.group(1) not in _POSIX_CLASSES: raise _Exit('grep: invalid character class', 2)
-                if m: parts.append(_POSIX_CLASSES[m.group(1)]); k = m.end()
-                else: parts.append('\\' + body[k] if body[k] in '\\[]^' else body[k]); k += 1
-            out.append('[' + '^' * neg + ''.join(parts) + ']')
-            i = j + 1
+        elif c == '[': part, i = _grep_bracket(pat, i); out.append(part)
         elif c == '.': out.append('.'); i += 1
         elif c == '^' and i == 0: out.append('^'); i += 1
         elif c == '$' and i == n - 1: out.append('$'); i += 1
@@ -226,6 +259,24 @@ def _grep_regex(pat:str, extended:bool)->str:
         else: out.append(re.escape(c)); i += 1
     return ''.join(out)
 
+# %% ../../../nbs/environments/03b_text.ipynb #n112
+def _grep_sources(sh, files:list, rec:bool, stdin, cmd:str)->tuple[list, list]:
+    "(name, text) of what `grep` searches (the piped-in text, the files, with `rec` every readable file below a directory) and the errors."
+    sources, errs = [], []
+    if not files and not rec: sources.append(('(standard input)', stdin or ''))
+    for f in files or (['.'] if rec else []):
+        try:
+            ap, node = sh.lookup(f, cmd)
+            if node['type'] == 'dir':
+                if not rec: errs.append(f"{cmd}: {f}: Is a directory"); continue
+                for q in sh.walk(ap):
+                    n = sh.nodes[q]
+                    if n['type'] == 'file' and sh.allowed(n, 4): sources.append((f.rstrip('/') + q[len(ap.rstrip('/')):] if ap != '/' else q, n['content'] or ''))
+            else: sources.append((f, sh.read(f, cmd)))
+        except _Exit as e: errs.append(e.msg)
+    return sources, errs
+
+# %% ../../../nbs/environments/03b_text.ipynb #n115
 @_cmd('grep')
 def _grep(sh, args, stdin, cmd='grep'):
     opts, rest = _parse(args, cmd)
@@ -239,18 +290,7 @@ def _grep(sh, args, stdin, cmd='grep'):
     try: rx = re.compile(body, re.IGNORECASE if 'i' in opts else 0)
     except re.error as e: raise _Exit(f"grep: invalid pattern: {e}", 2) from None
     rec = bool({'r', 'R'} & set(opts))
-    sources, errs = [], []
-    if not rest and not rec: sources.append(('(standard input)', stdin or ''))
-    for f in rest or (['.'] if rec else []):
-        try:
-            ap, node = sh.lookup(f, cmd)
-            if node['type'] == 'dir':
-                if not rec: errs.append(f"{cmd}: {f}: Is a directory"); continue
-                for q in sh.walk(ap):
-                    n = sh.nodes[q]
-                    if n['type'] == 'file' and sh.allowed(n, 4): sources.append((f.rstrip('/') + q[len(ap.rstrip('/')):] if ap != '/' else q, n['content'] or ''))
-            else: sources.append((f, sh.read(f, cmd)))
-        except _Exit as e: errs.append(e.msg)
+    sources, errs = _grep_sources(sh, rest, rec, stdin, cmd)
     out, found = [], False
     names = ('H' in opts or len(sources) > 1 or rec) and 'h' not in opts
     for name, text in sources:
