@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PRESET ?= full
 
-.PHONY: install test export-check nbtest pytest paper docs docs-check readme lab bench clean
+.PHONY: install test export-check nbtest pytest paper docs docs-check outputs readme lab bench clean
 
 # torch is pinned in the same pip call as trl/peft/accelerate, so pip never pulls a CUDA build.
 $(STAMP): settings.ini setup.py requirements.lock
@@ -47,6 +47,11 @@ docs: $(STAMP)
 # to another host. SHOTS=DIR also saves a PNG of every page.
 docs-check: $(STAMP)
 	$(BIN)/python -c "from agentsafety.docs import docs_check_main; docs_check_main()" $(if $(SHOTS),--screenshots $(SHOTS))
+
+# Every notebook executed in place, its outputs kept for the docs pages and its metadata cleaned as nbdev_clean does;
+# paper.ipynb keeps a quick run's outputs (stages cached in out/quick). NBS="nbs/a.ipynb nbs/b.ipynb" runs only those.
+outputs: $(STAMP)
+	$(BIN)/python -c "from agentsafety.docs import outputs_main; outputs_main()" $(foreach n,$(NBS),--nb $(n))
 
 # README.md is written from nbs/index.ipynb (nbdev's readme_nb); tests/test_docs.py fails when they differ.
 readme: $(STAMP)

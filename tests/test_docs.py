@@ -3,9 +3,11 @@ notebook (titles, no raw front matter or attribute text, stored outputs shown, n
 links that lead somewhere), navigation by title grouped by stage, README.md in sync with nbs/index.ipynb.
 The same checks run on every page in headless Chromium with `make docs-check`."""
 import json, re, shutil
+from html import unescape as html_unescape
 from pathlib import Path
 import pytest
-from agentsafety.docs import build_docs, check_page, check_site, notebooks, page_name, readme_text, GROUPS
+from agentsafety.docs import (build_docs, check_page, check_site, notebooks, page_name, readme_text, GROUPS, execute_in_place,
+                              NotebookFailed, output_notebooks, run_in_kernel, unrun_examples, OUTPUT_RUNS)
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT/'nbs'
@@ -113,3 +115,92 @@ def test_citation_names_the_paper_and_toolemu():
     cff = yaml.safe_load((ROOT/'CITATION.cff').read_text())
     assert cff['cff-version'] == '1.2.0' and cff['license'] == 'MIT'
     assert {r['identifiers'][0]['value'] for r in cff['references']} == {'arXiv:2603.02229', 'arXiv:2309.15817'}
+
+# `make outputs`: notebooks executed in place, outputs kept, metadata cleaned as nbdev_clean does.
+
+def _project(tmp_path, *cells, name='00_tiny.ipynb', **nb_kw):
+    "A project with settings.ini and one notebook of `cells`; the notebook's path."
+    import nbformat
+    shutil.copy(ROOT/'settings.ini', tmp_path/'settings.ini')
+    (tmp_path/'nbs').mkdir(exist_ok=True)
+    f = tmp_path/'nbs'/name
+    nbformat.write(nbformat.v4.new_notebook(cells=list(cells), **nb_kw), f)
+    return f
+
+def test_outputs_kept_and_metadata_cleaned(tmp_path):
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+    f = _project(tmp_path, new_markdown_cell('# tiny'), new_code_cell('import os\nprint(os.getcwd())'), new_code_cell('x = 6 * 7\nx'))
+    sources = [c['source'] for c in json.loads(f.read_text())['cells']]
+    execute_in_place(f, tmp_path)
+    nb = json.loads(f.read_text())
+    assert [c['source'] for c in nb['cells']] == sources
+    assert ''.join(nb['cells'][1]['outputs'][0]['text']) == 'nbs\n'  # ran in the notebook's folder, printed relative to the project
+    assert ''.join(nb['cells'][2]['outputs'][0]['data']['text/plain']) == '42'
+    assert all(c.get('execution_count') is None and c['metadata'] == {} for c in nb['cells'] if c['cell_type'] == 'code')
+    assert nb['cells'][2]['outputs'][0]['execution_count'] is None and set(nb['metadata']) <= {'kernelspec'}  # no papermill, no language_info
+
+def test_failure_names_the_cell_and_leaves_the_notebook(tmp_path):
+    from nbformat.v4 import new_code_cell, new_markdown_cell
+    f = _project(tmp_path, new_markdown_cell('# bad'), new_code_cell('y = 1'), new_code_cell('\nundefined_name + y'))
+    before = f.read_bytes()
+    with pytest.raises(NotebookFailed, match=r"nbs/00_tiny.ipynb: cell 2 \(`undefined_name \+ y`\): NameError: name 'undefined_name'"):
+        execute_in_place(f, tmp_path)
+    assert f.read_bytes() == before
+
+def test_parameters_cell_keeps_its_defaults(tmp_path):
+    "papermill's injected cell is dropped: the notebook keeps its source and defaults, with the outputs of the run's parameters."
+    from functools import partial
+    from nbformat.v4 import new_code_cell
+    f = _project(tmp_path, new_code_cell("preset = 'full'  # the default", metadata={'tags': ['parameters']}), new_code_cell('print(preset)'))
+    before = json.loads(f.read_text())
+    execute_in_place(f, tmp_path, partial(run_in_kernel, params={'preset': 'quick'}))
+    nb = json.loads(f.read_text())
+    assert len(nb['cells']) == 2 and [c['source'] for c in nb['cells']] == [c['source'] for c in before['cells']]
+    assert nb['cells'][0]['metadata'] == {'tags': ['parameters']} and ''.join(nb['cells'][1]['outputs'][0]['text']) == 'quick\n'
+
+def test_widget_state_dropped_static_view_kept(tmp_path):
+    "The explorer's widgets keep their HTML view and their chart as SVG; the widget state (its JavaScript) is not stored."
+    from nbformat.v4 import new_code_cell
+    f = _project(tmp_path, new_code_cell('viewer'), new_code_cell('chart'))
+    spec = {'data': {'values': [{'x': 1}]}, 'mark': 'point', 'encoding': {'x': {'field': 'x', 'type': 'quantitative'}}}
+    def fake_run(src, dest, root):
+        nb = json.loads(src.read_text())
+        view = lambda m: {'model_id': m, 'version_major': 2, 'version_minor': 0}
+        nb['cells'][0]['outputs'] = [{'output_type': 'display_data', 'metadata': {}, 'data': {
+            'application/vnd.jupyter.widget-view+json': view('m1'), 'text/html': '<table>the first step</table>', 'text/plain': 'Viewer()'}}]
+        nb['cells'][1]['outputs'] = [{'output_type': 'display_data', 'metadata': {}, 'data': {
+            'application/vnd.jupyter.widget-view+json': view('m2'), 'text/plain': 'JupyterChart()'}}]
+        nb['metadata']['widgets'] = {'application/vnd.jupyter.widget-state+json': {'state': {
+            'm2': {'state': {'spec': spec, '_esm': 'x' * 100_000}}}}}
+        dest.write_text(json.dumps(nb))
+    execute_in_place(f, tmp_path, fake_run)
+    nb = json.loads(f.read_text())
+    assert 'widgets' not in nb['metadata'] and len(f.read_text()) < 50_000
+    viewer, chart = (c['outputs'][0]['data'] for c in nb['cells'])
+    assert viewer['text/html'] == '<table>the first step</table>' and 'application/vnd.jupyter.widget-view+json' not in viewer
+    assert chart['image/svg+xml'].startswith('<svg')
+
+def test_output_notebooks_skip_and_order(tmp_path):
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
+    _project(tmp_path, new_markdown_cell('# a'), name='00_a.ipynb')
+    _project(tmp_path, new_raw_cell('---\nskip_exec: true\n---'), name='01_b.ipynb')
+    _project(tmp_path, new_markdown_cell('# c\n\n- skip_outputs: true'), name='02_c.ipynb')
+    for n in ('paper.ipynb', 'explore.ipynb', 'index.ipynb'): _project(tmp_path, new_markdown_cell('# x\n\n- skip_exec: true'), name=n)
+    assert output_notebooks(tmp_path/'nbs') == ['00_a.ipynb', *OUTPUT_RUNS]
+    assert list(OUTPUT_RUNS) == ['paper.ipynb', 'explore.ipynb']  # the explorer runs on the paper's quick run
+
+def test_module_page_with_examples_and_no_outputs_fails_the_checks(tmp_path):
+    from nbformat.v4 import new_code_cell
+    f = _project(tmp_path, new_code_cell('#| default_exp tiny'), new_code_cell('#| export\ndef f(): return 1'), new_code_cell('f()'))
+    assert 'no outputs' in unrun_examples(f)
+    (tmp_path/'site').mkdir()
+    (tmp_path/'site'/'tiny.html').write_text('<header class="page-header"><h1 class="title">tiny</h1></header>')
+    assert any('no outputs' in p for p in check_site(tmp_path/'site', tmp_path/'nbs')['tiny.html'])
+    execute_in_place(f, tmp_path)
+    assert unrun_examples(f) is None
+
+def test_pages_show_the_docs_notebooks_outputs(site):
+    "nbs/98_docs.ipynb keeps its examples' outputs, and its page shows them."
+    page = (site/'docs.html').read_text()
+    assert "{'paper.ipynb': 'run_paper_quick', 'explore.ipynb': 'run_explore'}" in html_unescape(page)
+    assert 'data:image/svg+xml;base64,' in page or '<svg' in page
