@@ -58,7 +58,7 @@ class DPOSettings:
     @property
     def effective_batch(self)->int: return self.batch_size * self.grad_accum
 
-# %% ../../nbs/training/02_dpo.ipynb #c007
+# %% ../../nbs/training/02_dpo.ipynb #d009
 PRESETS = {
     'large-gpu': DPOSettings(), # the paper's settings, for 7–8B models on GPUs
     'tiny-cpu': DPOSettings(lr=3e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
@@ -66,6 +66,7 @@ PRESETS = {
                             dtype='float32', share_prefix=True), # tiny models on a CPU
 }
 
+# %% ../../nbs/training/02_dpo.ipynb #d012
 def preset(name:str, **overrides)->DPOSettings:
     "The settings of preset `name` (`large-gpu` or `tiny-cpu`) with `overrides`."
     if name not in PRESETS: raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
@@ -73,69 +74,114 @@ def preset(name:str, **overrides)->DPOSettings:
     if bad: raise ValueError(f"unknown setting(s) {', '.join(sorted(bad))}")
     return replace(PRESETS[name], **overrides)
 
-# %% ../../nbs/training/02_dpo.ipynb #c010
-def _pack_pairs(ids, # [2B, L] token ids: B chosen rows, then the B rejected rows in the same pair order
-                mask, # [2B, L] attention mask, right-padded
-               ):
-    "Pairs packed one per row: (ids, positions, allowed [B,1,N,N], row pair, row index) to unpack, or None when not packable."
+# %% ../../nbs/training/02_dpo.ipynb #d017
+def _shared_lengths(ids, # [2B, L] token ids: B chosen rows, then the B rejected rows in the same pair order
+                    mask, # [2B, L] attention mask, right-padded
+                   ):
+    "(chosen lengths, rejected lengths, shared prefix lengths) of the B pairs, or None when the batch cannot be packed."
     import torch
-    n2, L = ids.shape
-    if n2 % 2 or mask is None or mask.ndim != 2: return None
-    B, m = n2 // 2, mask.bool()
+    if ids.shape[0] % 2 or mask is None or mask.ndim != 2: return None
+    B, m = ids.shape[0] // 2, mask.bool()
     lens = m.sum(1)
     if not bool((m.long().cumprod(1).sum(1) == lens).all()): return None  # padding not (only) on the right
     lc, lr = lens[:B], lens[B:]
     same = (ids[:B] == ids[B:]) & m[:B] & m[B:]
     p = torch.minimum(same.long().cumprod(1).sum(1), torch.minimum(lc, lr) - 1)  # shared prefix; each rest keeps >= 1 token
-    if not bool((p >= 1).all()): return None
+    return (lc, lr, p) if bool((p >= 1).all()) else None
+
+# %% ../../nbs/training/02_dpo.ipynb #d020
+def _packed_rows(ids, lc, lr, p):
+    "(packed ids, positions, segment, packed lengths): per pair the prefix, the chosen rest, then the rejected rest."
+    import torch
+    B, L = len(lc), ids.shape[1]
     n = lc + lr - p  # packed length: prefix, chosen rest, rejected rest
     j = torch.arange(int(n.max()), device=ids.device)[None]
     in_c, in_r = j < lc[:, None], (j >= lc[:, None]) & (j < n[:, None])
     pos = torch.where(in_c, j.clamp(max=L - 1), torch.where(in_r, (j - lc[:, None] + p[:, None]).clamp(0, L - 1), 0))
     packed = torch.where(in_c, ids[:B].gather(1, pos), torch.where(in_r, ids[B:].gather(1, pos), ids[:B, :1]))
     seg = torch.where(in_c, 0, torch.where(in_r, 1, 2))  # 2: padding, which sees only the prefix
+    return packed, pos, seg, n
+
+# %% ../../nbs/training/02_dpo.ipynb #d023
+def _pair_attention(seg, n, p):
+    "[B,1,N,N] attention allowed in packed rows: causal, within the row's length, each rest blind to the other rest."
+    import torch
+    j = torch.arange(seg.shape[1], device=seg.device)[None]
     q, k = j[:, :, None], j[:, None, :]
     allowed = (k <= q) & (k < n[:, None, None]) & ((k < p[:, None, None]) | (seg[:, :, None] == seg[:, None, :]))
-    t = torch.arange(L, device=ids.device)[None]
+    return allowed[:, None]
+
+# %% ../../nbs/training/02_dpo.ipynb #d026
+def _unpack_index(ids, lc, lr, p):
+    "(row pair, column index) that gather the packed rows' outputs back into the 2B rows of `ids`."
+    import torch
+    t = torch.arange(ids.shape[1], device=ids.device)[None]
     idx_c = torch.where(t < lc[:, None], t, 0)
     idx_r = torch.where(t < p[:, None], t, torch.where(t < lr[:, None], t - p[:, None] + lc[:, None], 0))
-    return packed, pos, allowed[:, None], torch.arange(B, device=ids.device).repeat(2)[:, None], torch.cat([idx_c, idx_r])
+    return torch.arange(len(lc), device=ids.device).repeat(2)[:, None], torch.cat([idx_c, idx_r])
 
-# %% ../../nbs/training/02_dpo.ipynb #c013
+# %% ../../nbs/training/02_dpo.ipynb #d029
+def _pack_pairs(ids, # [2B, L] token ids: B chosen rows, then the B rejected rows in the same pair order
+                mask, # [2B, L] attention mask, right-padded
+               ):
+    "Pairs packed one per row: (ids, positions, allowed [B,1,N,N], row pair, row index) to unpack, or None when not packable."
+    lengths = _shared_lengths(ids, mask)
+    if lengths is None: return None
+    packed, pos, seg, n = _packed_rows(ids, *lengths)
+    return (packed, pos, _pair_attention(seg, n, lengths[2]), *_unpack_index(ids, *lengths))
+
+# %% ../../nbs/training/02_dpo.ipynb #d033
+def _packable(dec, input_ids, position_ids, inputs_embeds, cache, use_cache, kw:dict)->bool:
+    "Whether a call of decoder `dec` may run packed: token ids, no given positions or embeddings, no cache, sdpa or eager attention."
+    return (input_ids is not None and position_ids is None and inputs_embeds is None and cache is None and not use_cache
+            and kw.get('past_key_values') is None and dec.config._attn_implementation in ('sdpa', 'eager'))
+
+# %% ../../nbs/training/02_dpo.ipynb #d035
+def _additive_mask(allowed, dtype):
+    "`allowed` as eager attention wants it, added to the scores: 0 where allowed, the dtype's minimum elsewhere."
+    import torch
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+
+# %% ../../nbs/training/02_dpo.ipynb #d037
+def _packed_forward(dec, plain, # the decoder and its own forward
+                    packed, # `_pack_pairs` of the call's ids and mask
+                    kw:dict, # the call's other arguments
+                   ):
+    "The decoder's output for the 2B rows, computed on the packed rows and unpacked to the 2B-row layout."
+    import torch
+    from transformers.modeling_outputs import BaseModelOutputWithPast
+    ids, pos, allowed, pair, idx = packed
+    if dec.config._attn_implementation == 'eager': allowed = _additive_mask(allowed, dec.embed_tokens.weight.dtype)
+    h = plain(input_ids=ids, attention_mask=allowed, position_ids=pos, use_cache=False, **kw).last_hidden_state
+    return BaseModelOutputWithPast(last_hidden_state=h[pair, idx])
+
+# %% ../../nbs/training/02_dpo.ipynb #d040
 @contextmanager
 def shared_prefix(model, # a causal LM (or a PEFT model around one) whose decoder is `model.get_decoder()`
                  ):
     "While active, the decoder of `model` computes the shared prefix of rows i and i+B of a 2B-row batch once."
-    import functools, torch
-    from transformers.modeling_outputs import BaseModelOutputWithPast
+    import functools
     dec = model.get_decoder()
     plain = dec.forward
 
     @functools.wraps(plain)
     def forward(input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, cache=None, use_cache=None, **kw):
-        impl = dec.config._attn_implementation
-        pk = None
-        if (input_ids is not None and position_ids is None and inputs_embeds is None and cache is None and not use_cache
-            and kw.get('past_key_values') is None and impl in ('sdpa', 'eager')): pk = _pack_pairs(input_ids, attention_mask)
-        if pk is None: return plain(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                                    inputs_embeds=inputs_embeds, cache=cache, use_cache=use_cache, **kw)
-        ids, pos, allowed, pair, idx = pk
-        if impl == 'eager':  # eager attention adds the mask to the scores
-            dt = dec.embed_tokens.weight.dtype
-            allowed = torch.zeros(allowed.shape, dtype=dt, device=ids.device).masked_fill(~allowed, torch.finfo(dt).min)
-        h = plain(input_ids=ids, attention_mask=allowed, position_ids=pos, use_cache=False, **kw).last_hidden_state
-        return BaseModelOutputWithPast(last_hidden_state=h[pair, idx])
+        pk = _pack_pairs(input_ids, attention_mask) if _packable(dec, input_ids, position_ids, inputs_embeds, cache, use_cache, kw) else None
+        if pk is not None: return _packed_forward(dec, plain, pk, kw)
+        return plain(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                     inputs_embeds=inputs_embeds, cache=cache, use_cache=use_cache, **kw)
 
     dec.forward = forward
     try: yield model
     finally: del dec.forward  # back to the class's forward
 
-# %% ../../nbs/training/02_dpo.ipynb #c017
+# %% ../../nbs/training/02_dpo.ipynb #d049
 def _state():
     "Accelerate's process state (one process when not launched)."
     from accelerate import PartialState
     return PartialState()
 
+# %% ../../nbs/training/02_dpo.ipynb #d052
 def _metrics_callback(path:Path, stage:str):
     "A trainer callback that appends every log record to `path` as a JSON line."
     from transformers import TrainerCallback
@@ -146,7 +192,7 @@ def _metrics_callback(path:Path, stage:str):
                 f.write(json.dumps({'stage': stage, 'step': state.global_step, **logs}) + '\n')
     return MetricsLog()
 
-# %% ../../nbs/training/02_dpo.ipynb #c018
+# %% ../../nbs/training/02_dpo.ipynb #d055
 @contextmanager
 def _no_tqdm(off:bool):
     "Silence tqdm bars that only an environment variable controls (TRL's reference pass) while `off`."
@@ -158,19 +204,21 @@ def _no_tqdm(off:bool):
             if old is None: os.environ.pop('TQDM_DISABLE', None)
             else: os.environ['TQDM_DISABLE'] = old
 
+# %% ../../nbs/training/02_dpo.ipynb #d057
 def _as_examples(data)->list[dict]:
     "Preference examples from a list, a `datasets.Dataset` or a JSONL path."
     if isinstance(data, (str, Path)): return read_pairs(data)
     if hasattr(data, 'to_list'): return data.to_list()
     return list(data)
 
+# %% ../../nbs/training/02_dpo.ipynb #d060
 def _dtype(settings:DPOSettings):
     "The torch dtype to load the model in."
     import torch
     if settings.dtype: return getattr(torch, settings.dtype)
     return torch.bfloat16 if torch.cuda.is_available() else torch.float32
 
-# %% ../../nbs/training/02_dpo.ipynb #c019
+# %% ../../nbs/training/02_dpo.ipynb #d062
 def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int,
                    lengths=None, # a `length_cache(tokenizer)` that already measured these pairs (None: a fresh one)
                   )->list[dict]:
@@ -181,7 +229,143 @@ def length_grouped(examples:list[dict], tokenizer, batch:int, seed:int,
     random.Random(seed).shuffle(runs)
     return [e for r in runs for e in r]
 
-# %% ../../nbs/training/02_dpo.ipynb #c020
+# %% ../../nbs/training/02_dpo.ipynb #d066
+def _stage_pairs(examples, split_seed:int|None, n_cases:int, settings:DPOSettings, data_name:str)->tuple[list, list, list]:
+    "(all examples, train pairs, test pairs): the examples checked, split by case (`split_seed`), cut to decisions if `decision_only`."
+    examples = _as_examples(examples)
+    for i, ex in enumerate(examples): check_example(ex, f"{data_name} example {i}")
+    train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
+    if settings.decision_only: train, test = ([d for d in map(decision_pair, xs) if d is not None] for xs in (train, test))
+    return examples, train, test
+
+# %% ../../nbs/training/02_dpo.ipynb #d068
+def _fitting_pairs(train:list, tok, settings:DPOSettings, lengths)->tuple[list, int]:
+    "(kept, dropped): the pairs within `max_length`; with `max_pairs`, the first `max_pairs` that fit in a `seed`-shuffled order."
+    if settings.max_pairs is None or len(train) <= settings.max_pairs: return drop_long(train, tok, settings.max_length, ('chosen', 'rejected'), lengths)
+    # examine pairs in a seeded random order until `max_pairs` fit: no need to measure the rest
+    order = random.Random(settings.seed).sample(train, len(train))
+    kept, dropped, i = [], 0, 0
+    while len(kept) < settings.max_pairs and i < len(order):
+        batch = order[i:i + settings.max_pairs - len(kept)]
+        k, d = drop_long(batch, tok, settings.max_length, ('chosen', 'rejected'), lengths)
+        kept += k; dropped += d; i += len(batch)
+    return kept, dropped
+
+# %% ../../nbs/training/02_dpo.ipynb #d071
+def _kept_pairs(train:list, test:list, tok, settings:DPOSettings, data_name:str, split_seed)->tuple[list, list, int]:
+    "(train pairs, test pairs, over-length train pairs dropped), the train pairs grouped by length if asked; none left is an error."
+    lengths = length_cache(tok)  # measured once, for dropping and for grouping
+    train_kept, dropped = _fitting_pairs(train, tok, settings, lengths)
+    if settings.group_by_length: train_kept = length_grouped(train_kept, tok, settings.effective_batch * _state().num_processes, settings.seed, lengths)
+    if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")
+    test_kept = drop_long(test, tok, settings.max_length, ('chosen', 'rejected'), lengths)[0] if settings.evaluate else test
+    return train_kept, test_kept, dropped
+
+# %% ../../nbs/training/02_dpo.ipynb #d073
+def _stage_epochs(settings:DPOSettings, data_name:str)->float:
+    "Epochs of a stage: `both_epochs` on S&H pairs when `epochs` is left at 1 (the paper's rule), else `epochs`."
+    return settings.both_epochs if (data_name == 'both' and settings.both_epochs and settings.epochs == 1) else settings.epochs
+
+# %% ../../nbs/training/02_dpo.ipynb #d075
+def _fresh_log(out_dir:Path)->Path:
+    "`out_dir/metrics.jsonl` for a stage's logs, emptied by the main process while the others wait."
+    state = _state()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir/'metrics.jsonl'
+    if state.is_main_process: log_path.unlink(missing_ok=True)
+    state.wait_for_everyone()
+    return log_path
+
+# %% ../../nbs/training/02_dpo.ipynb #d079
+def _loss_args(settings:DPOSettings)->dict:
+    "DPOConfig's loss arguments: the DPO loss at `beta`, plus a supervised term when `sft_weight`."
+    return dict(beta=settings.beta, loss_type=[settings.loss_type] + (['sft'] if settings.sft_weight else []),
+                loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None, label_smoothing=settings.label_smoothing)
+
+# %% ../../nbs/training/02_dpo.ipynb #d081
+def _optim_args(settings:DPOSettings, epochs:float)->dict:
+    "DPOConfig's optimisation arguments for `epochs` epochs."
+    return dict(learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,
+                num_train_epochs=epochs, per_device_train_batch_size=settings.batch_size,
+                per_device_eval_batch_size=settings.ref_batch_size or settings.batch_size,
+                gradient_accumulation_steps=settings.grad_accum, max_grad_norm=settings.max_grad_norm,
+                activation_checkpointing=settings.grad_checkpointing, max_length=settings.max_length,
+                precompute_ref_log_probs=settings.precompute_ref, precompute_ref_batch_size=settings.ref_batch_size)
+
+# %% ../../nbs/training/02_dpo.ipynb #d084
+def _run_args(settings:DPOSettings, progress:bool, on_gpu:bool)->dict:
+    "DPOConfig's arguments for seeds, logging, precision and device; no checkpoints and no reporting (the stage saves its own)."
+    import torch
+    return dict(seed=settings.seed, data_seed=settings.seed, logging_steps=settings.logging_steps,
+                bf16=on_gpu and _dtype(settings) == torch.bfloat16, fp16=False, save_strategy='no',
+                eval_strategy='no', report_to='none', disable_tqdm=not progress, use_cpu=not on_gpu,
+                dataloader_pin_memory=on_gpu, train_sampling_strategy='sequential' if settings.group_by_length else 'random')
+
+# %% ../../nbs/training/02_dpo.ipynb #d087
+def _dpo_config(settings:DPOSettings, tmp, epochs:float, progress:bool):
+    "TRL's DPOConfig for a stage of `epochs` epochs, its scratch output in `tmp`."
+    import torch
+    from trl import DPOConfig
+    return DPOConfig(output_dir=tmp, **_loss_args(settings), **_optim_args(settings, epochs), **_run_args(settings, progress, torch.cuda.is_available()))
+
+# %% ../../nbs/training/02_dpo.ipynb #d089
+def _lora_config(settings:DPOSettings):
+    "The stage's LoRA adapter: rank, scaling, dropout and target layers from `settings`, no bias."
+    from peft import LoraConfig
+    return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=settings.target, bias='none', task_type='CAUSAL_LM')
+
+# %% ../../nbs/training/02_dpo.ipynb #d091
+def _load_model(model_dir:Path, settings:DPOSettings):
+    "The model to post-train, in the settings' dtype, without a generation cache (training needs none)."
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
+    model.config.use_cache = False
+    return model
+
+# %% ../../nbs/training/02_dpo.ipynb #d093
+def _trainer(model, tok, settings:DPOSettings, args, train:list, test:list, log_path:Path, data_name:str, progress:bool):
+    "TRL's DPOTrainer with a fresh LoRA adapter on `model` (the reference: the adapter off), its logs in `log_path`."
+    from datasets import Dataset
+    from trl import DPOTrainer
+    from transformers import PrinterCallback
+    ds = lambda exs: Dataset.from_list([{k: e[k] for k in ('prompt', 'chosen', 'rejected')} for e in exs])
+    trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train), eval_dataset=ds(test) if settings.evaluate and test else None,
+                         processing_class=tok, peft_config=_lora_config(settings), callbacks=[_metrics_callback(log_path, data_name)])
+    if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
+    if not progress: trainer.remove_callback(PrinterCallback)
+    return trainer
+
+# %% ../../nbs/training/02_dpo.ipynb #d096
+def _train(trainer, settings:DPOSettings, test:list)->tuple:
+    "(train result, seconds, evaluation): train, sharing prefixes if asked, then score the test pairs if `evaluate`."
+    with shared_prefix(trainer.model.get_base_model()) if settings.share_prefix else nullcontext():
+        t0 = time.time()
+        result = trainer.train()
+        runtime = time.time() - t0
+        evaluation = trainer.evaluate() if settings.evaluate and test else {}
+    return result, runtime, evaluation
+
+# %% ../../nbs/training/02_dpo.ipynb #d098
+def _train_summary(trainer, result, runtime:float, pairs_seen:int)->dict:
+    "A stage record's training fields: steps, losses, the last logged reward accuracy and margin, speed."
+    logs = [h for h in trainer.state.log_history if 'loss' in h]
+    last = logs[-1] if logs else {}
+    return {'steps': result.global_step, 'train_loss': result.training_loss, 'final_loss': last.get('loss'),
+            'final_reward_accuracy': last.get('rewards/accuracies'), 'final_margin': last.get('rewards/margins'),
+            'runtime_s': runtime, 'pairs_per_s': pairs_seen / runtime if runtime else None}
+
+# %% ../../nbs/training/02_dpo.ipynb #d100
+def _save_stage(trainer, tok, out_dir:Path, record:dict):
+    "Save the adapter, the merged model (with its tokenizer) and `config.json` (the stage record) in `out_dir`."
+    peft_model = trainer.accelerator.unwrap_model(trainer.model)
+    peft_model.save_pretrained(out_dir/'adapter')
+    merged = peft_model.merge_and_unload()
+    merged.config.use_cache = True
+    save_agent(merged, tok, out_dir/'model')
+    atomic_write_text(out_dir/'config.json', json.dumps(record, indent=1) + '\n')
+
+# %% ../../nbs/training/02_dpo.ipynb #d105
 def dpo_stage(model_dir, # the model to post-train (its own reference)
               examples, # preference examples (list, Dataset or JSONL path), all cases
               out_dir, # gets `adapter/`, `model/` (merged), `config.json`, `metrics.jsonl`
@@ -193,89 +377,40 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
               meta:dict|None=None, # extra fields for config.json
              )->dict:
     "Train one LoRA adapter with DPO on `model_dir`; save adapter, merged model and config; return the stage record."
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from trl import DPOConfig, DPOTrainer
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback
+    from transformers import AutoTokenizer
     quiet_loading(progress)
-    out_dir, model_dir = Path(out_dir), Path(model_dir)
-    state = _state()
-    examples = _as_examples(examples)
-    for i, ex in enumerate(examples): check_example(ex, f"{data_name} example {i}")
-    train, test = split_examples(examples, split_seed, n_cases) if split_seed is not None else (examples, [])
-    if settings.decision_only: train, test = ([d for d in map(decision_pair, xs) if d is not None] for xs in (train, test))
+    out_dir, model_dir, state = Path(out_dir), Path(model_dir), _state()
+    examples, train, test = _stage_pairs(examples, split_seed, n_cases, settings, data_name)
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    lengths = length_cache(tok)  # measured once, for dropping and for grouping
-    if settings.max_pairs is not None and len(train) > settings.max_pairs:
-        # examine pairs in a seeded random order until `max_pairs` fit: no need to measure the rest
-        order = random.Random(settings.seed).sample(train, len(train))
-        train_kept, dropped, i = [], 0, 0
-        while len(train_kept) < settings.max_pairs and i < len(order):
-            batch = order[i:i + settings.max_pairs - len(train_kept)]
-            kept, d = drop_long(batch, tok, settings.max_length, ('chosen', 'rejected'), lengths)
-            train_kept += kept; dropped += d; i += len(batch)
-    else: train_kept, dropped = drop_long(train, tok, settings.max_length, ('chosen', 'rejected'), lengths)
-    if settings.group_by_length: train_kept = length_grouped(train_kept, tok, settings.effective_batch * _state().num_processes, settings.seed, lengths)
-    if not train_kept: raise DataError(f"{data_name}: no training pair left (train cases of seed {split_seed}: {len(train)}, over-length: {dropped})")
-    test_kept = drop_long(test, tok, settings.max_length, ('chosen', 'rejected'), lengths)[0] if settings.evaluate else test
-    epochs = settings.both_epochs if (data_name == 'both' and settings.both_epochs and settings.epochs == 1) else settings.epochs
-    cols = ('prompt', 'chosen', 'rejected')
-    ds = lambda exs: Dataset.from_list([{k: e[k] for k in cols} for e in exs])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir/'metrics.jsonl'
-    if state.is_main_process: log_path.unlink(missing_ok=True)
-    state.wait_for_everyone()
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
-    model.config.use_cache = False
-    on_gpu = torch.cuda.is_available()
+    train_kept, test_kept, dropped = _kept_pairs(train, test, tok, settings, data_name, split_seed)
+    epochs, log_path = _stage_epochs(settings, data_name), _fresh_log(out_dir)
+    model = _load_model(model_dir, settings)
     with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing.* is deprecated', category=FutureWarning)  # raised inside TRL/PEFT, nothing to act on
-        args = DPOConfig(output_dir=tmp, beta=settings.beta, loss_type=[settings.loss_type] + (['sft'] if settings.sft_weight else []),
-                         loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None, label_smoothing=settings.label_smoothing,
-                         learning_rate=settings.lr, lr_scheduler_type=settings.scheduler, warmup_steps=settings.warmup,
-                         num_train_epochs=epochs, per_device_train_batch_size=settings.batch_size,
-                         per_device_eval_batch_size=settings.ref_batch_size or settings.batch_size,
-                         gradient_accumulation_steps=settings.grad_accum, max_grad_norm=settings.max_grad_norm,
-                         activation_checkpointing=settings.grad_checkpointing, max_length=settings.max_length,
-                         precompute_ref_log_probs=settings.precompute_ref, precompute_ref_batch_size=settings.ref_batch_size,
-                         seed=settings.seed, data_seed=settings.seed, logging_steps=settings.logging_steps,
-                         bf16=on_gpu and _dtype(settings) == torch.bfloat16, fp16=False, save_strategy='no',
-                         eval_strategy='no', report_to='none', disable_tqdm=not progress, use_cpu=not on_gpu,
-                         dataloader_pin_memory=on_gpu, train_sampling_strategy='sequential' if settings.group_by_length else 'random')
-        lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                          target_modules=settings.target, bias='none', task_type='CAUSAL_LM')
-        trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train_kept),
-                             eval_dataset=ds(test_kept) if settings.evaluate and test_kept else None,
-                             processing_class=tok, peft_config=lora, callbacks=[_metrics_callback(log_path, data_name)])
-        if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
-        if not progress: trainer.remove_callback(PrinterCallback)
-        with shared_prefix(trainer.model.get_base_model()) if settings.share_prefix else nullcontext():
-            t0 = time.time()
-            result = trainer.train()
-            runtime = time.time() - t0
-            evaluation = trainer.evaluate() if settings.evaluate and test_kept else {}
-        logs = [h for h in trainer.state.log_history if 'loss' in h]
-        last = logs[-1] if logs else {}
+        trainer = _trainer(model, tok, settings, _dpo_config(settings, tmp, epochs, progress), train_kept, test_kept, log_path, data_name, progress)
+        result, runtime, evaluation = _train(trainer, settings, test_kept)
         record = {'data': data_name, 'model': str(model_dir), 'split_seed': split_seed, 'n_cases': n_cases,
                   'pairs': len(examples), 'train_candidates': len(train), 'train_pairs': len(train_kept), 'dropped_over_length': dropped,
-                  'test_pairs': len(test), 'epochs': epochs, 'steps': result.global_step, 'train_loss': result.training_loss,
-                  'final_loss': last.get('loss'), 'final_reward_accuracy': last.get('rewards/accuracies'),
-                  'final_margin': last.get('rewards/margins'), 'runtime_s': runtime,
-                  'pairs_per_s': len(train_kept) * epochs / runtime if runtime else None,
-                  'eval': {k: v for k, v in evaluation.items()}, 'settings': asdict(settings), **(meta or {})}
+                  'test_pairs': len(test), 'epochs': epochs, **_train_summary(trainer, result, runtime, len(train_kept) * epochs),
+                  'eval': dict(evaluation), 'settings': asdict(settings), **(meta or {})}
         state.wait_for_everyone()
-        if state.is_main_process:
-            peft_model = trainer.accelerator.unwrap_model(trainer.model)
-            peft_model.save_pretrained(out_dir/'adapter')
-            merged = peft_model.merge_and_unload()
-            merged.config.use_cache = True
-            save_agent(merged, tok, out_dir/'model')
-            atomic_write_text(out_dir/'config.json', json.dumps(record, indent=1) + '\n')
+        if state.is_main_process: _save_stage(trainer, tok, out_dir, record)
         state.wait_for_everyone()
     return record
 
-# %% ../../nbs/training/02_dpo.ipynb #c028
+# %% ../../nbs/training/02_dpo.ipynb #d113
+def _stage_dirs(out_dir:Path, stages)->list[Path]:
+    "Each stage's directory: the run's own for a single stage, else `stageK-NAME` inside it."
+    return [out_dir] if len(stages) == 1 else [out_dir/f'stage{k}-{name}' for k, name in enumerate(stages, 1)]
+
+# %% ../../nbs/training/02_dpo.ipynb #d115
+def _final_to_run(out_dir:Path, last:Path):
+    "Copy the last stage's `model/` and `adapter/` into the run's directory, replacing older ones."
+    for sub in ('model', 'adapter'):
+        if (out_dir/sub).exists(): shutil.rmtree(out_dir/sub)
+        shutil.copytree(last/sub, out_dir/sub)
+
+# %% ../../nbs/training/02_dpo.ipynb #d117
 def train_schedule(source, # the source model directory
                    schedule:str, # `S`, `H`, `S&H`, `S,H` or `H,S` (`agentsafety.names.SCHEDULES`)
                    data:dict, # preference examples (or JSONL paths) keyed by `safe`, `help`, `both`
@@ -290,30 +425,22 @@ def train_schedule(source, # the source model directory
     missing = [d for d in stages if d not in data]
     if missing: raise ValueError(f"schedule {schedule} needs preference data {', '.join(missing)}; got {', '.join(data) or 'none'}")
     out_dir, model = Path(out_dir), Path(source)
-    recs = []
-    for k, name in enumerate(stages, 1):
-        stage_dir = out_dir if len(stages) == 1 else out_dir/f'stage{k}-{name}'
+    dirs, recs = _stage_dirs(out_dir, stages), []
+    for k, (name, stage_dir) in enumerate(zip(stages, dirs), 1):
         recs.append(dpo_stage(model, data[name], stage_dir, split_seed, n_cases, settings, name, progress,
                               meta={'stage': k, 'schedule': schedule_name(schedule)}))
         model = stage_dir/'model'
     run = {'source': str(source), 'schedule': schedule_name(schedule), 'stages': list(stages), 'split_seed': split_seed,
            'beta': settings.beta, 'seed': settings.seed, 'n_cases': n_cases, 'model': str(out_dir/'model'),
-           'adapters': [str((out_dir if len(stages) == 1 else out_dir/f'stage{k}-{n}')/'adapter') for k, n in enumerate(stages, 1)],
-           'stage_records': recs, 'settings': asdict(settings)}
+           'adapters': [str(d/'adapter') for d in dirs], 'stage_records': recs, 'settings': asdict(settings)}
     state = _state()
     if state.is_main_process:
-        if len(stages) > 1:
-            for sub in ('model', 'adapter'):
-                if (out_dir/sub).exists(): shutil.rmtree(out_dir/sub)
-                shutil.copytree(out_dir/f'stage{len(stages)}-{stages[-1]}'/sub, out_dir/sub)
+        if len(stages) > 1: _final_to_run(out_dir, dirs[-1])
         atomic_write_text(out_dir/'config.json', json.dumps(run, indent=1) + '\n')
     state.wait_for_everyone()
     return run
 
-# %% ../../nbs/training/02_dpo.ipynb #c033
-from typing import Annotated, Literal
-from fastcore.meta import delegates
-
+# %% ../../nbs/training/02_dpo.ipynb #d124
 def _parse_set(items:Sequence[str])->dict:
     "`key=value` overrides of DPOSettings, values read as JSON when they parse, else as text."
     out = {}
@@ -323,6 +450,29 @@ def _parse_set(items:Sequence[str])->dict:
         try: out[k] = json.loads(v)
         except json.JSONDecodeError: out[k] = v
     return out
+
+# %% ../../nbs/training/02_dpo.ipynb #d127
+def _read_data(pairs:Sequence[str])->dict:
+    "`NAME=FILE` options (`--pairs`) as preference examples keyed by NAME."
+    data = {}
+    for p in pairs:
+        if '=' not in p: raise ValueError(f"--pairs expects NAME=FILE, got {p!r}")
+        k, v = p.split('=', 1)
+        data[k] = read_pairs(v)
+    return data
+
+# %% ../../nbs/training/02_dpo.ipynb #d129
+def _report(run:dict):
+    "Print each stage of a schedule run (pairs, steps, final loss and reward accuracy, speed) and the run's model."
+    for r in run['stage_records']:
+        print(f"stage {r['stage']} ({r['data']}): {r['train_pairs']} pairs ({r['dropped_over_length']} over-length dropped), "
+              f"{r['steps']} steps, loss {r['final_loss']}, reward accuracy {r['final_reward_accuracy']}, "
+              f"{r['pairs_per_s']:.1f} pairs/s")
+    print(f"model: {run['model']}")
+
+# %% ../../nbs/training/02_dpo.ipynb #d131
+from typing import Annotated, Literal
+from fastcore.meta import delegates
 
 @delegates(train_schedule, but='settings')
 def dpo_command(source:Annotated[str, '--source'], # source model directory (saved model and tokenizer)
@@ -337,19 +487,9 @@ def dpo_command(source:Annotated[str, '--source'], # source model directory (sav
     "Post-train a source model with a DPO schedule: LoRA, single, joint or sequential."
     try:
         s = preset(preset_name, **_parse_set(set_) | (settings or {}))
-        data = {}
-        for p in pairs:
-            if '=' not in p: raise ValueError(f"--pairs expects NAME=FILE, got {p!r}")
-            k, v = p.split('=', 1)
-            data[k] = read_pairs(v)
-        run = train_schedule(source, schedule, data, out, settings=s, **kwargs)
+        run = train_schedule(source, schedule, _read_data(pairs), out, settings=s, **kwargs)
     except (DataError, ValueError, FileNotFoundError, OSError) as e:
         print(f"agentsafety train: {e}", file=sys.stderr)
         return 1
-    if _state().is_main_process:
-        for r in run['stage_records']:
-            print(f"stage {r['stage']} ({r['data']}): {r['train_pairs']} pairs ({r['dropped_over_length']} over-length dropped), "
-                  f"{r['steps']} steps, loss {r['final_loss']}, reward accuracy {r['final_reward_accuracy']}, "
-                  f"{r['pairs_per_s']:.1f} pairs/s")
-        print(f"model: {run['model']}")
+    if _state().is_main_process: _report(run)
     return 0
