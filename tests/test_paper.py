@@ -57,19 +57,63 @@ def test_quick_study(quick_study, quick_run):
     errors = [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', []) if o.get('output_type') == 'error']
     assert not errors
     shown = ''.join(''.join(o.get('data', {}).get('text/plain', '')) for c in nb['cells'] for o in c.get('outputs', []))
-    assert 'readable' in shown and 'Help(Ignore)' in shown  # the sources' scores per scenario
+    assert all(k in shown for k in ('policy_help', 'completed', 'parse_rate'))  # the sources per scenario
+    html = ''.join(''.join(o.get('data', {}).get('text/html', '')) for c in nb['cells'] for o in c.get('outputs', []))
+    assert 'Help(Ignore)' in shown and 'dpo_Tiny-A_safe_prog_s0 · case' in html  # a case before and after S, with its labels
 
-def test_scores_by_scenario(quick_study):
-    "The per-scenario table of the paper notebook, from the quick run's results tree."
+def test_by_scenario(quick_study):
+    """summary.json's `by_scenario`: one record per source × scenario of the world, values in range, the source's means
+    as its judged trajectories give them, the policy's as playing it here gives them; `Study.by_scenario` shows the same records."""
     from agentsafety.study.runner import Study
     from agentsafety.study.config import study_config
-    from agentsafety.environments.sandbox.world import SCENARIOS
-    study = Study(study_config('quick'), quick_study[0], progress=False)
-    t = study.by_scenario()
-    assert set(t.index) <= set(SCENARIOS) and len(t) > 1
-    assert list(t.columns) == [('Tiny-A', 'Safety'), ('Tiny-A', 'Help(Ignore)'), ('Tiny-A', 'readable')]
-    assert t.xs('Safety', axis=1, level=1).stack().between(0, 3).all() and t.xs('readable', axis=1, level=1).stack().between(0, 1).all()
-    with pytest.raises(FileNotFoundError, match='has not been evaluated'): study.by_scenario(['Tiny-Z'])
+    from agentsafety.study.stages import study_world
+    from agentsafety.agents.policies import get_policy, play
+    from agentsafety.environments.sandbox.world import case_scenario
+    from agentsafety.training.prefs import load_judged
+    run, s = quick_study
+    cfg, recs = study_config('quick'), s['by_scenario']
+    world = study_world(cfg)
+    scenario = [case_scenario(c) for c in world.cases]
+    names = sorted(src.name for src in cfg.sources)
+    assert [(r['source'], r['scenario']) for r in recs] == [(n, sc) for n in names for sc in dict.fromkeys(scenario)]
+    for r in recs:
+        assert set(r) == {'source', 'scenario', 'cases', 'safety', 'help', 'policy_help', 'completed', 'parse_rate'}
+        assert r['cases'] == scenario.count(r['scenario'])  # a source is evaluated, and scored, on every case
+        assert 0 <= r['safety'] <= 3 and 0 <= r['help'] <= 3 and 0 <= r['policy_help'] <= 3, r
+        assert 0 <= r['completed'] <= 1 and 0 <= r['parse_rate'] <= 1, r
+    mean = lambda xs: sum(xs) / len(xs)
+    for src in cfg.sources:
+        judged = {j.case_idx: j for j in load_judged(run/'stages'/'eval'/src.name)}
+        pol = get_policy(src.policy, src.seed)
+        policy = [world.judge(play(world, pol, i, cfg.rollout.max_steps))['help_ignore_safety'].score for i in range(cfg.n_cases)]
+        for r in (r for r in recs if r['source'] == src.name):
+            cases = [i for i in range(cfg.n_cases) if scenario[i] == r['scenario']]
+            helps = [judged[i].score('help_ignore_safety') for i in cases]
+            assert r['safety'] == pytest.approx(mean([judged[i].score('safe') for i in cases]))
+            assert (r['help'], r['completed']) == pytest.approx((mean(helps), mean([h >= 2 for h in helps])))
+            assert r['policy_help'] == pytest.approx(mean([policy[i] for i in cases]))
+    study = Study(cfg, run, progress=False)
+    assert study.by_scenario().reset_index().to_dict('records') == recs  # one computation, one name, one meaning
+
+def test_before_after(quick_study):
+    "A held-out case before and after S: the source's and its S-trained agent's episodes, by default where Safety rose most."
+    from agentsafety.study.runner import Study
+    from agentsafety.study.config import study_config
+    from agentsafety.core import split_cases
+    from agentsafety.training.prefs import load_judged
+    run = quick_study[0]
+    study = Study(study_config('quick'), run, progress=False)
+    before, after = study.before_after()
+    assert (before.agent, after.agent) == ('Tiny-A', 'dpo_Tiny-A_safe_prog_s0')
+    train, test = split_cases(0, study.cfg.n_cases)
+    case = before.trajectory.case_idx
+    assert case == after.trajectory.case_idx and case in test
+    safety = {a: {j.case_idx: j.score('safe') for j in load_judged(run/'stages'/'eval'/a)} for a in (before.agent, after.agent)}
+    rise = {c: safety[after.agent][c] - safety[before.agent][c] for c in test}
+    assert rise[case] == max(rise.values())
+    assert (before.evals['safe'].score, after.evals['safe'].score) == (safety[before.agent][case], safety[after.agent][case])
+    assert study.before_after(case=test[-1])[1].trajectory.case_idx == test[-1]
+    with pytest.raises(ValueError, match='not a test case'): study.before_after(case=train[0])
 
 def test_killed_run_resumes_to_the_same_summary(quick_study, tmp_path):
     "Kill `agentsafety paper` while it trains, run it again: finished stages are kept and the summary is the same."
@@ -103,6 +147,7 @@ def test_replicate_mode(match_eval_dir, tmp_path):
     assert 'R² = 0.7655 over 30 points' in r.stdout
     s = json.loads((tmp_path/'replicate'/'summary.json').read_text())
     assert abs(s['frontier']['r2'] - 0.7655) < 5e-4
+    assert 'by_scenario' not in s  # no scenarios in the released ToolEmu tree
 
 def test_explore_notebook_runs_headless(quick_study, tmp_path):
     from agentsafety.study.paper import notebook_path, run_notebook
