@@ -51,7 +51,7 @@ docs-check: $(STAMP)
 # Every notebook executed in place, its outputs kept for the docs pages and its metadata cleaned as nbdev_clean does;
 # paper.ipynb keeps a quick run's outputs (stages cached in out/quick). NBS="nbs/a.ipynb nbs/b.ipynb" runs only those.
 outputs: $(STAMP)
-	$(BIN)/python -c "from agentsafety.docs import outputs_main; outputs_main()" $(foreach n,$(NBS),--nb $(n))
+	$(BIN)/python -c "from agentsafety.outputs import outputs_main; outputs_main()" $(foreach n,$(NBS),--nb $(n))
 
 # README.md is written from nbs/index.ipynb (nbdev's readme_nb); tests/test_docs.py fails when they differ.
 readme: $(STAMP)

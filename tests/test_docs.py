@@ -6,8 +6,8 @@ import json, re, shutil
 from html import unescape as html_unescape
 from pathlib import Path
 import pytest
-from agentsafety.docs import (build_docs, check_page, check_site, notebooks, page_name, readme_text, GROUPS, execute_in_place,
-                              NotebookFailed, output_notebooks, run_in_kernel, unrun_examples, OUTPUT_RUNS)
+from agentsafety.docs import build_docs, check_page, check_site, notebooks, page_name, readme_text, unrun_examples, GROUPS
+from agentsafety.outputs import execute_in_place, NotebookFailed, output_notebooks, run_in_kernel, OUTPUT_RUNS
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT/'nbs'
@@ -200,7 +200,8 @@ def test_module_page_with_examples_and_no_outputs_fails_the_checks(tmp_path):
     assert unrun_examples(f) is None
 
 def test_pages_show_the_docs_notebooks_outputs(site):
-    "nbs/98_docs.ipynb keeps its examples' outputs, and its page shows them."
+    "nbs/98_docs.ipynb and nbs/97_outputs.ipynb keep their examples' outputs, and their pages show them."
     page = (site/'docs.html').read_text()
-    assert "{'paper.ipynb': 'run_paper_quick', 'explore.ipynb': 'run_explore'}" in html_unescape(page)
-    assert 'data:image/svg+xml;base64,' in page or '<svg' in page
+    assert "&lt;header class=" in page and ('data:image/svg+xml;base64,' in page or '<svg' in page)
+    outputs = (site/'outputs.html').read_text()
+    assert "{'paper.ipynb': 'run_paper_quick', 'explore.ipynb': 'run_explore'}" in html_unescape(outputs)

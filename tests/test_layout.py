@@ -9,7 +9,7 @@ PKG = Path(__file__).resolve().parents[1]/'agentsafety'
 MAX_LINES = 800
 # A module's stage: the first matching prefix wins. Lower ranks may not import higher ones.
 RANKS = [('core', 0), ('react', 0), ('names', 0), ('environments', 1), ('agents', 2), ('judges', 3),
-         ('training', 4), ('analysis', 5), ('study', 6), ('cli', 7), ('docs', 7)]
+         ('training', 4), ('analysis', 5), ('study', 6), ('cli', 7), ('docs', 7), ('outputs', 7)]
 
 def module_files(pkg:Path=PKG)->dict[str, Path]:
     "Dotted name (without the package) -> file, for every module but the generated index."
