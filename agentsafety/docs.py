@@ -29,12 +29,14 @@ def _settings(root)->dict:
     return dict(cp['DEFAULT'])
 
 # %% ../nbs/98_docs.ipynb #d007
+_re_number = re.compile(r'^(\d+)[a-zA-Z0-9]*_') # a notebook's number prefix, as nbdev's doc links drop it: `04_`, `03a_`
+
 def page_name(nb_path, # a notebook
               root=None, # the notebooks' folder: a notebook in a subfolder of it keeps the subfolder in its page's path
              )->str:
     "The HTML page of a notebook: `index.html` for the front page, else the name without its number prefix."
     p = Path(nb_path)
-    name = 'index.html' if p.stem == 'index' else re.sub(r'^\d+_', '', p.stem) + '.html'
+    name = 'index.html' if p.stem == 'index' else _re_number.sub('', p.stem) + '.html'
     folder = '.' if root is None else p.parent.relative_to(root).as_posix()
     return name if folder == '.' else f"{folder}/{name}"
 
@@ -77,7 +79,7 @@ def page_group(rel:str)->str:
     if len(parts) > 1: return parts[0] if parts[0] in GROUPS else 'guides'
     stem = Path(rel).stem
     if stem == 'index': return ''
-    m = re.match(r'(\d+)_', stem)
+    m = _re_number.match(stem)
     if m is None: return 'study' # paper, explore: the notebooks a reader runs
     return 'tools' if int(m.group(1)) >= 90 else 'foundations'
 
@@ -85,7 +87,7 @@ def page_group(rel:str)->str:
 def page_order(rel:str)->tuple:
     "Sort key of a notebook: its group in pipeline order; within a group top-level notebooks first, numbered before unnumbered."
     stem = Path(rel).stem
-    return (list(GROUPS).index(page_group(rel)), '/' in rel, re.match(r'\d+_', stem) is None and '/' in rel, rel)
+    return (list(GROUPS).index(page_group(rel)), '/' in rel, _re_number.match(stem) is None and '/' in rel, rel)
 
 # %% ../nbs/98_docs.ipynb #d016
 def _nav_item(p:dict, current:str, here:str)->str:
