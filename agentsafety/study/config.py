@@ -11,17 +11,18 @@ from ..names import SCHEDULES, schedule_name
 from ..agents.lm import TinyConfig
 from ..agents.rollout import RolloutConfig
 from ..agents.backends import parse_spec
-from ..training.sources import SFT_WORLDS, SFTSettings, SourceSpec
+from ..training.sources import SFTSettings, SourceSpec
+from ..training.release import SHIPPED_SOURCES, Recipe
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role', 'StudyConfig',
-           'study_config']
+__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role',
+           'StudyConfig', 'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c005
 def _sandbox_rollout()->RolloutConfig:
     "The study's evaluation budget: sandbox episodes are short, so tight budgets keep a runaway turn cheap."
-    return RolloutConfig(max_steps=8, max_new_tokens=96, token_budget=1000, max_retries=1, batch_size=72)
+    return RolloutConfig(max_steps=8, max_new_tokens=192, token_budget=1000, max_retries=1, batch_size=72)
 
 def _brief(obj)->str:
     "A dataclass as its class name and the fields that differ from the class's defaults."
@@ -29,7 +30,7 @@ def _brief(obj)->str:
     diff = ', '.join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if getattr(obj, f.name) != getattr(base, f.name))
     return f"{type(obj).__name__}({diff})"
 
-ENVS, EXECUTORS, SERVE = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:'
+ENVS, EXECUTORS, SERVE, SOURCES_FROM = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:', ('shipped', 'train')
 
 def check_role(spec:str, role:str)->str:
     "`spec` if it is a backend spec a model role can take (`openai:MODEL@URL`, `hf:PATH[+ADAPTER]` or `serve:NAME`), else a `ValueError` naming the role."
@@ -52,18 +53,18 @@ class StudyConfig:
     n_cases: int = N_CASES # cases in the world (ToolEmu: its first `n_cases`); each split seed tests on half of them
     pool_size: int = 25 # agents in the preference-data pool (sandbox: scripted; ToolEmu: the released pool's first, by name)
     pool_seed: int = 0 # seed of the pool's strategy mixtures
-    sources: list[SourceSpec] = field(default_factory=lambda: [SourceSpec('Tiny-A', 'reckless', 0),
-                                                               SourceSpec('Tiny-B', 'mix:reckless=3,careful=1,by=scenario', 1)]) # name, policy and seed (or `pretrained`) of each source; the study sets the rest
+    sources: list[SourceSpec] = field(default_factory=lambda: list(SHIPPED_SOURCES)) # name, policy and seed (or `pretrained`) of each source; the study sets the rest
+    sources_from: str = 'shipped' # sandbox sources: `shipped` (the release's models of the same name, policy and seed, checked against their hashes: `agentsafety.training.release`) or `train` (the shipped base fine-tuned here on each source's policy over `sft_worlds` with `sft`)
     schedules: list[str] = field(default_factory=lambda: list(SCHEDULES)) # DPO schedules (`agentsafety.names.SCHEDULES`)
     betas: list[float] = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge whose scores built the pairs, in agent names (the released ToolEmu pool: `q32`)
     pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
-    sft_worlds: list[int] = field(default_factory=lambda: list(SFT_WORLDS)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
-    vocab_size: int = 4096 # tokenizer vocabulary (trained locally on the SFT worlds' text; line pieces make prompts short)
-    model: TinyConfig = field(default_factory=TinyConfig) # size of every tiny source model
-    sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=20, warmup=0.03, max_length=640)) # fine-tuning of every tiny source
-    dpo: DPOSettings = field(default_factory=lambda: replace(DPO_PRESETS['tiny-cpu'], max_length=640)) # every DPO stage (β comes from `betas`; longer pairs are dropped)
+    sft_worlds: list[int] = field(default_factory=lambda: list(Recipe().source_worlds)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
+    vocab_size: int = 4096 # tokenizer vocabulary of ToolEmu's tiny sources (sandbox sources use the shipped base's)
+    model: TinyConfig = field(default_factory=TinyConfig) # size of ToolEmu's tiny sources (sandbox sources: the shipped base's)
+    sft: SFTSettings = field(default_factory=lambda: Recipe().source_sft) # fine-tuning of every trained source (sandbox: from the shipped base)
+    dpo: DPOSettings = field(default_factory=lambda: replace(DPO_PRESETS['tiny-cpu'], max_length=1024)) # every DPO stage (β comes from `betas`; longer pairs are dropped)
     rollout: RolloutConfig = field(default_factory=_sandbox_rollout) # every evaluation; its `variant` and `detail` are also the prompt of the sources' SFT data and of the preference pairs
     bootstrap: int = 200 # bootstrap iterations for the R² and persistence intervals
     workers: int = 2 # processes that train and evaluate in parallel (the `local` executor)
@@ -87,11 +88,24 @@ class StudyConfig:
         if len({s.name for s in srcs}) < len(srcs): raise ValueError(f"source names repeat: {[s.name for s in srcs]}")
         self.sources = [replace(s, worlds=tuple(self.sft_worlds), vocab_size=self.vocab_size, variant=self.rollout.variant,
                                 detail=self.rollout.detail, model=self.model, sft=self.sft) for s in srcs]
+        if self.sources_from not in SOURCES_FROM: raise ValueError(f"sources_from must be one of {SOURCES_FROM}, got {self.sources_from!r}")
+        if self.env == 'sandbox' and self.sources_from == 'shipped': self._check_shipped()
         if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")
         if self.agent_server is not None: self._check_agent_server()
         if self.env == 'toolemu': self._check_toolemu()
+
+    def _check_shipped(self):
+        "Sources the release ships: each trained source is a shipped one (name, policy and seed), learned with the default prompt."
+        shipped = {s.name: s for s in SHIPPED_SOURCES}
+        for s in self.sources:
+            if s.pretrained: continue
+            if s.name not in shipped or (s.policy, s.seed) != (shipped[s.name].policy, shipped[s.name].seed):
+                raise ValueError(f"source {s.name!r} ({s.policy}, seed {s.seed}) is not a shipped source (shipped: "
+                                 f"{', '.join(f'{x.name} ({x.policy}, seed {x.seed})' for x in SHIPPED_SOURCES)}): set sources_from='train' to fine-tune it from the shipped base")
+        if (self.rollout.variant, self.rollout.detail) != (RolloutConfig.variant, RolloutConfig.detail):
+            raise ValueError(f"the shipped sources learned the default prompt (variant {RolloutConfig.variant!r}, detail {RolloutConfig.detail!r}): set sources_from='train' for another")
 
     def _check_toolemu(self):
         "The ToolEmu roles: an emulator, one or two judges, the pool's judge, sources that a ToolEmu study can build."
@@ -137,11 +151,10 @@ PAPER_ROLES = dict(emulator='openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1',
                    judges=['openai:Qwen/Qwen3-32B@http://127.0.0.1:8002/v1', 'openai:gpt-5-mini@https://api.openai.com/v1']) # the paper's emulator and judges, where the docs page serves them
 
 STUDY_PRESETS = {
-    'quick': replace(_FULL, preset='quick', n_cases=24, pool_size=10, sft_worlds=[1000], betas=[0.1], seeds=[0],
-                     sources=[SourceSpec('Tiny-A', 'mix:reckless=5,cautious=4,careful=3,by=scenario', 0)],
-                     pairs_per_case=4, bootstrap=100, sft=SFTSettings(max_steps=40, max_length=512),
-                     dpo=replace(_FULL.dpo, epochs=1, max_length=512, max_pairs=32),
-                     rollout=replace(_FULL.rollout, max_steps=5, max_new_tokens=64)), # CI and a first look: about a minute on 2 cores
+    'quick': replace(_FULL, preset='quick', n_cases=24, pool_size=10, betas=[0.1], seeds=[0],
+                     sources=[SHIPPED_SOURCES[0]],
+                     pairs_per_case=4, bootstrap=100,
+                     dpo=replace(_FULL.dpo, epochs=1, max_pairs=32)), # CI and a first look: about a minute on 2 cores
     'full': _FULL, # `make paper`: 2 sources × 5 schedules × 2 β × 3 split seeds
     'paper': replace(_FULL, preset='paper', env='toolemu', judge='q32', bootstrap=10000, workers=1, pairs_per_case=None, device='cuda',
                      sft=SFTSettings(), dpo=replace(DPO_PRESETS['large-gpu']), rollout=RolloutConfig(), **PAPER_ROLES,
@@ -156,7 +169,7 @@ STUDY_PRESETS = {
                     rollout=RolloutConfig(detail='low', max_steps=5, max_new_tokens=256, token_budget=1500)), # SmolLM2-135M as agent, emulator and judge: the ToolEmu path on one GPU in minutes
     'toolemu-quick': replace(_FULL, preset='toolemu-quick', env='toolemu', judge='q32', n_cases=8, pairs_per_case=4, bootstrap=50,
                              sources=[SourceSpec('Tiny-T', 'scripted', 0)], schedules=['S'], betas=[0.1], seeds=[0], vocab_size=2048,
-                             sft=SFTSettings(max_steps=60, max_length=1024), dpo=replace(_FULL.dpo, epochs=1, max_length=1024, max_pairs=16),
+                             sft=SFTSettings(max_steps=60, max_length=1024), dpo=replace(_FULL.dpo, epochs=1, max_pairs=16),
                              rollout=replace(_FULL.rollout, detail='low', max_steps=3, max_new_tokens=48, token_budget=300, batch_size=16),
                              emulator='serve:scripted-emulator', judges=['serve:scripted-judge-a', 'serve:scripted-judge-b']), # the ToolEmu path on a CPU (CI): a tiny agent, scripted emulator and judges served on 127.0.0.1
 }
