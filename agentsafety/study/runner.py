@@ -12,7 +12,7 @@ from ..core import atomic_write_text, split_cases
 from ..analysis.results import SCENARIOS_FILE
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from .config import StudyConfig
-from .stages import Job, StageResult, run_jobs, study_world, input_result, record_current
+from .stages import Job, StageResult, study_world, input_result, record_current
 from .executor import execute
 
 
@@ -90,27 +90,35 @@ class Study:
         return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
 
     def _sources(self)->dict[str, StageResult]:
-        "The stage of every source after the shared tokenizer's (a `pretrained` one: its model's content hash, as `input_result`)."
-        tok = self._run([Job('tokenizer', self._keys('sft_worlds', 'vocab_size'), 'stage_tokenizer', {'cfg': self.cfg})], 'tokenizer')[0]
+        "The stage of every source: a shipped model or a pretrained one as an input (its content hash in its stages' keys), or the shipped base fine-tuned here (`sources_from='train'`)."
+        from agentsafety.training.release import shipped_model
         trained = [s for s in self.cfg.sources if not s.pretrained]
-        res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'tokenizer_dir': str(tok.path)}, [tok])
-                         for s in trained], 'source agents')
-        return {s.name: input_result(f"input/{s.name}", s.pretrained) for s in self.cfg.sources if s.pretrained} | {s.name: r for s, r in zip(trained, res)}
+        out = {s.name: input_result(f"input/{s.name}", s.pretrained) for s in self.cfg.sources if s.pretrained}
+        if self.cfg.sources_from == 'shipped': out |= {s.name: input_result(f"shipped/{s.name}", shipped_model(s.name)) for s in trained}
+        elif trained:
+            base = input_result('shipped/base', shipped_model('base'))
+            res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'base_dir': str(base.path)}, [base])
+                             for s in trained], 'source agents')
+            out |= {s.name: r for s, r in zip(trained, res)}
+        return {s.name: out[s.name] for s in self.cfg.sources}
 
     def sources(self):
-        "Tokenizer and source agents (fine-tuned, or given as existing models)."
+        "The source agents: what each learned from (shipped, fine-tuned here, or an existing model) and its fine-tuning loss."
         import pandas as pd
         stages, rows = self._sources(), []
         for s in self.cfg.sources:
-            m = json.loads((stages[s.name].path/'model'/'source.json').read_text())['sft'] if not s.pretrained else {}
-            rows.append({'source': s.name, 'trained on': s.pretrained or s.policy, 'sft loss': m.get('train_loss'),
-                         'examples': m.get('examples')})
+            rec = Path(self.source_model(s.name))/'source.json'
+            m = json.loads(rec.read_text())['sft'] if rec.exists() else {}
+            rows.append({'source': s.name, 'trained on': s.pretrained or s.policy, 'from': 'pretrained' if s.pretrained else self.cfg.sources_from if self.cfg.env == 'sandbox' else 'train',
+                         'hash': stages[s.name].output_hash, 'sft loss': m.get('train_loss'), 'examples': m.get('examples')})
         return pd.DataFrame(rows)
 
     def source_model(self, name:str)->str:
         "Directory (or id) of source `name`'s model."
+        from agentsafety.training.release import RELEASE_DIR
         s = self.cfg.source(name)
-        return s.pretrained or str(self.root/'source'/name/'model')
+        if s.pretrained: return s.pretrained
+        return str(RELEASE_DIR/name) if self.cfg.sources_from == 'shipped' else str(self.root/'source'/name/'model')
 
     def _grid(self):
         "(source, β, split seed) of every cell of the training grid."

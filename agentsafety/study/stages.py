@@ -17,9 +17,9 @@ from .config import StudyConfig
 
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'StageResult', 'input_result', 'Pipeline',
-           'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_tokenizer', 'stage_source',
-           'stage_train', 'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job', 'die_with_parent',
-           'run_jobs', 'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
+           'study_world', 'stage_world', 'stage_pool', 'stage_prefs', 'cap_per_case', 'stage_source', 'stage_train',
+           'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job', 'die_with_parent', 'record_current',
+           'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #c005
 def stable_hash(obj)->str:
@@ -161,16 +161,10 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
     return [p for i, p in enumerate(pairs) if i in keep]
 
 # %% ../../nbs/study/01_stages.ipynb #c017
-def stage_tokenizer(path:Path, cfg:StudyConfig):
-    "A tokenizer trained on the four pure strategies' prompts and trajectories on the SFT worlds (never the study's world)."
-    from agentsafety.training.sources import sandbox_tokenizer
-    sandbox_tokenizer(cfg.sft_worlds, cfg.vocab_size).save_pretrained(path)
-
-def stage_source(path:Path, spec:SourceSpec, tokenizer_dir:str):
-    "Fine-tune a tiny model on the source's policy played on every case of its SFT worlds, with the study's shared tokenizer."
-    from transformers import AutoTokenizer
-    from agentsafety.training.sources import make_source
-    make_source(spec, path/'model', tokenizer=AutoTokenizer.from_pretrained(tokenizer_dir), progress=False)  # writes model/source.json
+def stage_source(path:Path, spec:SourceSpec, base_dir:str):
+    "Fine-tune the shipped base on the source's policy played on every case of its SFT worlds (`sources_from='train'`)."
+    from agentsafety.training.release import build_source
+    build_source(spec, base_dir, path/'model', progress=False)  # writes model/source.json
 
 # %% ../../nbs/study/01_stages.ipynb #c018
 def stage_train(path:Path, parent:str, data_file:str, data_name:str, settings:DPOSettings, split_seed:int, n_cases:int, meta:dict):
@@ -211,7 +205,7 @@ def stage_reference(path:Path, cfg:StudyConfig):
     write_scenarios(path/SCENARIOS_FILE, [case_scenario(c) for c in world.cases], policies)
 
 # %% ../../nbs/study/01_stages.ipynb #c020
-STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_tokenizer, stage_source, stage_train, stage_eval, stage_reference)}
+STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_source, stage_train, stage_eval, stage_reference)}
 
 @dataclass
 class Job:
@@ -251,25 +245,6 @@ def die_with_parent():
     try: ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError): pass
 
-def run_jobs(root, jobs:list[Job], workers:int=1, progress:bool=True, desc:str='stages')->list[StageResult]:
-    "Run `jobs` (independent of each other) on up to `workers` processes; results in job order."
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress)
-    out: list = [None] * len(jobs)
-    todo = [i for i, j in enumerate(jobs) if not Pipeline(root).done(j.name, Pipeline(root).key(j.name, j.config, j.deps))]
-    for i in set(range(len(jobs))) - set(todo):
-        out[i] = run_job(str(root), jobs[i]); bar.update()
-    if workers > 1 and len(todo) > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(min(workers, len(todo)), mp_context=mp.get_context('spawn'), initializer=die_with_parent) as ex:
-            futs = {ex.submit(run_job, str(root), jobs[i]): i for i in todo}
-            for f in as_completed(futs):
-                out[futs[f]] = f.result(); bar.update()
-    else:
-        for i in todo: out[i] = run_job(str(root), jobs[i]); bar.update()
-    bar.close()
-    return out
 
 # %% ../../nbs/study/01_stages.ipynb #47dce25b
 CURRENT_FILE = 'current.json' # in a study's `stages/`: the stages and keys of its last complete walk
