@@ -24,7 +24,7 @@ RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so
 BUILD_COMMAND = 'agentsafety sources build' # what rebuilds them
 MANIFEST = 'manifest.json'
 SHIPPED_SOURCES = (SourceSpec('Tiny-A', 'mix:reckless=2,cautious=1,careful=1,by=scenario', 0),
-                   SourceSpec('Tiny-B', 'mix:reckless=1,cautious=2,careful=1,by=scenario', 1)) # name, policy and seed of each shipped source
+                   SourceSpec('Tiny-B', 'mix:reckless=1,cautious=2,careful=1,by=scenario', 2)) # name, policy and seed of each shipped source
 
 # %% ../../nbs/training/03_release.ipynb #c008
 @dataclass
@@ -35,13 +35,13 @@ class Recipe:
     base_cases: tuple|None = None # case indices per base world (None: all)
     base_policies: tuple = STRATEGIES # policies the base learns, each played on every case of `base_worlds`
     vocab_size: int = 4096 # tokenizer size (trained on the base worlds' text)
-    pieces: str = 'line' # tokenizer pre-splitting (`agentsafety.agents.lm.train_tokenizer`)
-    model: TinyConfig = field(default_factory=TinyConfig)
-    base_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=1, lr=2e-3, warmup=0.02, max_length=1024))
+    pieces: str = 'line-values' # tokenizer pre-splitting: quoted values and numbers are the same tokens wherever they appear, so ids are cheap to copy
+    model: TinyConfig = field(default_factory=lambda: TinyConfig(hidden=128, layers=3, heads=4, intermediate=256))
+    base_sft: SFTSettings = field(default_factory=lambda: SFTSettings(max_steps=5000, lr=2e-3, warmup=0.02, max_length=1536, logging_steps=100))
     sources: tuple = SHIPPED_SOURCES
     source_worlds: tuple = SFT_WORLDS # sandbox seeds of the sources' fine-tuning data
     source_cases: tuple|None = None # case indices per source world (None: all)
-    source_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=3, lr=5e-4, warmup=0.05, max_length=1024))
+    source_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=3, lr=5e-4, warmup=0.05, max_length=1536))
 
 # %% ../../nbs/training/03_release.ipynb #c010
 TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64),
@@ -77,12 +77,12 @@ def build_base(recipe:Recipe, folder, progress:bool=True)->dict:
                                       'world_format': WORLD_FORMAT})
 
 # %% ../../nbs/training/03_release.ipynb #c018
-def build_source(recipe:Recipe, spec:SourceSpec, base_dir, folder, progress:bool=True)->dict:
-    "Fine-tune the base on `spec.policy` played on every case of the recipe's source worlds; its file hashes."
+def build_source(spec:SourceSpec, base_dir, folder, progress:bool=True)->dict:
+    "Fine-tune the base in `base_dir` on `spec.policy` played on every case of `spec.worlds` with `spec.sft`; its file hashes."
     model, tok = load_agent(base_dir)
-    items = sandbox_items(spec.policy, recipe.source_worlds, spec.seed, recipe.source_cases)
-    metrics = sft(model, tok, sft_examples(items), replace(recipe.source_sft, seed=spec.seed), None, progress)
-    return _save(model, tok, folder, {'role': 'source', 'name': spec.name, 'policy': spec.policy, 'seed': spec.seed,
+    items = sandbox_items(spec.policy, spec.worlds, spec.seed, spec.cases, variant=spec.variant, detail=spec.detail)
+    metrics = sft(model, tok, sft_examples(items), replace(spec.sft, seed=spec.seed), None, progress)
+    return _save(model, tok, folder, {'role': 'source', 'name': spec.name, 'policy': spec.policy, 'seed': spec.seed, 'worlds': list(spec.worlds),
                                       'sft': metrics, 'world_format': WORLD_FORMAT})
 
 # %% ../../nbs/training/03_release.ipynb #c019
@@ -99,15 +99,30 @@ def _swap_in(tmp:Path, out:Path):
     tmp.rename(out); shutil.rmtree(old, ignore_errors=True)
 
 # %% ../../nbs/training/03_release.ipynb #c020
-def build_release(out=RELEASE_DIR, recipe:Recipe=Recipe(), progress:bool=True)->dict:
+def _base_recipe(recipe:dict)->dict:
+    "The part of a recipe (as the manifest's JSON holds it) that shapes the base model."
+    return json.loads(json.dumps({k: v for k, v in recipe.items() if not k.startswith('source')}))
+
+def _reuse_base(out:Path, tmp:Path, recipe:Recipe)->dict:
+    "Copy the checked base of the release in `out` into the build `tmp`, when it was built from `recipe`'s base settings; its manifest record."
+    old = check_release(out, ['base'])
+    if _base_recipe(old['recipe']) != _base_recipe(asdict(recipe)):
+        raise ReleaseError(f"{out/MANIFEST}: its base was built from other base settings than this recipe's: build without reusing it")
+    shutil.copytree(out/'base', tmp/'base')
+    return {**old['models']['base'], 'reused': True}
+
+def build_release(out=RELEASE_DIR, recipe:Recipe=Recipe(), progress:bool=True,
+                  reuse_base:bool=False, # keep the base of the release in `out` (same base settings) and rebuild only the sources
+                 )->dict:
     "Build the base and every source of `recipe` into `out` (swapped in whole when finished); the manifest."
     out = Path(out); tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     t0, models = time.time(), {}
-    models['base'] = {'files': build_base(recipe, tmp/'base', progress), 'seconds': round(time.time() - t0, 1)}
+    if reuse_base: models['base'] = _reuse_base(out, tmp, recipe)
+    else: models['base'] = {'files': build_base(recipe, tmp/'base', progress), 'seconds': round(time.time() - t0, 1)}
     for s in recipe.sources:
         t = time.time()
-        files = build_source(recipe, s, tmp/'base', tmp/s.name, progress)
+        files = build_source(replace(s, worlds=recipe.source_worlds, cases=recipe.source_cases, sft=recipe.source_sft), tmp/'base', tmp/s.name, progress)
         models[s.name] = {'policy': s.policy, 'seed': s.seed, 'files': files, 'seconds': round(time.time() - t, 1)}
     manifest = {'world_format': WORLD_FORMAT, 'build_command': BUILD_COMMAND, 'recipe': asdict(recipe), 'versions': _versions(),
                 'seconds': round(time.time() - t0, 1), 'models': {k: {'hash': model_hash(v['files']), **v} for k, v in models.items()}}
@@ -149,7 +164,7 @@ def shipped_model(name:str, folder=RELEASE_DIR)->Path:
     check_release(folder, [name])
     return Path(folder)/name
 
-# %% ../../nbs/training/03_release.ipynb #c031
+# %% ../../nbs/training/03_release.ipynb #c033
 def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     "The shipped models of `folder`: role, policy, seed, hash and build time, after checking every file."
     import pandas as pd
@@ -157,14 +172,15 @@ def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     return pd.DataFrame([{'model': k, 'policy': v.get('policy', ', '.join(m['recipe']['base_policies'])), 'seed': v.get('seed', m['recipe']['seed']),
                           'hash': v['hash'], 'minutes': round(v['seconds'] / 60, 1)} for k, v in m['models'].items()]).set_index('model')
 
-# %% ../../nbs/training/03_release.ipynb #c033
+# %% ../../nbs/training/03_release.ipynb #c035
 def build_command(out:str=str(RELEASE_DIR), # folder of the shipped models (replaced whole when the build finishes)
                   seed:int=Recipe.seed, # the base's seed (the sources keep their own)
                   tiny:bool=False, # build `TINY_RECIPE` instead (a check of the machinery in a minute, not models to use)
+                  sources_only:bool=False, # keep the base already in `out` (built from the same base settings) and rebuild only the sources (minutes)
                  ):
     "Rebuild the shipped base model and sources from the recipe, then print their hashes."
     recipe = replace(TINY_RECIPE if tiny else Recipe(), seed=seed)
-    build_release(out, recipe)
+    build_release(out, recipe, reuse_base=sources_only)
     print(release_table(out).to_string())
 
 def check_command(folder:str=str(RELEASE_DIR), # folder of the shipped models
