@@ -181,7 +181,7 @@ def test_kernel_finds_the_environment_first_on_its_path(tmp_path, monkeypatch):
     assert (tmp_path/'path.txt').read_text().split(os.pathsep) == [str(BIN)] + before['PATH'].split(os.pathsep)
 
 def test_installed_package_ships_the_notebooks(tmp_path):
-    "A wheel built from the checkout carries paper.ipynb and explore.ipynb, and `notebook_path` finds them where it is installed."
+    "A wheel built from the checkout carries paper.ipynb and explore.ipynb, and `notebook_path` finds them where it is installed; it carries the shipped source models too, intact."
     src = tmp_path/'src'  # build from a copy: the checkout gets no build/ or egg-info
     src.mkdir()
     for f in ('setup.py', 'settings.ini', 'pyproject.toml', 'README.md', 'MANIFEST.in'): shutil.copy(ROOT/f, src/f)
@@ -194,11 +194,13 @@ def test_installed_package_ships_the_notebooks(tmp_path):
     r = subprocess.run(pip + ['install', '--no-deps', '--target', str(tmp_path/'site'), *map(str, (tmp_path/'dist').glob('*.whl'))], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     code = ("import agentsafety, papermill as pm; from agentsafety.study.paper import notebook_path, NOTEBOOKS; "
-            "print(agentsafety.__file__); print([str(notebook_path(n)) for n in NOTEBOOKS]); print(list(pm.inspect_notebook(str(notebook_path()))))")
+            "print(agentsafety.__file__); print([str(notebook_path(n)) for n in NOTEBOOKS]); print(list(pm.inspect_notebook(str(notebook_path())))); "
+            "from agentsafety.training.release import RELEASE_DIR, check_release; print(RELEASE_DIR); print(sorted(check_release()['models']))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path, env={**os.environ, 'PYTHONPATH': str(tmp_path/'site')})
     assert r.returncode == 0, r.stderr[-3000:]
-    pkg, paths, params = r.stdout.splitlines()
+    pkg, paths, params, release, models = r.stdout.splitlines()
     site = tmp_path/'site'/'agentsafety'
     assert pkg == str(site/'__init__.py')  # the installed copy, not the checkout
     assert eval(paths) == [str(site/'notebooks'/n) for n in ('paper.ipynb', 'explore.ipynb')]
     assert eval(params)[:2] == ['mode', 'preset']
+    assert release == str(site/'release') and 'base' in eval(models)
