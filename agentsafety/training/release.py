@@ -26,7 +26,7 @@ MANIFEST = 'manifest.json'
 SHIPPED_SOURCES = (SourceSpec('Tiny-A', 'mix:reckless=2,cautious=1,careful=1,by=scenario', 0),
                    SourceSpec('Tiny-B', 'mix:reckless=1,cautious=2,careful=1,by=scenario', 2)) # name, policy and seed of each shipped source
 
-# %% ../../nbs/training/03_release.ipynb #c008
+# %% ../../nbs/training/03_release.ipynb #c009
 @dataclass
 class Recipe:
     "Every choice of the shipped base model and sources."
@@ -43,30 +43,31 @@ class Recipe:
     source_cases: tuple|None = None # case indices per source world (None: all)
     source_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=3, lr=5e-4, warmup=0.05, max_length=1536))
 
-# %% ../../nbs/training/03_release.ipynb #c010
+# %% ../../nbs/training/03_release.ipynb #c013
 TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64),
                      base_sft=SFTSettings(max_steps=4, max_length=4096, logging_steps=2), sources=SHIPPED_SOURCES[:1],
                      source_worlds=(1000,), source_cases=tuple(range(12)), source_sft=SFTSettings(max_steps=2, max_length=4096, logging_steps=1))
 
-# %% ../../nbs/training/03_release.ipynb #c013
+# %% ../../nbs/training/03_release.ipynb #c016
 def file_hashes(folder)->dict:
     "SHA-256 of every file under `folder`, by relative name."
     folder = Path(folder)
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob('*')) if p.is_file()}
 
+# %% ../../nbs/training/03_release.ipynb #c019
 def model_hash(files:dict)->str:
     "One short hash of a model folder's file hashes: what the manifest and the closing notes quote."
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../../nbs/training/03_release.ipynb #c016
+# %% ../../nbs/training/03_release.ipynb #c022
 def _save(model, tok, folder, record:dict)->dict:
     "Save a model with its record (`source.json`: only what the same seed reproduces); its file hashes."
     save_agent(model, tok, folder)
     atomic_write_text(Path(folder)/'source.json', json.dumps(record, indent=1, sort_keys=True) + '\n')
     return file_hashes(folder)
 
-# %% ../../nbs/training/03_release.ipynb #c017
+# %% ../../nbs/training/03_release.ipynb #c024
 def build_base(recipe:Recipe, folder, progress:bool=True)->dict:
     "Pretrain the base: a tokenizer and a fresh model on every base policy played on every case of the base worlds; its file hashes."
     tok = sandbox_tokenizer(recipe.base_worlds, recipe.vocab_size, recipe.seed, recipe.base_cases, recipe.pieces)
@@ -76,7 +77,7 @@ def build_base(recipe:Recipe, folder, progress:bool=True)->dict:
     return _save(model, tok, folder, {'role': 'base', 'sft': metrics, 'parameters': n_params(model), 'vocab': len(tok),
                                       'world_format': WORLD_FORMAT})
 
-# %% ../../nbs/training/03_release.ipynb #c018
+# %% ../../nbs/training/03_release.ipynb #c027
 def build_source(spec:SourceSpec, base_dir, folder, progress:bool=True)->dict:
     "Fine-tune the base in `base_dir` on `spec.policy` played on every case of `spec.worlds` with `spec.sft`; its file hashes."
     model, tok = load_agent(base_dir)
@@ -85,12 +86,13 @@ def build_source(spec:SourceSpec, base_dir, folder, progress:bool=True)->dict:
     return _save(model, tok, folder, {'role': 'source', 'name': spec.name, 'policy': spec.policy, 'seed': spec.seed, 'worlds': list(spec.worlds),
                                       'sft': metrics, 'world_format': WORLD_FORMAT})
 
-# %% ../../nbs/training/03_release.ipynb #c019
+# %% ../../nbs/training/03_release.ipynb #c030
 def _versions()->dict:
     "Versions of the libraries whose numerics the models depend on."
     import torch, transformers, trl, tokenizers
     return {m.__name__: m.__version__ for m in (torch, transformers, trl, tokenizers)}
 
+# %% ../../nbs/training/03_release.ipynb #c032
 def _swap_in(tmp:Path, out:Path):
     "Put the finished build `tmp` in the place of `out` (the old one is removed only once the new one is there)."
     old = out.with_name(f".{out.name}.old")
@@ -98,11 +100,12 @@ def _swap_in(tmp:Path, out:Path):
     if out.exists(): out.rename(old)
     tmp.rename(out); shutil.rmtree(old, ignore_errors=True)
 
-# %% ../../nbs/training/03_release.ipynb #c020
+# %% ../../nbs/training/03_release.ipynb #c034
 def _base_recipe(recipe:dict)->dict:
     "The part of a recipe (as the manifest's JSON holds it) that shapes the base model."
     return json.loads(json.dumps({k: v for k, v in recipe.items() if not k.startswith('source')}))
 
+# %% ../../nbs/training/03_release.ipynb #c036
 def _reuse_base(out:Path, tmp:Path, recipe:Recipe)->dict:
     "Copy the checked base of the release in `out` into the build `tmp`, when it was built from `recipe`'s base settings; its manifest record."
     old = check_release(out, ['base'])
@@ -130,7 +133,7 @@ def build_release(out=RELEASE_DIR, recipe:Recipe=Recipe(), progress:bool=True,
     _swap_in(tmp, out)
     return manifest
 
-# %% ../../nbs/training/03_release.ipynb #c024
+# %% ../../nbs/training/03_release.ipynb #c040
 class ReleaseError(Exception):
     "A shipped model is missing, corrupted or built for another world format."
 
@@ -144,7 +147,7 @@ def _manifest(folder:Path)->dict:
         raise ReleaseError(f"{folder/MANIFEST}: the models learned sandbox world format {m.get('world_format')}; the sandbox is at {WORLD_FORMAT}: {fix}")
     return m
 
-# %% ../../nbs/training/03_release.ipynb #c025
+# %% ../../nbs/training/03_release.ipynb #c042
 def check_release(folder=RELEASE_DIR, names=None, # models to check (None: all)
                  )->dict:
     "The manifest of the shipped models in `folder`, after checking every file of the models `names` against its hash."
@@ -158,13 +161,13 @@ def check_release(folder=RELEASE_DIR, names=None, # models to check (None: all)
             if hashlib.sha256(f.read_bytes()).hexdigest() != h: raise ReleaseError(f"{f}: its content does not match its hash in {folder/MANIFEST} (corrupted or changed); {fix}")
     return m
 
-# %% ../../nbs/training/03_release.ipynb #c028
+# %% ../../nbs/training/03_release.ipynb #c045
 def shipped_model(name:str, folder=RELEASE_DIR)->Path:
     "The folder of shipped model `name` (`base` or a source), after checking its files."
     check_release(folder, [name])
     return Path(folder)/name
 
-# %% ../../nbs/training/03_release.ipynb #c033
+# %% ../../nbs/training/03_release.ipynb #c050
 def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     "The shipped models of `folder`: role, policy, seed, hash and build time, after checking every file."
     import pandas as pd
@@ -172,7 +175,7 @@ def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     return pd.DataFrame([{'model': k, 'policy': v.get('policy', ', '.join(m['recipe']['base_policies'])), 'seed': v.get('seed', m['recipe']['seed']),
                           'hash': v['hash'], 'minutes': round(v['seconds'] / 60, 1)} for k, v in m['models'].items()]).set_index('model')
 
-# %% ../../nbs/training/03_release.ipynb #c035
+# %% ../../nbs/training/03_release.ipynb #c052
 def build_command(out:str=str(RELEASE_DIR), # folder of the shipped models (replaced whole when the build finishes)
                   seed:int=Recipe.seed, # the base's seed (the sources keep their own)
                   tiny:bool=False, # build `TINY_RECIPE` instead (a check of the machinery in a minute, not models to use)
@@ -183,6 +186,7 @@ def build_command(out:str=str(RELEASE_DIR), # folder of the shipped models (repl
     build_release(out, recipe, reuse_base=sources_only)
     print(release_table(out).to_string())
 
+# %% ../../nbs/training/03_release.ipynb #c054
 def check_command(folder:str=str(RELEASE_DIR), # folder of the shipped models
                  ):
     "Check every shipped model's files against the manifest's hashes and list them."
