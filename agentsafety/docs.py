@@ -221,11 +221,17 @@ def _widget_state(nb)->dict:
     return nb.metadata.get('widgets', {}).get('application/vnd.jupyter.widget-state+json', {}).get('state', {})
 
 # %% ../nbs/98_docs.ipynb #d022k
+def _progress_bar(o)->bool:
+    "Whether output `o` is a tqdm progress bar's widget."
+    return _WIDGET in o.get('data', {}) and bool(re.search(r'\d+%\|', ''.join(o['data'].get('text/plain', ''))))
+
 def static_outputs(nb, # a notebook (nbformat's node)
                    charts:bool=True, # also draw charts and CDN-loading HTML offline (False: widgets only)
                   )->int:
     "Make the outputs of `nb` render without a kernel or network: widgets as their static view, charts as SVG; returns the number changed. The widget state (its JavaScript) is dropped."
     state, changed = _widget_state(nb), 0
+    for c in nb.cells:  # a progress bar's widget shows nothing useful on a page (its text is the bar at 0%)
+        if (keep := [o for o in c.get('outputs', []) if not _progress_bar(o)]) != c.get('outputs', keep): c['outputs'], changed = keep, changed + 1
     for o in (o for c in nb.cells for o in c.get('outputs', []) if o.get('data')):
         d, keys = o['data'], list(o['data'])
         if charts: _static_chart(d)
