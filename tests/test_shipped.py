@@ -1,0 +1,73 @@
+"The shipped sandbox sources (issue 12): the committed release is intact and current, a damaged one is named with the command that rebuilds it, and DPO moves a shipped source on held-out cases."
+import json, shutil
+import pytest
+from agentsafety.environments.sandbox.world import WORLD_FORMAT
+from agentsafety.training.release import (RELEASE_DIR, MANIFEST, BUILD_COMMAND, SHIPPED_SOURCES, ReleaseError, check_release,
+                                          model_hash, file_hashes)
+from agentsafety.study.config import study_config
+from agentsafety.study.runner import Study
+
+
+def test_release_is_intact_and_current():
+    "Every shipped file matches its hash, the models learned today's world format, and they are the sources the study asks for."
+    m = check_release()
+    assert m['world_format'] == WORLD_FORMAT
+    assert set(m['models']) == {'base'} | {s.name for s in SHIPPED_SOURCES}
+    for s in SHIPPED_SOURCES: assert (m['models'][s.name]['policy'], m['models'][s.name]['seed']) == (s.policy, s.seed)
+    for name, rec in m['models'].items():
+        assert rec['hash'] == model_hash(file_hashes(RELEASE_DIR/name)), name
+        assert (RELEASE_DIR/name/'model.safetensors').stat().st_size < 20e6, f"{name}: release artefacts stay small"
+
+
+@pytest.fixture
+def release_copy(tmp_path):
+    shutil.copytree(RELEASE_DIR, tmp_path/'release')
+    return tmp_path/'release'
+
+
+def test_missing_file_is_named(release_copy):
+    (release_copy/'Tiny-A'/'tokenizer.json').unlink()
+    with pytest.raises(ReleaseError, match=rf"Tiny-A/tokenizer.json: missing .*`{BUILD_COMMAND}`"): check_release(release_copy)
+    check_release(release_copy, ['base'])  # the other models stay usable
+
+
+def test_other_world_format_is_refused(release_copy):
+    f = release_copy/MANIFEST
+    f.write_text(json.dumps({**json.loads(f.read_text()), 'world_format': WORLD_FORMAT - 1}))
+    with pytest.raises(ReleaseError, match=f"world format {WORLD_FORMAT - 1}.*at {WORLD_FORMAT}"): check_release(release_copy)
+
+
+def test_broken_manifest_is_named(release_copy):
+    (release_copy/MANIFEST).write_text('{"models": ')
+    with pytest.raises(ReleaseError, match=rf"{MANIFEST}: not valid JSON"): check_release(release_copy)
+
+
+def test_study_refuses_a_source_the_release_does_not_ship():
+    with pytest.raises(ValueError, match="sources_from='train'"):
+        study_config('quick', sources=[{'name': SHIPPED_SOURCES[0].name, 'policy': 'careful', 'seed': 0}])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 is open: the shipped Tiny-A does harm only on disk_cleanup (Safety 0 there, 2.65 over all 144 "
+                   "cases), so S has at most 0.25 to gain on this split; measured here: S +0.00 Safety, H -0.04 Help(Ignore). Remove this mark "
+                   "when sources that act (and so can harm) land: strict, so a pass fails the suite until then")
+def test_dpo_moves_a_shipped_source(tmp_path):
+    "From the shipped source, DPO on S pairs raises held-out Safety by at least 0.5 and DPO on H pairs raises held-out Help(Ignore) (sized to a few minutes on 2 cores)."
+    cfg = study_config('quick', n_cases=48, schedules=['S', 'H'], bootstrap=0)
+    summary = Study(cfg, tmp_path, progress=False).run()
+    pts = {p['schedule']: p for p in summary['points']}
+    assert pts['S']['delta_safety'] >= 0.5, pts['S']
+    assert pts['H']['delta_help'] > 0, pts['H']
+
+
+def test_train_fine_tunes_the_shipped_base(tmp_path):
+    "`sources_from='train'` fine-tunes the shipped base on the source's policy, as a stage that depends on the base (by content hash) and is cached."
+    from agentsafety.core import content_hash
+    cfg = study_config('quick', sources_from='train', sft={'max_steps': 2})
+    s = Study(cfg, tmp_path, progress=False)
+    stage = s._sources()['Tiny-A']
+    rec = json.loads((tmp_path/'stages'/'source'/'Tiny-A'/'model'/'source.json').read_text())
+    assert (rec['role'], rec['policy'], rec['sft']['steps']) == ('source', cfg.sources[0].policy, 2)
+    deps = json.loads((stage.path/'stage.json').read_text())['deps']
+    assert list(deps) == ['shipped/base']
+    assert Study(cfg, tmp_path, progress=False)._sources()['Tiny-A'].ran is False  # same base, same key: not retrained
+    assert s.sources().loc[0, 'from'] == 'train'
