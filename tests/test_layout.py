@@ -112,3 +112,35 @@ def test_package_folders_are_packages():
     missing = [str(d.relative_to(PKG)) for d in PKG.rglob('*') if d.is_dir() and d.name != '__pycache__'
                and any(d.glob('*.py')) and not (d/'__init__.py').exists()]
     assert not missing, f"folders without __init__.py: {missing}"
+
+
+# Literate notebooks (issue 16): over nbs/ (the study's own notebooks, the front page and the guides left out), at least
+# one example cell per exported cell, and exported cells of at most 12 lines at the median.
+NBS, NOT_MODULE_NBS = PKG.parent/'nbs', {'paper.ipynb', 'explore.ipynb', 'index.ipynb'}
+
+def cell_kinds(nb:dict)->tuple[list[int], int]:
+    "(lines of each exported cell, number of example cells: code that is neither exported, hidden nor `default_exp`) of a notebook."
+    import re
+    exported, examples = [], 0
+    for c in nb['cells']:
+        src = ''.join(c['source']) if c['cell_type'] == 'code' else ''
+        if not src.strip(): continue
+        if re.match(r'#\|\s*exports?\b', src.lstrip()): exported.append(sum(1 for l in src.splitlines() if l.strip() and not l.startswith('#|')))
+        elif not re.match(r'#\|\s*(hide|default_exp|exporti)', src.lstrip()): examples += 1
+    return exported, examples
+
+def test_notebooks_stay_literate():
+    import json, statistics
+    lines, examples = [], 0
+    for f in sorted(NBS.rglob('*.ipynb')):
+        if f.name in NOT_MODULE_NBS or 'guides' in f.parts or '.ipynb_checkpoints' in f.parts: continue
+        e, x = cell_kinds(json.loads(f.read_text(encoding='utf-8')))
+        lines += e; examples += x
+    assert examples / len(lines) >= 1.0, f"{examples} example cells for {len(lines)} exported cells: follow each definition with an example"
+    assert statistics.median(lines) <= 12, f"median exported cell {statistics.median(lines)} lines: split long cells (@patch for classes)"
+
+def test_cell_kinds_counts():
+    nb = {'cells': [{'cell_type': 'code', 'source': ['#| export\n', 'def f(): pass\n', '\n', 'x = 1']},
+                    {'cell_type': 'code', 'source': ['f()']}, {'cell_type': 'code', 'source': ['#| hide\n', 'y']},
+                    {'cell_type': 'code', 'source': ['#| default_exp m']}, {'cell_type': 'markdown', 'source': ['f()']}]}
+    assert cell_kinds(nb) == ([2], 1)
