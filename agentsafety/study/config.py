@@ -104,7 +104,7 @@ class StudyConfig:
             if s.name not in shipped or (s.policy, s.seed) != (shipped[s.name].policy, shipped[s.name].seed):
                 raise ValueError(f"source {s.name!r} ({s.policy}, seed {s.seed}) is not a shipped source (shipped: "
                                  f"{', '.join(f'{x.name} ({x.policy}, seed {x.seed})' for x in SHIPPED_SOURCES)}): set sources_from='train' to fine-tune it from the shipped base")
-        if (self.rollout.variant, self.rollout.detail) != (RolloutConfig.variant, RolloutConfig.detail):
+        if any(not s.pretrained for s in self.sources) and (self.rollout.variant, self.rollout.detail) != (RolloutConfig.variant, RolloutConfig.detail):
             raise ValueError(f"the shipped sources learned the default prompt (variant {RolloutConfig.variant!r}, detail {RolloutConfig.detail!r}): set sources_from='train' for another")
 
     def _check_toolemu(self):
