@@ -33,10 +33,12 @@ def test_study_api(quick_study):
     assert json.loads((run/'summary.json').read_text()) == json.loads(json.dumps(s))
     fr = s['frontier']
     assert fr['n_points'] == 5
-    deltas = {(p['delta_help'], p['delta_safety']) for p in s['points']}
-    if len(deltas) > 1:  # a fit exists only when the trained agents differ from each other
-        assert all(isinstance(fr[k], float) and fr[k] == fr[k] for k in ('r2', 'r', 'slope', 'intercept'))
-        assert 0 <= fr['r2'] <= 1
+    xs, ys = ({p[k] for p in s['points']} for k in ('delta_help', 'delta_safety'))
+    isnum = lambda v: isinstance(v, float) and v == v
+    if len(xs) > 1:  # a line through the points exists when ΔHelp varies; r and R² also need ΔSafety to vary
+        assert isnum(fr['slope']) and isnum(fr['intercept'])
+        if len(ys) > 1: assert isnum(fr['r']) and 0 <= fr['r2'] <= 1
+        else: assert (fr['r'], fr['r2'], fr['slope']) == (None, None, 0.0)
     else: assert fr['r2'] is None
     assert s['config']['preset'] == 'quick' and s['config']['dpo']['max_pairs'] == 32  # the typed config, as `asdict` writes it
     assert {p['schedule'] for p in s['points']} == {'S', 'H', 'S&H', 'S,H', 'H,S'}
@@ -118,8 +120,8 @@ def test_before_after(quick_study):
 def test_killed_run_resumes_to_the_same_summary(quick_study, tmp_path):
     "Kill `agentsafety paper` while it trains, run it again: finished stages are kept and the summary is the same."
     run, reference = quick_study
-    # start from the finished run's early stages (world, pool, prefs, tokenizer, sources) so the kill lands in training
-    for st in ('world', 'pool', 'prefs', 'tokenizer', 'source'):
+    # start from the finished run's early stages (world, pool, prefs; the sources are shipped) so the kill lands in training
+    for st in ('world', 'pool', 'prefs'):
         shutil.copytree(run/'stages'/st, tmp_path/'quick'/'stages'/st)
     p = subprocess.Popen([AGENTSAFETY, 'paper', *QUICK, '--out', str(tmp_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
