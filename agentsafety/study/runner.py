@@ -11,6 +11,7 @@ from fastcore.basics import patch
 from ..core import atomic_write_text, split_cases
 from ..analysis.results import SCENARIOS_FILE
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
+from ..environments.sandbox.world import WORLD_FORMAT
 from .config import StudyConfig
 from .stages import Job, StageResult, study_world, input_result, record_current
 from .executor import execute
@@ -34,9 +35,9 @@ class Study:
         self.stage: dict[str, StageResult] = {}
 
     def _keys(self, *names)->dict:
-        "The config fields `names` as `asdict` writes them: a stage's key config."
+        "The config fields `names` as `asdict` writes them: a stage's key config; one that names the sandbox world also names its text's format (a new format never reuses an old one's stages)."
         d = asdict(self.cfg)
-        return {k: d[k] for k in names}
+        return {k: d[k] for k in names} | ({'world_format': WORLD_FORMAT} if 'env' in names and self.cfg.env == 'sandbox' else {})
 
     def _run(self, jobs:list[Job], desc:str)->list[StageResult]:
         "Run the jobs this `Study` has not run yet; the results of all `jobs`, in order."
