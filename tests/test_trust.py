@@ -11,6 +11,7 @@ from agentsafety.core import (DataError, EvalLine, Evaluation, eval_path, read_r
                               write_evals, write_trajectories, Trajectory)
 from agentsafety.analysis.results import write_toy_run, write_toy_tree
 from agentsafety.analysis.report import analyze
+from agentsafety.training.release import shipped_hashes
 
 
 def run_cli(args:list)->tuple[int, str, str]:
@@ -210,7 +211,7 @@ def test_summary_records_what_made_it(tmp_path):
     assert p['package']['name'] == 'agentsafety' and p['package']['version']
     assert 'commit' in p['package'] and set(p['libraries']) >= {'torch', 'transformers', 'trl', 'peft'}
     assert all(isinstance(v, str) for v in p['libraries'].values())
-    assert p['models'] == [] and p['machine']['cores'] == os.cpu_count() and 'cpu' in p['machine'] and 'gpus' in p['machine']
+    assert p['models'] == shipped_hashes() and {m['name'] for m in p['models']} >= {'base'} and p['machine']['cores'] == os.cpu_count() and 'cpu' in p['machine'] and 'gpus' in p['machine']
 
 
 def test_paper_outputs_replace_never_mix(tmp_path, monkeypatch):

@@ -14,8 +14,8 @@ from ..core import (DataError, Evaluation, EvalLine, Trajectory, check_aligned, 
 from ..names import SUMMARY_METRICS, AgentConfig, parse_agent_name, parse_run_file
 
 # %% auto #0
-__all__ = ['CONFIG_FILE', 'SCENARIOS_FILE', 'SHIPPED_MODELS', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run',
-           'write_toy_tree', 'read_case_indices', 'Run', 'load_runs', 'write_scenarios', 'load_scenarios', 'provenance']
+__all__ = ['CONFIG_FILE', 'SCENARIOS_FILE', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run', 'write_toy_tree',
+           'read_case_indices', 'Run', 'load_runs', 'write_scenarios', 'load_scenarios', 'provenance']
 
 # %% ../../nbs/analysis/00_results.ipynb #c006
 @dataclass
@@ -298,7 +298,6 @@ def load_scenarios(results_dir, # root of a results tree
     return d
 
 # %% ../../nbs/analysis/00_results.ipynb #fcfea2da
-SHIPPED_MODELS = [] # (name, content hash) of every model the package ships; none yet
 LIBRARIES = ('torch', 'transformers', 'trl', 'peft', 'numpy')
 
 def _git(*args)->str|None:
@@ -336,6 +335,7 @@ def provenance()->dict:
     import platform
     from importlib.metadata import version, PackageNotFoundError
     import agentsafety
+    from agentsafety.training.release import shipped_hashes  # here, not at import: the analysis command starts without the training stack
     def ver(name):
         try: return version(name)
         except PackageNotFoundError: return 'not installed'
@@ -343,5 +343,5 @@ def provenance()->dict:
     return {'package': {'name': 'agentsafety', 'version': agentsafety.__version__, 'commit': commit,
                         'dirty': None if commit is None else bool(_git('status', '--porcelain', '--untracked-files=no'))},
             'libraries': {k: ver(k) for k in LIBRARIES}, 'python': platform.python_version(),
-            'models': [{'name': n, 'hash': h} for n, h in SHIPPED_MODELS],
+            'models': shipped_hashes(),
             'machine': {'cpu': _cpu(), 'cores': os.cpu_count(), 'gpus': _gpus(), 'system': platform.platform()}}

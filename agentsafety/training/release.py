@@ -17,7 +17,7 @@ from .sources import SFTSettings, SourceSpec, SFT_WORLDS, sandbox_items, sandbox
 # %% auto #0
 __all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_RECIPE', 'Recipe', 'file_hashes', 'model_hash',
            'build_base', 'build_source', 'build_release', 'ReleaseError', 'check_release', 'shipped_model',
-           'release_table', 'build_command', 'check_command']
+           'shipped_hashes', 'release_table', 'build_command', 'check_command']
 
 # %% ../../nbs/training/03_release.ipynb #c005
 RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so an installed package has the models
@@ -167,7 +167,14 @@ def shipped_model(name:str, folder=RELEASE_DIR)->Path:
     check_release(folder, [name])
     return Path(folder)/name
 
-# %% ../../nbs/training/03_release.ipynb #c050
+# %% ../../nbs/training/03_release.ipynb #c048
+def shipped_hashes(folder=RELEASE_DIR)->list[dict]:
+    "Name and hash of every model in the release's manifest; none when there is no readable manifest."
+    try: models = json.loads((Path(folder)/MANIFEST).read_text())['models']
+    except (OSError, ValueError, KeyError): return []
+    return [{'name': k, 'hash': v['hash']} for k, v in models.items()]
+
+# %% ../../nbs/training/03_release.ipynb #c053
 def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     "The shipped models of `folder`: role, policy, seed, hash and build time, after checking every file."
     import pandas as pd
@@ -175,7 +182,7 @@ def release_table(folder=RELEASE_DIR)->'pd.DataFrame':
     return pd.DataFrame([{'model': k, 'policy': v.get('policy', ', '.join(m['recipe']['base_policies'])), 'seed': v.get('seed', m['recipe']['seed']),
                           'hash': v['hash'], 'minutes': round(v['seconds'] / 60, 1)} for k, v in m['models'].items()]).set_index('model')
 
-# %% ../../nbs/training/03_release.ipynb #c052
+# %% ../../nbs/training/03_release.ipynb #c055
 def build_command(out:str=str(RELEASE_DIR), # folder of the shipped models (replaced whole when the build finishes)
                   seed:int=Recipe.seed, # the base's seed (the sources keep their own)
                   tiny:bool=False, # build `TINY_RECIPE` instead (a check of the machinery in a minute, not models to use)
@@ -186,7 +193,7 @@ def build_command(out:str=str(RELEASE_DIR), # folder of the shipped models (repl
     build_release(out, recipe, reuse_base=sources_only)
     print(release_table(out).to_string())
 
-# %% ../../nbs/training/03_release.ipynb #c054
+# %% ../../nbs/training/03_release.ipynb #c057
 def check_command(folder:str=str(RELEASE_DIR), # folder of the shipped models
                  ):
     "Check every shipped model's files against the manifest's hashes and list them."
