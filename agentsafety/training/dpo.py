@@ -441,12 +441,16 @@ def train_schedule(source, # the source model directory
     return run
 
 # %% ../../nbs/training/02_dpo.ipynb #d124
+def _key_value(item:str, option:str, form:str)->tuple[str, str]:
+    "(key, value) of a `KEY=VALUE` command-line item, or an error naming the option and the form it expects."
+    if '=' not in item: raise ValueError(f"{option} expects {form}, got {item!r}")
+    return tuple(item.split('=', 1))
+
 def _parse_set(items:Sequence[str])->dict:
     "`key=value` overrides of DPOSettings, values read as JSON when they parse, else as text."
     out = {}
     for it in items:
-        if '=' not in it: raise ValueError(f"--set expects key=value, got {it!r}")
-        k, v = it.split('=', 1)
+        k, v = _key_value(it, '--set', 'key=value')
         try: out[k] = json.loads(v)
         except json.JSONDecodeError: out[k] = v
     return out
@@ -454,12 +458,7 @@ def _parse_set(items:Sequence[str])->dict:
 # %% ../../nbs/training/02_dpo.ipynb #d127
 def _read_data(pairs:Sequence[str])->dict:
     "`NAME=FILE` options (`--pairs`) as preference examples keyed by NAME."
-    data = {}
-    for p in pairs:
-        if '=' not in p: raise ValueError(f"--pairs expects NAME=FILE, got {p!r}")
-        k, v = p.split('=', 1)
-        data[k] = read_pairs(v)
-    return data
+    return {k: read_pairs(v) for k, v in (_key_value(p, '--pairs', 'NAME=FILE') for p in pairs)}
 
 # %% ../../nbs/training/02_dpo.ipynb #d129
 def _report(run:dict):
