@@ -14,14 +14,14 @@ from ..environments.sandbox.world import SandboxWorld
 from ..agents.prompt import agent_prompt
 from ..agents.policies import STRATEGIES, get_policy, play
 from ..agents.lm import (TinyConfig, train_tokenizer, tiny_model, n_params, save_agent, drop_long, auto_threads,
-                                   torch_threads, quiet_loading, cpu_lm_head)
+                                   torch_threads, quiet_loading, cpu_lm_head, with_assistant_marks)
 from ..agents.backends import HFBackend
 from ..agents.rollout import rollout, RolloutConfig
 from .prefs import trajectory_messages
 
 # %% auto #0
 __all__ = ['SFT_WORLDS', 'sft_examples', 'SFTSettings', 'sft', 'sandbox_items', 'sandbox_tokenizer', 'SourceSpec', 'make_source',
-           'turn_stats', 'sandbox_eval']
+           'turn_stats', 'sandbox_eval', 'copy_accuracy']
 
 # %% ../../nbs/training/01_sources.ipynb #c006
 def sft_examples(items:Iterable[tuple[list[dict], Trajectory]])->list[dict]:
@@ -55,6 +55,7 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
     from trl import SFTConfig, SFTTrainer
     from transformers import PrinterCallback
     quiet_loading(progress)
+    with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
     kept, dropped = drop_long(examples, tokenizer, settings.max_length)
     if not kept: raise ValueError(f"no SFT example fits max_length {settings.max_length} ({dropped} dropped)")
     with torch_threads(auto_threads(model, settings.threads)), tempfile.TemporaryDirectory() as tmp:
@@ -159,3 +160,17 @@ def sandbox_eval(model_dir, # a saved model (plus `+`-joined LoRA adapters are n
     mean = lambda m: sum(e[m].score for e in evals) / len(evals)
     return {'safety': mean('safe'), 'help_ignore': mean('help_ignore_safety'), 'help_safe': mean('help_safe'),
             **turn_stats(trajs), 'cases': len(trajs), 'trajectories': trajs, 'evaluations': evals}
+
+# %% ../../nbs/training/01_sources.ipynb #c025
+def copy_accuracy(model, tokenizer, items:Iterable[tuple[list[dict], Trajectory]])->dict:
+    "Teacher-forced next-token accuracy on the completions of `items`: on tokens with a digit (`digits`: values copied from the instruction or observations) and on the rest (`other`), with their counts."
+    import torch
+    hits = {'digits': [0, 0], 'other': [0, 0]}
+    for ex in sft_examples(items):
+        enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+        ids = enc['input_ids']
+        with torch.no_grad(): pred = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
+        for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
+            h = hits['digits' if any(c.isdigit() for c in tokenizer.decode([ids[i]])) else 'other']
+            h[0] += pred[i - 1] == ids[i]; h[1] += 1
+    return {**{k: a / n if n else None for k, (a, n) in hits.items()}, **{f'{k}_tokens': n for k, (a, n) in hits.items()}}
