@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 # %% auto #0
-__all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'train_tokenizer', 'TinyConfig', 'tiny_model', 'n_params',
-           'tiny_agent', 'save_agent', 'load_agent', 'chat_length', 'length_cache', 'drop_long', 'auto_threads',
-           'torch_threads', 'quiet_loading', 'cpu_lm_head']
+__all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'CHATML_TEMPLATE', 'train_tokenizer',
+           'with_assistant_marks', 'TinyConfig', 'tiny_model', 'n_params', 'tiny_agent', 'save_agent', 'load_agent',
+           'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'quiet_loading', 'cpu_lm_head']
 
 # %% ../../nbs/agents/01_lm.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -57,6 +57,27 @@ def train_tokenizer(texts:Iterable[str], # the text to learn merges from
                                  additional_special_tokens=list(SPECIAL_TOKENS[2:]))
     hf.chat_template = CHAT_TEMPLATE
     return hf
+
+# %% ../../nbs/agents/01_lm.ipynb #cm02
+CHATML_TEMPLATE = ("{% for m in messages %}{% if m['role'] == 'assistant' %}{{ '<|im_start|>assistant\n' }}"
+                   "{% generation %}{{ m['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
+                   "{% else %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}{% endif %}{% endfor %}"
+                   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+# %% ../../nbs/agents/01_lm.ipynb #cm04
+_PROBE = [{'role': 'system', 'content': 'S'}, {'role': 'user', 'content': 'U'}, {'role': 'assistant', 'content': 'A'}, {'role': 'user', 'content': 'O'}]
+
+def with_assistant_marks(tokenizer):
+    "`tokenizer` with a chat template that marks the assistant's turns: its own if it has `{% generation %}`, else `CHATML_TEMPLATE` when that renders the same text."
+    import re
+    own = tokenizer.chat_template or ''
+    if re.search(r'\{%-?\s*generation\s*-?%\}', own): return tokenizer
+    render = lambda: [tokenizer.apply_chat_template(_PROBE[:n], tokenize=False, add_generation_prompt=g) for n, g in ((4, True), (3, False))]
+    before = render() if own else None
+    tokenizer.chat_template = CHATML_TEMPLATE
+    if render() == before: return tokenizer
+    tokenizer.chat_template = own or None
+    raise ValueError(f"{tokenizer.name_or_path or 'the model'}: its chat template marks no assistant turns ({{% generation %}}) and is not ChatML: give its tokenizer a template with the markers")
 
 # %% ../../nbs/agents/01_lm.ipynb #c024
 @dataclass
