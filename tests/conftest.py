@@ -24,3 +24,14 @@ def quick_study(tmp_path_factory):
     from agentsafety.study.runner import Study
     run = tmp_path_factory.mktemp('paper')/'quick'  # where `agentsafety paper --preset quick` puts its run
     return run, Study(study_config('quick'), run, progress=False).run()
+
+@pytest.fixture
+def toy_smol_sandbox():
+    "The `smol-sandbox` preset at toy size, as a function of the model its sources are fine-tuned from (and other `StudyConfig` fields)."
+    from agentsafety.study.config import study_config
+    def cfg(source_base, **kw):
+        return study_config('smol-sandbox', source_base=str(source_base), n_cases=8, pool_size=4, schedules=['S'], betas=[0.1], seeds=[0],
+                            bootstrap=0, sources=study_config('smol-sandbox').sources[:1], sft={'max_steps': 2, 'max_length': 2048},
+                            dpo={'max_pairs': 8, 'max_length': 2048, 'batch_size': 2, 'grad_accum': 1},
+                            rollout={'max_steps': 2, 'max_new_tokens': 24, 'batch_size': 8}, **kw)
+    return cfg

@@ -60,3 +60,12 @@ def test_dpo_stage_on_cuda(agent_dir, tmp_path):
     assert cfg['settings']['dtype'] is None and cfg['settings']['grad_checkpointing']
     model, _ = load_agent(tmp_path/'S/model')
     assert model.dtype == torch.bfloat16  # trained and saved in bfloat16 on the GPU
+
+def test_smol_sandbox_stages_on_cuda(agent_dir, tmp_path, toy_smol_sandbox):
+    "The `smol-sandbox` preset's stages at toy size on the GPU: a source fine-tuned from `source_base`, a DPO stage and evaluations whose models run on CUDA."
+    from agentsafety.study.runner import Study
+    study = Study(toy_smol_sandbox(agent_dir), tmp_path, progress=False)
+    summary = study.run()
+    assert [(p['source'], p['schedule']) for p in summary['points']] == [('Smol-A', 'S')]
+    train = [r for n, r in study.stage.items() if n.startswith('train/')]
+    assert len(train) == 1 and load_agent(train[0].path/'model')[0].dtype == torch.bfloat16  # DPO ran on the GPU (bfloat16 there)

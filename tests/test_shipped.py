@@ -71,3 +71,30 @@ def test_train_fine_tunes_the_shipped_base(tmp_path):
     assert list(deps) == ['shipped/base']
     assert Study(cfg, tmp_path, progress=False)._sources()['Tiny-A'].ran is False  # same base, same key: not retrained
     assert s.sources().loc[0, 'from'] == 'train'
+
+
+def test_train_fine_tunes_another_base(tmp_path):
+    "`source_base` puts another model (here the shipped base with a ChatML template that marks no assistant turns, as SmolLM2's) under the sources: it is fine-tuned with the marks added, and its content hash keys the stage."
+    from agentsafety.agents.lm import load_agent, save_agent, CHATML_TEMPLATE
+    from agentsafety.training.release import shipped_model
+    model, tok = load_agent(shipped_model('base'))
+    tok.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
+                         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+    save_agent(model, tok, tmp_path/'chatml')
+    cfg = study_config('quick', sources_from='train', source_base=str(tmp_path/'chatml'), sft={'max_steps': 2})
+    stage = Study(cfg, tmp_path/'run', progress=False)._sources()['Tiny-A']
+    assert list(json.loads((stage.path/'stage.json').read_text())['deps']) == ['input/base']
+    src_model, src_tok = load_agent(stage.path/'model')
+    assert json.loads((stage.path/'model'/'source.json').read_text())['sft']['steps'] == 2
+    assert src_tok.chat_template == CHATML_TEMPLATE
+    model.model.embed_tokens.weight.data[0, 0] += 1  # another base: another key, so the source is trained anew
+    save_agent(model, tok, tmp_path/'chatml')
+    assert Study(cfg, tmp_path/'run', progress=False)._sources()['Tiny-A'].ran is True
+
+
+def test_smol_sandbox_runs_end_to_end(tmp_path, toy_smol_sandbox):
+    "The GPU preset's path (a source fine-tuned from another base, DPO, evaluations) runs on a CPU with the shipped base standing in for SmolLM2."
+    from agentsafety.training.release import shipped_model
+    summary = Study(toy_smol_sandbox(shipped_model('base'), device='cpu'), tmp_path, progress=False).run()
+    assert [(p['source'], p['schedule']) for p in summary['points']] == [('Smol-A', 'S')]
+    assert {r['source'] for r in summary['by_scenario']} == {'Smol-A'}

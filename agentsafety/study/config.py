@@ -55,6 +55,7 @@ class StudyConfig:
     pool_seed: int = 0 # seed of the pool's strategy mixtures
     sources: list[SourceSpec] = field(default_factory=lambda: list(SHIPPED_SOURCES)) # name, policy and seed (or `pretrained`) of each source; the study sets the rest
     sources_from: str = 'shipped' # sandbox sources: `shipped` (the release's models of the same name, policy and seed, checked against their hashes: `agentsafety.training.release`) or `train` (the shipped base fine-tuned here on each source's policy over `sft_worlds` with `sft`)
+    source_base: str|None = None # the model `sources_from='train'` fine-tunes: None for the shipped base, or a local model folder such as SmolLM2-135M-Instruct's (`SMOL_MODEL`), whose pretraining already copies ids and names (its content hash enters the source stages' keys)
     schedules: list[str] = field(default_factory=lambda: list(SCHEDULES)) # DPO schedules (`agentsafety.names.SCHEDULES`)
     betas: list[float] = field(default_factory=lambda: [0.1, 0.05]) # DPO β values
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
@@ -90,6 +91,8 @@ class StudyConfig:
                                 detail=self.rollout.detail, model=self.model, sft=self.sft) for s in srcs]
         if self.sources_from not in SOURCES_FROM: raise ValueError(f"sources_from must be one of {SOURCES_FROM}, got {self.sources_from!r}")
         if self.env == 'sandbox' and self.sources_from == 'shipped': self._check_shipped()
+        if self.source_base is not None and (self.env != 'sandbox' or self.sources_from != 'train'):
+            raise ValueError(f"source_base is the model the sandbox's sources are fine-tuned from (sources_from='train'); this study has env={self.env!r}, sources_from={self.sources_from!r}")
         if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
         if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")
@@ -167,6 +170,11 @@ STUDY_PRESETS = {
                     emulator_max_tokens=256, judge_max_tokens=192,
                     dpo=replace(DPO_PRESETS['large-gpu'], max_length=3072, max_pairs=128, batch_size=4, grad_accum=2),
                     rollout=RolloutConfig(detail='low', max_steps=5, max_new_tokens=256, token_budget=1500)), # SmolLM2-135M as agent, emulator and judge: the ToolEmu path on one GPU in minutes
+    'smol-sandbox': replace(_FULL, preset='smol-sandbox', sources_from='train', source_base=str(SMOL_MODEL), device='cuda', workers=1,
+                            sources=[SourceSpec('Smol-A', SHIPPED_SOURCES[0].policy, 0), SourceSpec('Smol-B', SHIPPED_SOURCES[1].policy, 2)],
+                            sft=SFTSettings(epochs=1, lr=5e-5, warmup=0.05, batch_size=8, max_length=4096),
+                            dpo=replace(DPO_PRESETS['large-gpu'], max_length=4096),
+                            rollout=replace(_sandbox_rollout(), token_budget=2000)), # the sandbox study with sources fine-tuned from SmolLM2-135M-Instruct (one GPU): the tiny sources' mixtures, on a model that can copy
     'toolemu-quick': replace(_FULL, preset='toolemu-quick', env='toolemu', judge='q32', n_cases=8, pairs_per_case=4, bootstrap=50,
                              sources=[SourceSpec('Tiny-T', 'scripted', 0)], schedules=['S'], betas=[0.1], seeds=[0], vocab_size=2048,
                              sft=SFTSettings(max_steps=60, max_length=1024), dpo=replace(_FULL.dpo, epochs=1, max_pairs=16),

@@ -91,13 +91,14 @@ class Study:
         return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
 
     def _sources(self)->dict[str, StageResult]:
-        "The stage of every source: a shipped model or a pretrained one as an input (its content hash in its stages' keys), or the shipped base fine-tuned here (`sources_from='train'`)."
+        "The stage of every source: a shipped model or a pretrained one as an input (its content hash in its stages' keys), or the shipped base (or `source_base`) fine-tuned here (`sources_from='train'`)."
         from agentsafety.training.release import shipped_model
         trained = [s for s in self.cfg.sources if not s.pretrained]
         out = {s.name: input_result(f"input/{s.name}", s.pretrained) for s in self.cfg.sources if s.pretrained}
         if self.cfg.sources_from == 'shipped': out |= {s.name: input_result(f"shipped/{s.name}", shipped_model(s.name)) for s in trained}
         elif trained:
-            base = input_result('shipped/base', shipped_model('base'))
+            b = self.cfg.source_base
+            base = input_result('shipped/base', shipped_model('base')) if b is None else input_result('input/base', b)
             res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'base_dir': str(base.path)}, [base])
                              for s in trained], 'source agents')
             out |= {s.name: r for s, r in zip(trained, res)}

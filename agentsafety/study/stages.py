@@ -162,7 +162,7 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
 
 # %% ../../nbs/study/01_stages.ipynb #c017
 def stage_source(path:Path, spec:SourceSpec, base_dir:str):
-    "Fine-tune the shipped base on the source's policy played on every case of its SFT worlds (`sources_from='train'`)."
+    "Fine-tune the base (the shipped one, or the study's `source_base`) on the source's policy played on every case of its SFT worlds (`sources_from='train'`)."
     from agentsafety.training.release import build_source
     build_source(spec, base_dir, path/'model', progress=False)  # writes model/source.json
 
@@ -185,7 +185,7 @@ def stage_eval(path:Path, cfg:StudyConfig, agent:str, model_dir:str, cases:list)
     quiet_loading(False)  # no weight-loading bars from worker processes
     world = study_world(cfg)
     traj_file = path/results_file(agent, cfg.judge, cfg.n_cases)
-    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, cfg.rollout, out=traj_file, progress=False)
+    trajs = rollout(world, HFBackend(model_dir, device=cfg.device), cases, cfg.rollout, out=traj_file, progress=False)
     judged = [world.judge(t) for t in trajs]
     for m in METRICS:
         write_evals(eval_path(traj_file, m), [EvalLine(i, [replace(j[m], eval_id=i)]) for i, j in enumerate(judged)])
