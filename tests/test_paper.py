@@ -206,3 +206,12 @@ def test_installed_package_ships_the_notebooks(tmp_path):
     assert eval(paths) == [str(site/'notebooks'/n) for n in ('paper.ipynb', 'explore.ipynb')]
     assert eval(params)[:2] == ['mode', 'preset']
     assert release == str(site/'release') and 'base' in eval(models)
+
+
+def test_a_preset_parameter_names_the_run(tmp_path, monkeypatch):
+    "`-p preset quick` runs the quick study, so its outputs land in out/quick, never in the folder of the preset argument."
+    import agentsafety.study.paper as paper
+    ran = []
+    monkeypatch.setattr(paper, 'run_notebook', lambda nb, out, params, cwd, progress: ran.append(params['preset']))
+    run_dir = paper.run_paper(tmp_path, 'full', {'preset': 'quick'}, progress=False)
+    assert (run_dir.name, ran) == ('quick', ['quick'])

@@ -351,7 +351,7 @@ def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_n
     parameters are checked first (`check_params`); the run's results replace the previous run's only when it finishes.
     While it runs, the study's progress is shown (`showing_progress`), not papermill's count of cells."""
     params = check_params({'preset': preset, **(params or {})})
-    run_dir = _run_dir(out, preset, params)
+    run_dir = _run_dir(out, params['preset'], params)  # `-p preset X` names the run X too, so a quick run never lands in out/full
     nb = notebook_path('paper.ipynb')
     shown = showing_progress(run_dir/'stages') if progress else nullcontext()
     with keeping_previous(run_dir), shown: run_notebook(nb, run_dir/'paper.ipynb', params, _kernel_cwd(nb), progress=False)
