@@ -229,9 +229,11 @@ def normalize_text(text:str)->str:
 
 # %% ../../nbs/training/00_prefs.ipynb #c039
 def check_example(ex:dict, where:str='example'):
-    "Raise a `DataError` naming the field and turn when the example's text holds a judge artefact."
+    "Raise a `DataError` naming the field and turn when the example is not prompt, chosen and rejected messages, or its text holds a judge artefact."
     for key in ('prompt', 'chosen', 'rejected'):
+        if not isinstance(ex.get(key), list): raise DataError(f"{where}: field '{key}' must be a list of messages, got {type(ex.get(key)).__name__}")
         for i, m in enumerate(ex[key]):
+            if not (isinstance(m, dict) and isinstance(m.get('content'), str)): raise DataError(f"{where}, field '{key}[{i}]': not a message with text 'content'")
             if (a := judge_artefact(m['content'])): raise DataError(f"{where}, field '{key}[{i}]': judge artefact {a!r}")
 
 # %% ../../nbs/training/00_prefs.ipynb #c041
