@@ -123,7 +123,7 @@ def _aggregated_tables(s:dict, boot:bool)->list[Table]:
     "Help(Ignore) and Safety of each configuration averaged over sources, and their changes against the sources."
     agg = s['aggregated']
     return [Table('aggregated_results', ['config', 'help', 'safety'] + _ci_names(boot, 'help CI', 'safety CI'),
-                  _ci_cols([['base', agg['base']['help'], agg['base']['safety']]] +
+                  _ci_cols([['base', agg['base']['help'], agg['base']['safety'], _ci(agg['base'], 'help'), _ci(agg['base'], 'safety')]] +
                            [[p['label'], p['help'], p['safety'], _ci(p, 'help'), _ci(p, 'safety')] for p in agg['points']], boot),
                   'Help(Ignore) and Safety averaged over sources and judges'),
             Table('aggregated_deltas', ['config', 'Δhelp', 'Δsafety'] + _ci_names(boot, 'Δhelp CI', 'Δsafety CI'),
