@@ -4,6 +4,7 @@ an installed package ships them."""
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
+from agentsafety.study.config import study_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -40,7 +41,7 @@ def test_study_api(quick_study):
         if len(ys) > 1: assert isnum(fr['r']) and 0 <= fr['r2'] <= 1
         else: assert (fr['r'], fr['r2'], fr['slope']) == (None, None, 0.0)
     else: assert fr['r2'] is None
-    assert s['config']['preset'] == 'quick' and s['config']['dpo']['max_pairs'] == 32  # the typed config, as `asdict` writes it
+    assert s['config']['preset'] == 'quick' and s['config']['dpo']['max_pairs'] == study_config('quick').dpo.max_pairs  # the typed config, as `asdict` writes it
     assert {p['schedule'] for p in s['points']} == {'S', 'H', 'S&H', 'S,H', 'H,S'}
     for p in s['points']:
         assert all(isinstance(p[k], float) and p[k] == p[k] for k in ('help', 'safety', 'delta_help', 'delta_safety'))

@@ -180,10 +180,10 @@ PAPER_ROLES = dict(emulator='openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1',
 
 # %% ../../nbs/study/00_config.ipynb #c39
 STUDY_PRESETS = {
-    'quick': replace(_FULL, preset='quick', n_cases=24, pool_size=10, betas=[0.1], seeds=[0],
+    'quick': replace(_FULL, preset='quick', n_cases=48, pool_size=10, betas=[0.1], seeds=[0],
                      sources=[SHIPPED_SOURCES[0]],
                      pairs_per_case=4, bootstrap=100,
-                     dpo=replace(_FULL.dpo, epochs=1, max_pairs=32)), # CI and a first look: about a minute on 2 cores
+                     dpo=replace(_FULL.dpo, epochs=2, max_pairs=64)), # CI and a first look: about a minute on 2 cores (4 cases per scenario and 64 pairs, so DPO has something to move)
     'full': _FULL, # `make paper`: 2 sources × 5 schedules × 2 β × 3 split seeds
 }
 
@@ -227,7 +227,7 @@ def _merge_settings(base:StudyConfig, overrides:dict)->dict:
     return overrides
 
 # %% ../../nbs/study/00_config.ipynb #c56
-def study_config(preset:str='full', # `quick`, `full`, `paper`, `smol` or `toolemu-quick`
+def study_config(preset:str='full', # a key of `STUDY_PRESETS`: `quick`, `full`, `smol-sandbox`, `paper`, `smol` or `toolemu-quick`
                  **overrides, # `StudyConfig` fields; a dict for a settings field changes only the settings it names
                 )->StudyConfig:
     "The `StudyConfig` of `preset` with field `overrides`, e.g. `betas=[0.1]` or `dpo={'epochs': 1}`."
