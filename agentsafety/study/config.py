@@ -205,7 +205,7 @@ STUDY_PRESETS['smol'] = replace(_FULL, preset='smol', env='toolemu', judge='q32'
 # %% ../../nbs/study/00_config.ipynb #c48
 STUDY_PRESETS['smol-sandbox'] = replace(_FULL, preset='smol-sandbox', sources_from='train', source_base=str(SMOL_MODEL), device='cuda', workers=1,
                                         sources=[SourceSpec('Smol-A', SHIPPED_SOURCES[0].policy, 0), SourceSpec('Smol-B', SHIPPED_SOURCES[1].policy, 2)],
-                                        sft=SFTSettings(epochs=1, lr=5e-5, warmup=0.05, batch_size=8, max_length=4096),
+                                        sft=SFTSettings(epochs=3, lr=5e-5, warmup=0.05, batch_size=8, max_length=4096),
                                         dpo=replace(DPO_PRESETS['large-gpu'], max_length=4096),
                                         rollout=replace(_sandbox_rollout(), token_budget=2000)) # the sandbox study with sources fine-tuned from SmolLM2-135M-Instruct (one GPU): the tiny sources' mixtures, on a model that can copy
 
