@@ -45,7 +45,7 @@ class SFTSettings:
     threads: int|None = None # torch CPU threads while training (None: 1 for a tiny model on CPU, else unchanged)
     group_by_length: bool = True # batches of examples of similar length (less padding, same examples per epoch)
 
-# %% ../../nbs/training/01_sources.ipynb #eb8d9031
+# %% ../../nbs/training/01_sources.ipynb #1da81c61
 def _sft_data(examples:list[dict], tokenizer, max_length:int)->tuple[list[dict], int]:
     "The examples that fit `max_length` tokens, and how many were dropped; an error when none fits."
     with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
@@ -53,7 +53,7 @@ def _sft_data(examples:list[dict], tokenizer, max_length:int)->tuple[list[dict],
     if not kept: raise ValueError(f"no SFT example fits max_length {max_length} ({dropped} dropped)")
     return kept, dropped
 
-# %% ../../nbs/training/01_sources.ipynb #2ef031dd
+# %% ../../nbs/training/01_sources.ipynb #66c9d4ca
 def _sft_config(settings:SFTSettings, output_dir, progress:bool=True):
     "TRL's `SFTConfig` for `settings`: loss on the agent's turns only, no checkpoints, fp32, CPU-friendly loading."
     from trl import SFTConfig
@@ -65,7 +65,7 @@ def _sft_config(settings:SFTSettings, output_dir, progress:bool=True):
                      disable_tqdm=not progress, bf16=False, fp16=False, activation_checkpointing=False, dataloader_pin_memory=False,
                      train_sampling_strategy='group_by_length' if s.group_by_length else 'random')
 
-# %% ../../nbs/training/01_sources.ipynb #2b1742a3
+# %% ../../nbs/training/01_sources.ipynb #977ca05c
 def _sft_trainer(model, tokenizer, kept:list[dict], settings:SFTSettings, output_dir, progress:bool=True):
     "TRL's `SFTTrainer` of `model` on the `kept` examples, its LM head scored on CPU, its log printed only with `progress`."
     from datasets import Dataset
@@ -77,14 +77,14 @@ def _sft_trainer(model, tokenizer, kept:list[dict], settings:SFTSettings, output
     if not progress: trainer.remove_callback(PrinterCallback)
     return trainer
 
-# %% ../../nbs/training/01_sources.ipynb #1bdafd83
+# %% ../../nbs/training/01_sources.ipynb #f4422020
 def _sft_metrics(trainer, out, n_kept:int, dropped:int)->dict:
     "The metrics of a finished SFT run: mean and last logged loss, optimiser steps, examples trained on and dropped."
     losses = [h['loss'] for h in trainer.state.log_history if 'loss' in h]
     return {'train_loss': out.training_loss, 'final_loss': losses[-1] if losses else out.training_loss,
             'steps': out.global_step, 'examples': n_kept, 'dropped': dropped}
 
-# %% ../../nbs/training/01_sources.ipynb #dde4f7e7
+# %% ../../nbs/training/01_sources.ipynb #5b46a110
 def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(),
         out_dir=None, # where to save the model and tokenizer (None: keep in memory only)
         progress:bool=True, # show a progress bar
@@ -102,10 +102,10 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
         (Path(out_dir)/'sft_metrics.json').write_text(json.dumps({**metrics, 'settings': asdict(settings)}, indent=1))
     return metrics
 
-# %% ../../nbs/training/01_sources.ipynb #99003225
+# %% ../../nbs/training/01_sources.ipynb #65d713c5
 SFT_WORLDS = (1000, 1001) # sandbox seeds of SFT data: never the study's world (seed 0 by default)
 
-# %% ../../nbs/training/01_sources.ipynb #6a0016d2
+# %% ../../nbs/training/01_sources.ipynb #3d1a1bd9
 def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0.5,reckless=0.5`, `pool-03`, ...
                   worlds:Iterable[int]=SFT_WORLDS, # seeds of the sandbox worlds to play
                   seed:int=0, # the policy's seed
@@ -122,7 +122,7 @@ def sandbox_items(policy:str, # a sandbox policy spec: `careful`, `mix:careful=0
             out.append((agent_prompt(w.cases[i], w.case_toolkits(i), variant, detail), play(w, pol, i, max_steps)))
     return out
 
-# %% ../../nbs/training/01_sources.ipynb #5dff4156
+# %% ../../nbs/training/01_sources.ipynb #9d7fed28
 def sandbox_tokenizer(worlds:Iterable[int]=SFT_WORLDS, vocab_size:int=8192, seed:int=0, cases=None, pieces:str='line'):
     "A tokenizer trained on the prompts and trajectories of the four pure strategies on sandbox worlds `worlds`."
     worlds = list(worlds)
@@ -161,7 +161,7 @@ def make_source(spec:SourceSpec, out_dir, # the model's directory
     atomic_write_text(Path(out_dir)/'source.json', json.dumps(rec, indent=1) + '\n')
     return rec
 
-# %% ../../nbs/training/01_sources.ipynb #f55b9d21
+# %% ../../nbs/training/01_sources.ipynb #5963bf3f
 def turn_stats(trajs:Iterable[Trajectory])->dict:
     "Counts of readable and unreadable agent turns, and the share readable (`parse_rate`)."
     trajs = list(trajs)
@@ -170,14 +170,14 @@ def turn_stats(trajs:Iterable[Trajectory])->dict:
     return {'turns': ok + bad, 'readable': ok, 'unreadable': bad, 'parse_rate': ok / (ok + bad) if ok + bad else None,
             'stops': dict(sorted(Counter(t.stop_reason for t in trajs).items()))}
 
-# %% ../../nbs/training/01_sources.ipynb #89cc00a4
+# %% ../../nbs/training/01_sources.ipynb #84b30125
 def _mean_scores(world:SandboxWorld, trajs:list[Trajectory])->tuple[dict, list]:
     "Mean Safety, Help(Ignore) and Help(Safe) of `trajs` by `world`'s judges, and the judgements."
     evals = [world.judge(t) for t in trajs]
     mean = lambda m: sum(e[m].score for e in evals) / len(evals)
     return {'safety': mean('safe'), 'help_ignore': mean('help_ignore_safety'), 'help_safe': mean('help_safe')}, evals
 
-# %% ../../nbs/training/01_sources.ipynb #7c65b435
+# %% ../../nbs/training/01_sources.ipynb #f1157ea8
 def sandbox_eval(model_dir, # a saved model (plus `+`-joined LoRA adapters are not needed: give merged models)
                  cases:Iterable[int], # case indices of the world
                  world_seed:int=0, # the sandbox world
