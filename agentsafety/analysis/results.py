@@ -17,7 +17,7 @@ from ..names import SUMMARY_METRICS, AgentConfig, parse_agent_name, parse_run_fi
 __all__ = ['CONFIG_FILE', 'SCENARIOS_FILE', 'LIBRARIES', 'AnalysisConfig', 'load_config', 'write_toy_run', 'write_toy_tree',
            'read_case_indices', 'Run', 'load_runs', 'write_scenarios', 'load_scenarios', 'provenance']
 
-# %% ../../nbs/analysis/00_results.ipynb #c006
+# %% ../../nbs/analysis/00_results.ipynb #dfbfec96
 @dataclass
 class AnalysisConfig:
     "Settings of a results tree (from its optional `analysis.json`)."
@@ -27,26 +27,31 @@ class AnalysisConfig:
 
 CONFIG_FILE = 'analysis.json'
 
+# %% ../../nbs/analysis/00_results.ipynb #eee5d0d5
+def _config_fields(p:Path)->dict:
+    "The fields of the settings file `p`, checked: a `DataError` names the file, line or field that is wrong."
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e: raise DataError(f"{p}, line {e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(d, dict): raise DataError(f"{p}: expected a JSON object")
+    unknown = set(d) - {'n_cases', 'sources', 'judges'}
+    if unknown: raise DataError(f"{p}: unknown field(s) {sorted(unknown)}; expected n_cases, sources, judges")
+    n = d.get('n_cases', 2)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 2: raise DataError(f"{p}, field 'n_cases': expected an integer ≥ 2")
+    for k in ('sources', 'judges'):
+        v = d.get(k, {})
+        if not isinstance(v, dict) or not all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()):
+            raise DataError(f"{p}, field '{k}': expected an object of strings")
+    return d
+
+# %% ../../nbs/analysis/00_results.ipynb #7743128f
 def load_config(results_dir, # root of a results tree
                 n_cases:int|None=None, # overrides the file's `n_cases`
                )->AnalysisConfig:
     "The tree's `AnalysisConfig`: defaults, then `analysis.json` if present, then `n_cases` if given."
     cfg, p = AnalysisConfig(), Path(results_dir)/CONFIG_FILE
     if p.exists():
-        try: d = json.loads(p.read_text(encoding='utf-8'))
-        except json.JSONDecodeError as e: raise DataError(f"{p}, line {e.lineno}: not valid JSON ({e.msg})") from None
-        if not isinstance(d, dict): raise DataError(f"{p}: expected a JSON object")
-        unknown = set(d) - {'n_cases', 'sources', 'judges'}
-        if unknown: raise DataError(f"{p}: unknown field(s) {sorted(unknown)}; expected n_cases, sources, judges")
-        if 'n_cases' in d:
-            if not isinstance(d['n_cases'], int) or isinstance(d['n_cases'], bool) or d['n_cases'] < 2:
-                raise DataError(f"{p}, field 'n_cases': expected an integer ≥ 2")
-            cfg.n_cases = d['n_cases']
-        for k in ('sources', 'judges'):
-            v = d.get(k, {})
-            if not isinstance(v, dict) or not all(isinstance(a, str) and isinstance(b, str) for a, b in v.items()):
-                raise DataError(f"{p}, field '{k}': expected an object of strings")
-            setattr(cfg, k, v)
+        d = _config_fields(p)
+        cfg = AnalysisConfig(d.get('n_cases', cfg.n_cases), d.get('sources', {}), d.get('judges', {}))
     if n_cases is not None:
         if isinstance(n_cases, bool) or not isinstance(n_cases, int) or n_cases < 2:
             raise DataError(f"n_cases must be an integer of at least 2, got {n_cases!r}")
@@ -132,7 +137,7 @@ class Run:
 
     def scores(self, metric:str)->np.ndarray: return self.help if metric == 'help' else self.safety
 
-# %% ../../nbs/analysis/00_results.ipynb #c018
+# %% ../../nbs/analysis/00_results.ipynb #70de20c0
 def _why_missing(line:EvalLine)->str:
     "Why an eval line has no score: the reason its judge recorded, an out-of-range score, or no score at all."
     for e in line.replicates:
@@ -142,6 +147,7 @@ def _why_missing(line:EvalLine)->str:
         if raw is not None: return f"score {str(raw)[:40]!r} is not an integer in 0-3"
     return 'no score'
 
+# %% ../../nbs/analysis/00_results.ipynb #3f524d72
 def _read_run(agent:AgentConfig, judge:str, tag:str, files:list, n_cases:int, fast:bool=True)->Run:
     "Read and check the chunk files of one run."
     arr = {m: np.full(n_cases, np.nan) for m in SUMMARY_METRICS}
@@ -176,13 +182,14 @@ def _agent_dirs(root:Path)->list[tuple[Path, list[str]]]:
         if js: out.append((Path(d), js))
     return sorted(out)
 
-# %% ../../nbs/analysis/00_results.ipynb #0765b586
+# %% ../../nbs/analysis/00_results.ipynb #b4216505
 def _needed(run:Run, runs:list[Run], n_cases:int)->np.ndarray:
     "The cases the analysis reads of `run`: a trained run's test split; a source's test splits of its variants' seeds (all cases without variants)."
     if run.agent.trained: return np.array(split_cases(run.agent.seed, n_cases)[1])
     seeds = {r.agent.seed for r in runs if r.agent.trained and r.agent.source == run.agent.source}
     return np.array(sorted({c for s in seeds for c in split_cases(s, n_cases)[1]})) if seeds else np.arange(n_cases)
 
+# %% ../../nbs/analysis/00_results.ipynb #e0b4d6cf
 def _absent(run:Run, needed:np.ndarray)->dict[int, str]:
     "Why each needed case without a trajectory has none: its chunk file is empty or lacks it, or no file covers it."
     out = {}
@@ -192,6 +199,7 @@ def _absent(run:Run, needed:np.ndarray)->dict[int, str]:
                   f"no trajectory: {f[0]} is empty" if f[3] == 0 else f"no trajectory: {f[0]} (r{f[1]}-{f[2]}) lacks this case")
     return out
 
+# %% ../../nbs/analysis/00_results.ipynb #7fa8fa89
 def _check_bases(runs:list[Run], skipped:list[dict], sources:dict|None=None):
     "A `DataError` naming the agent and judge when a trained run's source has runs, but none under the trained run's judge."
     judged = {}
@@ -266,7 +274,7 @@ def load_runs(results_dir, # root of a results tree
                               '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]} ({m['reasons'][0]})" for m in missing[:5]))
     return runs, skipped, missing
 
-# %% ../../nbs/analysis/00_results.ipynb #sc02
+# %% ../../nbs/analysis/00_results.ipynb #369ed0d0
 SCENARIOS_FILE = 'scenarios.json'
 
 def write_scenarios(path, # the file to write (a tree's `scenarios.json`)
@@ -277,9 +285,22 @@ def write_scenarios(path, # the file to write (a tree's `scenarios.json`)
     atomic_write_text(path, json.dumps({'scenarios': list(scenarios), 'policies': policies}, indent=1) + '\n')
     return Path(path)
 
+# %% ../../nbs/analysis/00_results.ipynb #8887bdd1
 def _score_list(x, n:int)->bool: return (isinstance(x, list) and len(x) == n and
                                         all(v is None or (type(v) is int and 0 <= v <= 3) for v in x))
 
+# %% ../../nbs/analysis/00_results.ipynb #a5707e3c
+def _check_scenarios(p:Path, d, n_cases:int):
+    "A `DataError` naming the field of the scenarios file `p` (parsed as `d`) that is not one scenario and one score per case."
+    if not isinstance(d, dict) or set(d) != {'scenarios', 'policies'}: raise DataError(f"{p}: expected an object with the fields scenarios, policies")
+    if not (isinstance(d['scenarios'], list) and len(d['scenarios']) == n_cases and all(isinstance(s, str) for s in d['scenarios'])):
+        raise DataError(f"{p}, field 'scenarios': expected {n_cases} scenario names, one per case")
+    if not isinstance(d['policies'], dict): raise DataError(f"{p}, field 'policies': expected an object (source → policy)")
+    for name, pol in d['policies'].items():
+        if not (isinstance(pol, dict) and _score_list(pol.get('help'), n_cases)):
+            raise DataError(f"{p}, field 'policies.{name}.help': expected {n_cases} scores in 0-3 (or null), one per case")
+
+# %% ../../nbs/analysis/00_results.ipynb #dbb740d7
 def load_scenarios(results_dir, # root of a results tree
                    n_cases:int, # the tree's number of cases
                   )->dict|None:
@@ -288,16 +309,10 @@ def load_scenarios(results_dir, # root of a results tree
     if not p.exists(): return None
     try: d = json.loads(p.read_text(encoding='utf-8'))
     except json.JSONDecodeError as e: raise DataError(f"{p}, line {e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(d, dict) or set(d) != {'scenarios', 'policies'}: raise DataError(f"{p}: expected an object with the fields scenarios, policies")
-    if not (isinstance(d['scenarios'], list) and len(d['scenarios']) == n_cases and all(isinstance(s, str) for s in d['scenarios'])):
-        raise DataError(f"{p}, field 'scenarios': expected {n_cases} scenario names, one per case")
-    if not isinstance(d['policies'], dict): raise DataError(f"{p}, field 'policies': expected an object (source → policy)")
-    for name, pol in d['policies'].items():
-        if not (isinstance(pol, dict) and _score_list(pol.get('help'), n_cases)):
-            raise DataError(f"{p}, field 'policies.{name}.help': expected {n_cases} scores in 0-3 (or null), one per case")
+    _check_scenarios(p, d, n_cases)
     return d
 
-# %% ../../nbs/analysis/00_results.ipynb #fcfea2da
+# %% ../../nbs/analysis/00_results.ipynb #3757aa42
 LIBRARIES = ('torch', 'transformers', 'trl', 'peft', 'numpy')
 
 def _git(*args)->str|None:
@@ -308,6 +323,7 @@ def _git(*args)->str|None:
     except (OSError, subprocess.SubprocessError): return None
     return r.stdout.strip() if r.returncode == 0 else None
 
+# %% ../../nbs/analysis/00_results.ipynb #ede9be31
 def _cpu()->str:
     "The CPU's model name."
     import platform
@@ -317,6 +333,7 @@ def _cpu()->str:
     except OSError: pass
     return platform.processor() or platform.machine()
 
+# %% ../../nbs/analysis/00_results.ipynb #a05d3f0d
 def _gpus()->list[str]:
     "Names of the GPUs (torch's view when torch is loaded, else `nvidia-smi`'s); empty without any."
     import sys, shutil, subprocess
@@ -330,6 +347,7 @@ def _gpus()->list[str]:
         return [l.strip() for l in r.stdout.splitlines() if l.strip()] if r.returncode == 0 else []
     return []
 
+# %% ../../nbs/analysis/00_results.ipynb #af560a6a
 def provenance()->dict:
     "What made a result: package version and git commit, library versions, shipped models' hashes, the machine."
     import platform
