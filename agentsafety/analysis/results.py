@@ -147,7 +147,28 @@ def _why_missing(line:EvalLine)->str:
         if raw is not None: return f"score {str(raw)[:40]!r} is not an integer in 0-3"
     return 'no score'
 
-# %% ../../nbs/analysis/00_results.ipynb #3f524d72
+# %% ../../nbs/analysis/00_results.ipynb #63a68236
+def _check_cases(tp, idx:list[int], lo:int, hi:int, n_cases:int, owner:dict, who:str):
+    "A `DataError` naming the file and line of a case outside the tree or the file's range `lo`-`hi`, or already in another file of the run `who` (`owner`: case → file, updated)."
+    for line, c in enumerate(idx, 1):
+        if not 0 <= c < n_cases:
+            raise DataError(f"{tp}, line {line}: case_idx {c} is outside 0..{n_cases-1} (the tree has n_cases={n_cases}; "
+                            f"set it with n_cases= or in {CONFIG_FILE})")
+        if not lo <= c < hi: raise DataError(f"{tp}, line {line}: case_idx {c} is outside the file's range r{lo}-{hi}")
+        if c in owner: raise DataError(f"case {c} of {who} appears twice: in {owner[c]} and {tp}")
+        owner[c] = tp
+
+# %% ../../nbs/analysis/00_results.ipynb #8da42647
+def _read_chunk_scores(tp, idx:list[int], arr:dict, reasons:dict):
+    "Read the eval files of trajectory file `tp` (cases `idx`), checked against it, into the per-case `arr` and missing-score `reasons`."
+    for m, em in SUMMARY_METRICS.items():
+        ep = eval_path(tp, em)
+        evals = read_evals(ep, em)
+        check_aligned(tp, ep, len(idx), evals)
+        arr[m][idx] = [np.nan if e.score is None else e.score for e in evals]
+        reasons[m].update({c: _why_missing(e) for c, e in zip(idx, evals) if e.score is None})
+
+# %% ../../nbs/analysis/00_results.ipynb #1d3b92a2
 def _read_run(agent:AgentConfig, judge:str, tag:str, files:list, n_cases:int, fast:bool=True)->Run:
     "Read and check the chunk files of one run."
     arr = {m: np.full(n_cases, np.nan) for m in SUMMARY_METRICS}
@@ -156,20 +177,9 @@ def _read_run(agent:AgentConfig, judge:str, tag:str, files:list, n_cases:int, fa
         idx = read_case_indices(tp) if fast else [t.case_idx for t in read_trajectories(tp)]
         lo, hi = info['start'] if info['start'] is not None else 0, info['end'] if info['end'] is not None else n_cases
         chunks.append((Path(tp).name, lo, hi, len(idx)))
-        for line, c in enumerate(idx, 1):
-            if not 0 <= c < n_cases:
-                raise DataError(f"{tp}, line {line}: case_idx {c} is outside 0..{n_cases-1} (the tree has n_cases={n_cases}; "
-                                f"set it with n_cases= or in {CONFIG_FILE})")
-            if not lo <= c < hi: raise DataError(f"{tp}, line {line}: case_idx {c} is outside the file's range r{lo}-{hi}")
-            if c in owner: raise DataError(f"case {c} of agent {agent.name!r}, judge {judge!r} appears twice: in {owner[c]} and {tp}")
-            owner[c] = tp
+        _check_cases(tp, idx, lo, hi, n_cases, owner, f"agent {agent.name!r}, judge {judge!r}")
         present[idx] = True
-        for m, em in SUMMARY_METRICS.items():
-            ep = eval_path(tp, em)
-            evals = read_evals(ep, em)
-            check_aligned(tp, ep, len(idx), evals)
-            arr[m][idx] = [np.nan if e.score is None else e.score for e in evals]
-            reasons[m].update({c: _why_missing(e) for c, e in zip(idx, evals) if e.score is None})
+        _read_chunk_scores(tp, idx, arr, reasons)
     return Run(agent, judge, tag, [str(tp) for tp, _ in files], arr['help'], arr['safety'], present, reasons, chunks)
 
 # %% ../../nbs/analysis/00_results.ipynb #c019
@@ -215,7 +225,59 @@ def _check_bases(runs:list[Run], skipped:list[dict], sources:dict|None=None):
                         f": the {r.judge!r} view needs the source's scores for its deltas; judge the source's trajectories with "
                         f"{r.judge!r} too, or move this run out of the tree")
 
-# %% ../../nbs/analysis/00_results.ipynb #c020
+# %% ../../nbs/analysis/00_results.ipynb #7f37d126
+def _run_groups(d:Path, names:list[str], judges:dict, skipped:list[dict])->dict:
+    "The trajectory files among `names` in agent directory `d`, by (judge, tag); misnamed files and orphan eval files go to `skipped`."
+    groups = {}
+    for n in names:
+        if is_eval_file(n):
+            stem = re.sub(r'_eval_agent_[a-z_]+$', '', Path(n).stem)
+            if stem + '.jsonl' not in names: skipped.append(dict(path=str(d/n), reason='eval file without its trajectory file'))
+            continue
+        info = parse_run_file(n, d.name, judges)
+        if info is None:
+            skipped.append(dict(path=str(d/n), reason=f"not a trajectory file name of agent {d.name!r} "
+                                "(<agent>_emu-<emulator>_eval-<judge>[_int4|_int8][_r<start>-<end>_<stamp>].jsonl)"))
+            continue
+        groups.setdefault((info['judge'], info['tag']), []).append((d/n, info))
+    return groups
+
+# %% ../../nbs/analysis/00_results.ipynb #7200ee0d
+def _check_found(root:Path, runs:list[Run], skipped:list[dict], cfg:AnalysisConfig):
+    "A `DataError` when the tree has no complete run, a source lacks a trained run's judge, or `n_cases` exceeds every file's range."
+    if not runs and not skipped:
+        raise DataError(f"no agent runs found under {root}: expected directories of trajectory files named "
+                        "<agent>_emu-<emulator>_eval-<judge>[_r<start>-<end>_<stamp>].jsonl with their eval files")
+    if not runs: raise DataError(f"no complete run under {root}; skipped: " + '; '.join(s['reason'] for s in skipped[:5]))
+    _check_bases(runs, skipped, cfg.sources)
+    ends = [end for r in runs for _, _, end, _ in r.chunks if end is not None]
+    if ends and max(ends) < cfg.n_cases:
+        raise DataError(f"n_cases={cfg.n_cases} is out of range for {root}: no trajectory file's case range reaches past case {max(ends) - 1}; "
+                        f"set n_cases (--n-cases or {CONFIG_FILE}) to the number of cases the runs were made on ({max(ends)}?)")
+
+# %% ../../nbs/analysis/00_results.ipynb #2334b970
+def _missing_scores(runs:list[Run], n_cases:int)->list[dict]:
+    "The cases each run's analysis uses that have no score, by run and metric, with why (each run's `reasons` gains its absent cases)."
+    missing = []
+    for run in runs:
+        absent = _absent(run, _needed(run, runs, n_cases))
+        for m in SUMMARY_METRICS:
+            run.reasons[m].update(absent)
+            bad = sorted(set(np.flatnonzero(run.present & np.isnan(run.scores(m))).tolist()) | set(absent))
+            if bad: missing.append(dict(agent=run.agent.name, judge=run.judge, tag=run.tag, metric=m, cases=bad,
+                                        reasons=[run.reasons[m][c] for c in bad]))
+    return missing
+
+# %% ../../nbs/analysis/00_results.ipynb #1d48adf5
+def _warn_incomplete(skipped:list[dict], missing:list[dict]):
+    "Warn of the skipped runs and files, and of the missing scores (counted as missing, not 0)."
+    if skipped: warnings.warn(f"{len(skipped)} run(s) or file(s) skipped: " +
+                              '; '.join(f"{s.get('agent', s['path'])}: {s['reason']}" for s in skipped[:10]))
+    if missing: warnings.warn(f"{sum(len(m['cases']) for m in missing)} missing or out-of-range score(s), counted as "
+                              f"missing (not 0), in {len(missing)} run/metric pair(s): " +
+                              '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]} ({m['reasons'][0]})" for m in missing[:5]))
+
+# %% ../../nbs/analysis/00_results.ipynb #827a3174
 def load_runs(results_dir, # root of a results tree
               config:AnalysisConfig|None=None, # the tree's settings (default: `load_config(results_dir)`)
               progress:bool=True, # show a progress bar over agent directories
@@ -227,51 +289,20 @@ def load_runs(results_dir, # root of a results tree
     root = Path(results_dir)
     if not root.is_dir(): raise DataError(f"results tree {root} does not exist or is not a directory")
     cfg = config or load_config(root)
-    runs, skipped, missing, seen = [], [], [], {}
+    runs, skipped, seen = [], [], {}
     for d, names in tqdm(_agent_dirs(root), desc='runs', unit='agent', disable=not progress):
         agent = parse_agent_name(d.name, cfg.sources)
         if d.name in seen: raise DataError(f"agent {d.name!r} appears twice: {seen[d.name]} and {d}")
         seen[d.name] = d
-        groups = {}
-        for n in names:
-            if is_eval_file(n):
-                stem = re.sub(r'_eval_agent_[a-z_]+$', '', Path(n).stem)
-                if stem + '.jsonl' not in names: skipped.append(dict(path=str(d/n), reason='eval file without its trajectory file'))
-                continue
-            info = parse_run_file(n, d.name, cfg.judges)
-            if info is None:
-                skipped.append(dict(path=str(d/n), reason=f"not a trajectory file name of agent {d.name!r} "
-                                    "(<agent>_emu-<emulator>_eval-<judge>[_int4|_int8][_r<start>-<end>_<stamp>].jsonl)"))
-                continue
-            groups.setdefault((info['judge'], info['tag']), []).append((d/n, info))
-        for (judge, tag), files in sorted(groups.items()):
+        for (judge, tag), files in sorted(_run_groups(d, names, cfg.judges, skipped).items()):
             lacking = [eval_path(tp, em).name for tp, _ in files for em in SUMMARY_METRICS.values() if not eval_path(tp, em).exists()]
             if lacking:
-                skipped.append(dict(agent=d.name, judge=judge, tag=tag, path=str(d),
-                                    reason=f"missing eval file(s): {', '.join(lacking)}"))
+                skipped.append(dict(agent=d.name, judge=judge, tag=tag, path=str(d), reason=f"missing eval file(s): {', '.join(lacking)}"))
                 continue
             runs.append(_read_run(agent, judge, tag, files, cfg.n_cases, fast))
-    if not runs and not skipped:
-        raise DataError(f"no agent runs found under {root}: expected directories of trajectory files named "
-                        "<agent>_emu-<emulator>_eval-<judge>[_r<start>-<end>_<stamp>].jsonl with their eval files")
-    if not runs: raise DataError(f"no complete run under {root}; skipped: " + '; '.join(s['reason'] for s in skipped[:5]))
-    _check_bases(runs, skipped, cfg.sources)
-    ends = [end for r in runs for _, _, end, _ in r.chunks if end is not None]
-    if ends and max(ends) < cfg.n_cases:
-        raise DataError(f"n_cases={cfg.n_cases} is out of range for {root}: no trajectory file's case range reaches past case {max(ends) - 1}; "
-                        f"set n_cases (--n-cases or {CONFIG_FILE}) to the number of cases the runs were made on ({max(ends)}?)")
-    for run in runs:
-        absent = _absent(run, _needed(run, runs, cfg.n_cases))
-        for m in SUMMARY_METRICS:
-            run.reasons[m].update(absent)
-            bad = sorted(set(np.flatnonzero(run.present & np.isnan(run.scores(m))).tolist()) | set(absent))
-            if bad: missing.append(dict(agent=run.agent.name, judge=run.judge, tag=run.tag, metric=m, cases=bad,
-                                        reasons=[run.reasons[m][c] for c in bad]))
-    if skipped: warnings.warn(f"{len(skipped)} run(s) or file(s) skipped: " +
-                              '; '.join(f"{s.get('agent', s['path'])}: {s['reason']}" for s in skipped[:10]))
-    if missing: warnings.warn(f"{sum(len(m['cases']) for m in missing)} missing or out-of-range score(s), counted as "
-                              f"missing (not 0), in {len(missing)} run/metric pair(s): " +
-                              '; '.join(f"{m['agent']} {m['judge']} {m['metric']} cases {m['cases'][:5]} ({m['reasons'][0]})" for m in missing[:5]))
+    _check_found(root, runs, skipped, cfg)
+    missing = _missing_scores(runs, cfg.n_cases)
+    _warn_incomplete(skipped, missing)
     return runs, skipped, missing
 
 # %% ../../nbs/analysis/00_results.ipynb #369ed0d0
