@@ -199,7 +199,7 @@ def copy_accuracy(model, tokenizer, items:Iterable[tuple[list[dict], Trajectory]
     for ex in sft_examples(items):
         enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
         ids = enc['input_ids']
-        with torch.no_grad(): pred = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
+        with torch.no_grad(): pred = model(torch.tensor([ids], device=model.device)).logits[0].argmax(-1).tolist()
         for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
             h = hits['digits' if any(c.isdigit() for c in tokenizer.decode([ids[i]])) else 'other']
             h[0] += pred[i - 1] == ids[i]; h[1] += 1
