@@ -327,10 +327,10 @@ def keeping_previous(run_dir:Path, # the run's folder
     (run_dir/'paper.failed.ipynb').unlink(missing_ok=True)
 
 # %% ../../nbs/study/03_paper.ipynb #p103
-def _run_dir(out, preset:str, params:dict)->Path:
-    "The run's folder `out/<run_name>`, made: `run_name` when given, else `replicate` for a replicate run, else `preset`; `params` gain `out_dir` and `run_name`."
+def _run_dir(out, params:dict)->Path:
+    "The run's folder `out/<run_name>`, made: `run_name` when given, else `replicate` for a replicate run, else the `preset` that runs; `params` gain `out_dir` and `run_name`."
     from agentsafety.core import check_output
-    run_name = params.get('run_name') or (params.get('mode') if params.get('mode') == 'replicate' else preset)
+    run_name = params.get('run_name') or (params.get('mode') if params.get('mode') == 'replicate' else params['preset'])
     check_output(out, folder=True)
     run_dir = check_output(Path(out).resolve()/str(run_name), folder=True)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -351,7 +351,7 @@ def run_paper(out='out', # where runs go; this run's outputs land in `out/<run_n
     parameters are checked first (`check_params`); the run's results replace the previous run's only when it finishes.
     While it runs, the study's progress is shown (`showing_progress`), not papermill's count of cells."""
     params = check_params({'preset': preset, **(params or {})})
-    run_dir = _run_dir(out, params['preset'], params)  # `-p preset X` names the run X too, so a quick run never lands in out/full
+    run_dir = _run_dir(out, params)  # named after params' preset: `-p preset X` names the run X too, so a quick run never lands in out/full
     nb = notebook_path('paper.ipynb')
     shown = showing_progress(run_dir/'stages') if progress else nullcontext()
     with keeping_previous(run_dir), shown: run_notebook(nb, run_dir/'paper.ipynb', params, _kernel_cwd(nb), progress=False)
