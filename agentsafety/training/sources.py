@@ -48,7 +48,6 @@ class SFTSettings:
 # %% ../../nbs/training/01_sources.ipynb #1da81c61
 def _sft_data(examples:list[dict], tokenizer, max_length:int)->tuple[list[dict], int]:
     "The examples that fit `max_length` tokens, and how many were dropped; an error when none fits."
-    with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
     kept, dropped = drop_long(examples, tokenizer, max_length)
     if not kept: raise ValueError(f"no SFT example fits max_length {max_length} ({dropped} dropped)")
     return kept, dropped
@@ -91,6 +90,7 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
        )->dict:
     "Fine-tune `model` in place on prompt-completion `examples`; returns the metrics (loss, steps, dropped)."
     quiet_loading(progress)
+    with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
     kept, dropped = _sft_data(examples, tokenizer, settings.max_length)
     with torch_threads(auto_threads(model, settings.threads)), tempfile.TemporaryDirectory() as tmp:
         trainer = _sft_trainer(model, tokenizer, kept, settings, tmp, progress)
