@@ -263,7 +263,7 @@ def run(self:Study, bootstrap:int|None=None, # bootstrap iterations (None: the c
 
 # %% ../../nbs/study/02_runner.ipynb #r82
 from .config import SERVE
-from .stages import Pipeline, input_result
+from .stages import Pipeline
 from .toolemu import role_key, model_dir, check_role_ready, add_usage, served_agent, served_key
 
 class ToolEmuStudy(Study):
