@@ -78,7 +78,7 @@ if mode == 'sandbox':  # the sources and their evaluations first: by_scenario be
     print('gpu_check: sources by_scenario\n' + json.dumps(before, indent=1), flush=True)
 results = study.evaluate()  # world, pool, pairs, the DPO stages, the evaluations (the models on CUDA)
 stages = time.time() - t
-summary = analyze(results, out=run, bootstrap=100, progress=False, figures=False, config=cfg.to_dict(), usage=study.usage() if mode == 'toolemu' else None)
+summary = analyze(results, out=run, bootstrap=100, progress=False, figures=False, config=cfg.to_dict(), usage=study.usage())
 rec = {'mode': mode, 'device': torch.cuda.get_device_name(0), 'model': str(model), 'prepare_s': round(prepare, 1), 'stages_s': round(stages, 1),
        'total_s': round(time.time() - t_all, 1), 'peak_gpu_mib': round(torch.cuda.max_memory_allocated() / 2**20),
        'stages': {r.name: {'seconds': round(r.seconds, 1), 'ran': r.ran} for r in sorted(study.stage.values(), key=lambda r: r.name)},

@@ -253,13 +253,18 @@ def evaluate(self:Study)->Path:
 
 # %% ../../nbs/study/02_runner.ipynb #r80
 @patch
+def usage(self:Study)->dict|None:
+    "Token usage per model role: none on the sandbox, whose tools and judges are programs (`ToolEmuStudy` counts its models' tokens)."
+    return None
+
+@patch
 def run(self:Study, bootstrap:int|None=None, # bootstrap iterations (None: the config's)
        )->dict:
-    "Every stage, then the analysis of the results tree (written with the config as `summary.json`, figures and tables beside `stages/`)."
+    "Every stage, then the analysis of the results tree (written with the config and `usage` as `summary.json`, figures and tables beside `stages/`)."
     from agentsafety.analysis.report import analyze
     results = self.evaluate()
     return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
-                   progress=self.progress, config=self.cfg.to_dict())
+                   progress=self.progress, config=self.cfg.to_dict(), usage=self.usage())
 
 # %% ../../nbs/study/02_runner.ipynb #r82
 from .config import SERVE
@@ -374,15 +379,6 @@ def usage(self:ToolEmuStudy)->dict:
         f = Path(r.path)/'usage.json'
         if f.exists(): add_usage(total, json.loads(f.read_text()))
     return total
-
-# %% ../../nbs/study/02_runner.ipynb #r114
-@patch
-def run(self:ToolEmuStudy, bootstrap:int|None=None)->dict:
-    "Every stage, then the analysis, whose `summary.json` also records the token usage of every model role (`usage`)."
-    from agentsafety.analysis.report import analyze
-    results = self.evaluate()
-    return analyze(results, out=self.root.parent, bootstrap=self.cfg.bootstrap if bootstrap is None else bootstrap,
-                   progress=self.progress, config=self.cfg.to_dict(), usage=self.usage())
 
 # %% ../../nbs/study/02_runner.ipynb #r116
 @patch
