@@ -4,20 +4,20 @@
 
 # %% ../../nbs/training/03_release.ipynb #c002
 from __future__ import annotations
-import hashlib, json, shutil, time
+import hashlib, json, random, shutil, time
 from importlib.resources import files
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from ..core import atomic_write_text
 from ..environments.sandbox.world import WORLD_FORMAT
-from ..agents.lm import TinyConfig, tiny_model, save_agent, load_agent, n_params
+from ..agents.lm import TinyConfig, tiny_model, save_agent, load_agent, n_params, torch_threads, auto_threads
 from ..agents.policies import STRATEGIES
 from .sources import SFTSettings, SourceSpec, SFT_WORLDS, sandbox_items, sandbox_tokenizer, sft, sft_examples
 
 # %% auto #0
 __all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_RECIPE', 'Recipe', 'file_hashes', 'model_hash',
-           'build_base', 'build_source', 'build_release', 'ReleaseError', 'check_release', 'shipped_model',
-           'shipped_hashes', 'release_table', 'build_command', 'check_command']
+           'copy_runs', 'induction_warmup', 'build_base', 'build_source', 'build_release', 'ReleaseError',
+           'check_release', 'shipped_model', 'shipped_hashes', 'release_table', 'build_command', 'check_command']
 
 # %% ../../nbs/training/03_release.ipynb #c005
 RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so an installed package has the models
@@ -37,6 +37,7 @@ class Recipe:
     vocab_size: int = 4096 # tokenizer size (trained on the base worlds' text)
     pieces: str = 'line-values' # tokenizer pre-splitting: quoted values and numbers are the same tokens wherever they appear, so ids are cheap to copy
     model: TinyConfig = field(default_factory=lambda: TinyConfig(hidden=128, layers=3, heads=4, intermediate=256))
+    copy_warmup: int = 0 # steps of `induction_warmup` (learning to copy) before the base's fine-tuning; 0: none
     base_sft: SFTSettings = field(default_factory=lambda: SFTSettings(max_steps=5000, lr=2e-3, warmup=0.02, max_length=1536, logging_steps=100))
     sources: tuple = SHIPPED_SOURCES
     source_worlds: tuple = SFT_WORLDS # sandbox seeds of the sources' fine-tuning data
@@ -44,7 +45,7 @@ class Recipe:
     source_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=3, lr=5e-4, warmup=0.05, max_length=1536))
 
 # %% ../../nbs/training/03_release.ipynb #c013
-TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64),
+TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64), copy_warmup=4,
                      base_sft=SFTSettings(max_steps=4, max_length=4096, logging_steps=2), sources=SHIPPED_SOURCES[:1],
                      source_worlds=(1000,), source_cases=tuple(range(12)), source_sft=SFTSettings(max_steps=2, max_length=4096, logging_steps=1))
 
@@ -60,6 +61,42 @@ def model_hash(files:dict)->str:
     "One short hash of a model folder's file hashes: what the manifest and the closing notes quote."
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
+# %% ../../nbs/training/03_release.ipynb #c020b
+def copy_runs(tokenizer, n:int, lengths:tuple=(8, 32), seed:int=0)->list[list[int]]:
+    "`n` runs of random token ids (no special tokens), each of a length drawn from `lengths`: the material of the copy drills."
+    rng = random.Random(seed)
+    vocab = sorted(set(range(len(tokenizer))) - set(tokenizer.all_special_ids))
+    return [rng.choices(vocab, k=rng.randint(*lengths)) for _ in range(n)]
+
+# %% ../../nbs/training/03_release.ipynb #c020d
+def _repeat_batch(runs:list[list[int]], pad:int):
+    "Input ids, labels and attention mask of `runs` each followed by itself; the labels are the repeat's tokens after its first."
+    import torch
+    T = 2 * max(map(len, runs))
+    ids, labels, mask = torch.full((len(runs), T), pad), torch.full((len(runs), T), -100), torch.zeros((len(runs), T), dtype=torch.long)
+    for i, r in enumerate(runs):
+        n, x = len(r), torch.tensor(r + r)
+        ids[i, :2 * n], mask[i, :2 * n], labels[i, n + 1:2 * n] = x, 1, x[n + 1:]
+    return ids, labels, mask
+
+# %% ../../nbs/training/03_release.ipynb #c020f
+def induction_warmup(model, tokenizer, steps:int, seed:int=0, batch:int=32, lr:float=1e-3, lengths:tuple=(8, 32), progress:bool=True)->dict:
+    "Train `model` in place for `steps` steps to repeat random token runs (`copy_runs`; the loss on the repeat); the loss of the first and last 50 steps."
+    import torch
+    from tqdm.auto import tqdm
+    opt, losses = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0), []
+    model.train()
+    with torch.random.fork_rng(devices=[]), torch_threads(auto_threads(model)):
+        torch.manual_seed(seed)
+        for step in tqdm(range(steps), desc='copy warm-up', disable=not progress):
+            for g in opt.param_groups: g['lr'] = lr * min(1, (step + 1) / 100)  # linear warm-up over 100 steps, then constant
+            ids, labels, mask = _repeat_batch(copy_runs(tokenizer, batch, lengths, seed * 1_000_003 + step), tokenizer.pad_token_id)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+            losses.append(loss.item())
+    mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None
+    return {'steps': steps, 'first_loss': mean(losses[:50]), 'last_loss': mean(losses[-50:])}
+
 # %% ../../nbs/training/03_release.ipynb #c022
 def _save(model, tok, folder, record:dict)->dict:
     "Save a model with its record (`source.json`: only what the same seed reproduces); its file hashes."
@@ -69,13 +106,14 @@ def _save(model, tok, folder, record:dict)->dict:
 
 # %% ../../nbs/training/03_release.ipynb #c024
 def build_base(recipe:Recipe, folder, progress:bool=True)->dict:
-    "Pretrain the base: a tokenizer and a fresh model on every base policy played on every case of the base worlds; its file hashes."
+    "Pretrain the base: a tokenizer, a fresh model that first learns to copy (`recipe.copy_warmup` steps of `induction_warmup`), then every base policy played on every case of the base worlds; its file hashes."
     tok = sandbox_tokenizer(recipe.base_worlds, recipe.vocab_size, recipe.seed, recipe.base_cases, recipe.pieces)
     items = [x for p in recipe.base_policies for x in sandbox_items(p, recipe.base_worlds, recipe.seed, recipe.base_cases)]
     model = tiny_model(tok, replace(recipe.model, seed=recipe.seed))
+    warm = induction_warmup(model, tok, recipe.copy_warmup, recipe.seed, progress=progress) if recipe.copy_warmup else None
     metrics = sft(model, tok, sft_examples(items), replace(recipe.base_sft, seed=recipe.seed), None, progress)
     return _save(model, tok, folder, {'role': 'base', 'sft': metrics, 'parameters': n_params(model), 'vocab': len(tok),
-                                      'world_format': WORLD_FORMAT})
+                                      'world_format': WORLD_FORMAT} | ({'copy_warmup': warm} if warm else {}))
 
 # %% ../../nbs/training/03_release.ipynb #c027
 def build_source(spec:SourceSpec, base_dir, folder, progress:bool=True)->dict:
@@ -103,6 +141,7 @@ def _swap_in(tmp:Path, out:Path):
 # %% ../../nbs/training/03_release.ipynb #c034
 def _base_recipe(recipe:dict)->dict:
     "The part of a recipe (as the manifest's JSON holds it) that shapes the base model."
+    recipe = {'copy_warmup': 0} | recipe  # a manifest from before the warm-up existed: none
     return json.loads(json.dumps({k: v for k, v in recipe.items() if not k.startswith('source')}))
 
 # %% ../../nbs/training/03_release.ipynb #c036
