@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #c002
 from __future__ import annotations
-import hashlib, json, os, random, shutil, statistics, tempfile, warnings
+import hashlib, json, os, random, shutil, statistics, tempfile, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -14,11 +14,11 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LABELS', 'N_CASES', 'UNDERSPEC_KEYS', 'MAX_STEPS',
            'STOP_REASONS', 'PAPER_ARCHIVES', 'DataError', 'check_metric', 'clean_score', 'median_score', 'split_cases',
-           'test_cases', 'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'dumps_line', 'write_jsonl', 'utf8_error',
-           'read_utf8', 'read_jsonl', 'check_output', 'replacing', 'stop_message', 'Step', 'Trajectory', 'Evaluation',
-           'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories', 'write_trajectories', 'read_evals',
-           'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode', 'Environment', 'shared_dir',
-           'cache_dir', 'paper_data', 'content_hash']
+           'test_cases', 'Tool', 'Toolkit', 'Case', 'atomic_write_text', 'swap_in', 'dumps_line', 'write_jsonl',
+           'utf8_error', 'read_utf8', 'read_jsonl', 'check_output', 'replacing', 'stop_message', 'Step', 'Trajectory',
+           'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories', 'write_trajectories',
+           'read_evals', 'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode', 'Environment',
+           'shared_dir', 'cache_dir', 'paper_data', 'content_hash']
 
 # %% ../nbs/00_core.ipynb #c006
 class DataError(ValueError):
@@ -223,6 +223,14 @@ def atomic_write_text(path, text:str):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+# %% ../nbs/00_core.ipynb #c064b
+def swap_in(new:Path, path:Path):
+    "Put the finished folder `new` in the place of `path`: the old one goes aside (hidden) in one rename and is then deleted."
+    old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    if path.exists(): os.replace(path, old)
+    os.replace(new, path)
+    shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #c066
 def dumps_line(record)->str:

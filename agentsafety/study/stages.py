@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from fastcore.basics import patch
-from ..core import atomic_write_text, content_hash, DataError
+from ..core import atomic_write_text, content_hash, swap_in, DataError
 from ..names import results_file
 from ..agents.rollout import RolloutConfig
 from ..training.sources import SourceSpec
@@ -50,14 +50,6 @@ def input_result(name:str, # a name for the input, e.g. `input/Llama` (never a s
 def _tmp_name(name:str, key:str)->str:
     "The folder a run of stage `name` with `key` fills before it takes the stage's place (hidden, beside it)."
     return str(Path(name).parent/f".{Path(name).name}.tmp-{key}")
-
-# %% ../../nbs/study/01_stages.ipynb #s16
-def _swap_in(new:Path, path:Path):
-    "Put the finished folder `new` in the place of `path`: the old one goes aside (hidden) in one rename and is then deleted."
-    old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-    if path.exists(): os.replace(path, old)
-    os.replace(new, path)
-    shutil.rmtree(old, ignore_errors=True)
 
 # %% ../../nbs/study/01_stages.ipynb #s19
 class Pipeline:
@@ -119,7 +111,7 @@ def run(self:Pipeline, name:str, # a path-like stage name, e.g. `train/S-0.1-s0`
         self.log(f"[skip] {name} (finished earlier)")
     else:
         rec = self._build(name, key, config, fn, deps)
-        _swap_in(self.root/_tmp_name(name, key), path)
+        swap_in(self.root/_tmp_name(name, key), path)
         res = StageResult(name, path, key, True, rec['seconds'], rec['output_hash'])
     self.results[name] = res
     return res

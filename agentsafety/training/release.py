@@ -8,7 +8,7 @@ import hashlib, json, random, shutil, time
 from importlib.resources import files
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
-from ..core import atomic_write_text
+from ..core import atomic_write_text, swap_in
 from ..environments.sandbox.world import WORLD_FORMAT
 from ..agents.lm import TinyConfig, tiny_model, save_agent, load_agent, n_params, torch_threads, auto_threads
 from ..agents.policies import STRATEGIES
@@ -130,14 +130,6 @@ def _versions()->dict:
     import torch, transformers, trl, tokenizers
     return {m.__name__: m.__version__ for m in (torch, transformers, trl, tokenizers)}
 
-# %% ../../nbs/training/03_release.ipynb #c032
-def _swap_in(tmp:Path, out:Path):
-    "Put the finished build `tmp` in the place of `out` (the old one is removed only once the new one is there)."
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists(): out.rename(old)
-    tmp.rename(out); shutil.rmtree(old, ignore_errors=True)
-
 # %% ../../nbs/training/03_release.ipynb #c034
 def _base_recipe(recipe:dict)->dict:
     "The part of a recipe (as the manifest's JSON holds it) that shapes the base model."
@@ -169,7 +161,7 @@ def build_release(out=RELEASE_DIR, recipe:Recipe=Recipe(), progress:bool=True,
     manifest = {'world_format': WORLD_FORMAT, 'build_command': BUILD_COMMAND, 'recipe': asdict(recipe), 'versions': _versions(),
                 'seconds': round(time.time() - t0, 1), 'models': {k: {'hash': model_hash(v['files']), **v} for k, v in models.items()}}
     atomic_write_text(tmp/MANIFEST, json.dumps(manifest, indent=1) + '\n')
-    _swap_in(tmp, out)
+    swap_in(tmp, out)
     return manifest
 
 # %% ../../nbs/training/03_release.ipynb #c040
