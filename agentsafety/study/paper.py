@@ -4,7 +4,7 @@
 
 # %% ../../nbs/study/03_paper.ipynb #p002
 from __future__ import annotations
-import difflib, json, math, os, shutil, sys, threading, time
+import difflib, json, math, os, shutil, sys, tempfile, threading, time, weakref
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, fields, is_dataclass
 from importlib.resources import files
@@ -251,10 +251,13 @@ def showing_progress(stages, # the study's stages folder, where its executor wri
 
 # %% ../../nbs/study/03_paper.ipynb #p086
 def _kernel_manager(env_bin:str):
-    "A kernel manager class whose kernels find `env_bin` first on their `PATH`; the calling process's environment is left alone."
+    "A kernel manager class whose kernels find `env_bin` first on their `PATH` (the calling process's environment is left alone) and talk over IPC sockets, not TCP."
     from jupyter_client import AsyncKernelManager
     class EnvKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw):
+            sockets = tempfile.mkdtemp(prefix='agentsafety-kernel-')  # IPC sockets in a private folder: no TCP port is opened
+            weakref.finalize(self, shutil.rmtree, sockets, True)
+            self.transport, self.ip = 'ipc', os.path.join(sockets, 'k')
             env = dict(kw.pop('env', None) or os.environ)
             env['PATH'] = os.pathsep.join(p for p in (env_bin, env.get('PATH')) if p)
             return await super().start_kernel(env=env, **kw)
