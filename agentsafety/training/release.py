@@ -37,7 +37,7 @@ class Recipe:
     vocab_size: int = 4096 # tokenizer size (trained on the base worlds' text)
     pieces: str = 'line-values' # tokenizer pre-splitting: quoted values and numbers are the same tokens wherever they appear, so ids are cheap to copy
     model: TinyConfig = field(default_factory=lambda: TinyConfig(hidden=128, layers=3, heads=4, intermediate=256))
-    copy_warmup: int = 0 # steps of `induction_warmup` (learning to copy) before the base's fine-tuning; 0: none
+    copy_warmup: int = 2000 # steps of `induction_warmup` (learning to copy) before the base's fine-tuning; 0: none
     base_sft: SFTSettings = field(default_factory=lambda: SFTSettings(max_steps=5000, lr=2e-3, warmup=0.02, max_length=1536, logging_steps=100))
     sources: tuple = SHIPPED_SOURCES
     source_worlds: tuple = SFT_WORLDS # sandbox seeds of the sources' fine-tuning data
