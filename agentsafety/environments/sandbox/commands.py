@@ -656,6 +656,7 @@ def _signal_targets(sh, targets:list, cmd:str, sig:int=15)->tuple[list, list]:
     killed, errs = [], []
     for p in targets:
         if not sh.root and p['user'] != sh.st['user']: errs.append(f"{cmd}: ({p['pid']}) - Operation not permitted"); continue
+        if p not in sh.st['procs']: errs.append(f"{cmd}: ({p['pid']}) - No such process"); continue  # named twice: the first signal ended it
         if sig not in _HARMLESS: sh.st['procs'].remove(p)
         killed.append(p['pid'])
     return killed, errs
