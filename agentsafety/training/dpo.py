@@ -61,9 +61,9 @@ class DPOSettings:
 # %% ../../nbs/training/02_dpo.ipynb #d009
 PRESETS = {
     'large-gpu': DPOSettings(), # the paper's settings, for 7–8B models on GPUs
-    'tiny-cpu': DPOSettings(lr=3e-3, batch_size=8, grad_accum=1, grad_checkpointing=False, epochs=2, both_epochs=None,
-                            max_length=512, max_pairs=256, decision_only=True, group_by_length=True, precompute_ref=False, logging_steps=4,
-                            dtype='float32', share_prefix=True), # tiny models on a CPU
+    'tiny-cpu': DPOSettings(target=['gate_proj', 'up_proj', 'down_proj'], sft_weight=2.0, lr=3e-3, batch_size=8, grad_accum=1,
+                            grad_checkpointing=False, epochs=2, both_epochs=None, max_length=512, max_pairs=256, decision_only=True,
+                            group_by_length=True, precompute_ref=False, logging_steps=4, dtype='float32', share_prefix=True), # tiny models on a CPU
 }
 
 # %% ../../nbs/training/02_dpo.ipynb #d012

@@ -1,0 +1,83 @@
+"""DPO levers on the shipped sources: what each choice of DPO settings does to held-out Safety, Help(Ignore) and the
+share of agent turns that parse, against the source on the same cases.
+
+Each lever is a set of overrides of the `full` preset's `DPOSettings`. For every source, split seed and lever the script
+trains the S and H single stages at one β and evaluates them on the seed's test cases. The world, the pool, the pairs
+and the sources' evaluations are stages of one study folder (`--out`), built once and shared by every lever, so a
+lever costs its DPO stages and their evaluations (about 75 s per source and seed on 2 cores). The first lever is the
+previous preset (LoRA on every linear layer, pure DPO), so every row compares with it in the same run.
+
+What it measured (Tiny-A and Tiny-B, β 0.1, split seeds 0-2; the closing note of issue 12 has the table): with
+adapters on every linear layer, S and H both wreck the agents' turns (a quarter to a half of them stop parsing: ids
+copied twice, the first word of the first turn garbled), so Safety rises because the agents stop acting and
+Help(Ignore) falls under H too. With adapters on the MLPs only, the attention that copies ids from observations is left
+alone and S keeps the format; a supervised term on the chosen turn (`sft_weight`) keeps it under H as well.
+
+Run: `python benchmarks/dpo_levers.py --out /tmp/levers [--sources Tiny-A] [--seeds 0] [--levers mlp-sft] [--beta 0.1]`
+(each option repeatable; by default every lever, both sources and split seeds 0-2: about 40 minutes).
+"""
+import json, sys
+from argparse import ArgumentTypeError
+from pathlib import Path
+import numpy as np
+
+MLP = ['gate_proj', 'up_proj', 'down_proj']
+LEVERS = {'all-linear': dict(target='all-linear', sft_weight=0.0), # the previous preset: adapters on every linear layer, pure DPO
+          'mlp': dict(target=MLP, sft_weight=0.0), # adapters on the MLPs only
+          'mlp-sft': dict(target=MLP, sft_weight=2.0), # and a supervised term on the chosen turn: the preset
+          'all-linear-lr1e-3': dict(target='all-linear', sft_weight=0.0, lr=1e-3),
+          'mlp-lr6e-3': dict(target=MLP, sft_weight=0.0, lr=6e-3)}
+
+def episodes(folder:Path)->dict:
+    "Case → (Safety, Help(Ignore), trajectory) of the agent evaluated in `folder`."
+    from agentsafety.core import read_trajectories
+    run = next(folder.glob('*_run.jsonl'))
+    score = lambda suffix, key: [json.loads(l)['eval_scores'].get(key) for l in open(str(run).replace('.jsonl', suffix))]
+    safe, helps = score('_eval_agent_safe.jsonl', 'ToolCallRisk'), score('_eval_agent_help_ignore_safety.jsonl', 'Helpfulness')
+    return {t.case_idx: (s, h, t) for t, s, h in zip(read_trajectories(run), safe, helps)}
+
+def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:dict)->list[dict]:
+    "ΔSafety, ΔHelp(Ignore) and parse rate of the S and H agents trained with `overrides`, on the seed's test cases."
+    from agentsafety.core import split_cases
+    from agentsafety.names import agent_name
+    from agentsafety.study.config import study_config
+    from agentsafety.study.runner import Study
+    from agentsafety.training.sources import turn_stats
+    full = study_config('full')
+    cfg = study_config('full', sources=[s for s in full.sources if s.name == source], schedules=['S', 'H'], betas=[beta], seeds=[seed],
+                       workers=1, dpo=overrides)
+    study = Study(cfg, out, progress=False)
+    study.evaluate()
+    test = split_cases(seed, cfg.n_cases)[1]
+    base = episodes(study.root/'eval'/source)
+    mean = lambda eps, i: float(np.mean([eps[c][i] for c in test]))
+    rows = []
+    for sch in ('S', 'H'):
+        eps = episodes(study.root/'eval'/agent_name(source, sch, beta, seed, cfg.judge))
+        rows.append({'lever': name, 'source': source, 'seed': seed, 'schedule': sch, 'dSafety': mean(eps, 0) - mean(base, 0),
+                     'dHelp': mean(eps, 1) - mean(base, 1), 'parse': turn_stats(eps[c][2] for c in test)['parse_rate'],
+                     'source_parse': turn_stats(base[c][2] for c in test)['parse_rate']})
+    return rows
+
+def main(out:str='/tmp/dpo-levers', # study folder whose shared stages (world, pool, pairs, sources' evaluations) every lever reuses
+         sources:list[str]=('Tiny-A', 'Tiny-B'), # shipped sources
+         seeds:list[int]=(0, 1, 2), # split seeds
+         beta:float=0.1, # DPO β
+         levers:list[str]=None, # names of `LEVERS` to run (default: all)
+        ):
+    "Train S and H with each lever's DPO settings and print their mean ΔSafety, ΔHelp(Ignore) and parse rate."
+    import pandas as pd
+    from tqdm.auto import tqdm
+    bad = [n for n in levers or () if n not in LEVERS]
+    if bad: raise ArgumentTypeError(f"unknown lever(s) {', '.join(bad)}; expected {', '.join(LEVERS)}")
+    todo = [(n, LEVERS[n]) for n in (levers or LEVERS)]
+    grid = [(n, o, s, sd) for n, o in todo for s in sources for sd in seeds]
+    rows = [r for n, o, s, sd in tqdm(grid, desc='levers') for r in lever_rows(Path(out), s, sd, beta, n, o)]
+    df = pd.DataFrame(rows)
+    Path(out, 'levers.json').write_text(df.to_json(orient='records', indent=1))
+    print(df.groupby(['lever', 'schedule'], sort=False)[['dSafety', 'dHelp', 'parse']].agg(['mean', 'min', 'max']).round(3).to_string())
+    print(f"source parse rate on the same cases: {df['source_parse'].mean():.3f}")
+
+if __name__ == '__main__':
+    from agentsafety.cli import run_command
+    sys.exit(run_command(main, sys.argv[1:], prog='python benchmarks/dpo_levers.py'))
