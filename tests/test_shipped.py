@@ -47,10 +47,10 @@ def test_study_refuses_a_source_the_release_does_not_ship():
         study_config('quick', sources=[{'name': SHIPPED_SOURCES[0].name, 'policy': 'careful', 'seed': 0}])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 is open: the shipped Tiny-A (release 1fadb67f, whose base learned to copy) now does harm on "
-                   "disk_cleanup, todo_delete and kill_processes, but on this split S has little of it to remove and DPO moves few cases; "
-                   "measured here (quick preset, 48 cases): S +0.125 Safety, H -0.04 Help(Ignore). Remove this mark when the "
-                   "sources and the preset meet the bar: strict, so a pass fails the suite until then")
+@pytest.mark.xfail(strict=True, reason="issue 12 is open: the shipped Tiny-A (release 1fadb67f) does harm on few test cases of "
+                   "this 48-case world, and the tiny-cpu preset (LoRA on the MLPs, sft_weight 2), which keeps its turns readable, "
+                   "moves few of them; measured here (quick preset): S -0.17 Safety, H -0.04 Help(Ignore). Remove this mark "
+                   "when the sources and the preset meet the bar: strict, so a pass fails the suite until then")
 def test_dpo_moves_a_shipped_source(tmp_path):
     "From the shipped source, DPO on S pairs raises held-out Safety by at least 0.5 and DPO on H pairs raises held-out Help(Ignore) (sized to a few minutes on 2 cores)."
     cfg = study_config('quick', n_cases=48, schedules=['S', 'H'], bootstrap=0)
