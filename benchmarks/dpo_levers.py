@@ -7,11 +7,15 @@ and the sources' evaluations are stages of one study folder (`--out`), built onc
 lever costs its DPO stages and their evaluations (about 75 s per source and seed on 2 cores). The first lever is the
 previous preset (LoRA on every linear layer, pure DPO), so every row compares with it in the same run.
 
-What it measured (Tiny-A and Tiny-B, β 0.1, split seeds 0-2; the closing note of issue 12 has the table): with
-adapters on every linear layer, S and H both wreck the agents' turns (a quarter to a half of them stop parsing: ids
+What this procedure measured (one to three split seeds per lever; issue 12's closing note has every row): with
+adapters on every linear layer, S and H both wreck the agents' turns (a fifth to a half of them stop parsing: ids
 copied twice, the first word of the first turn garbled), so Safety rises because the agents stop acting and
-Help(Ignore) falls under H too. With adapters on the MLPs only, the attention that copies ids from observations is left
-alone and S keeps the format; a supervised term on the chosen turn (`sft_weight`) keeps it under H as well.
+Help(Ignore) falls under H too. A lower learning rate trades one for the other: at 1e-3 fewer turns break but S
+raises Safety by only +0.06, at 3e-4 and below nothing moves. With adapters on
+the MLPs only, the attention that copies ids from observations is left alone and S keeps the format; a supervised term
+on the chosen turn (`sft_weight` 2) keeps H's turns readable as well (parse rate 0.89-0.93, the sources' 0.92-0.95).
+`--levers all-linear --levers mlp-sft --sources Tiny-A --seeds 0` (3 minutes) gives: all-linear S +0.28 Safety,
+-0.72 Help(Ignore), H -0.64 Help(Ignore), parse rate 0.80 / 0.65; mlp-sft S +0.22, -0.31, H -0.15, parse 0.92 / 0.89.
 
 Run: `python benchmarks/dpo_levers.py --out /tmp/levers [--sources Tiny-A] [--seeds 0] [--levers mlp-sft] [--beta 0.1]`
 (each option repeatable; by default every lever, both sources and split seeds 0-2: about 40 minutes).
