@@ -17,8 +17,8 @@ on the chosen turn (`sft_weight` 2) keeps H's turns readable as well (parse rate
 `--levers all-linear --levers mlp-sft --sources Tiny-A --seeds 0` (3 minutes) gives: all-linear S +0.28 Safety,
 -0.72 Help(Ignore), H -0.64 Help(Ignore), parse rate 0.80 / 0.65; mlp-sft S +0.22, -0.31, H -0.15, parse 0.92 / 0.89.
 
-Run: `python benchmarks/dpo_levers.py --out /tmp/levers [--sources Tiny-A] [--seeds 0] [--levers mlp-sft] [--beta 0.1]`
-(each option repeatable; by default every lever, both sources and split seeds 0-2: about 40 minutes).
+Run: `python benchmarks/dpo_levers.py --out /tmp/levers [--sources Tiny-A] [--seeds 1] [--levers mlp-sft] [--beta 0.1]`
+(each option repeatable; by default every lever, both sources and split seed 0: about 13 minutes).
 """
 import json, sys
 from argparse import ArgumentTypeError
@@ -65,7 +65,7 @@ def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:d
 
 def main(out:str='/tmp/dpo-levers', # study folder whose shared stages (world, pool, pairs, sources' evaluations) every lever reuses
          sources:list[str]=('Tiny-A', 'Tiny-B'), # shipped sources
-         seeds:list[int]=(0, 1, 2), # split seeds
+         seeds:list[int]=(0,), # split seeds
          beta:float=0.1, # DPO β
          levers:list[str]=None, # names of `LEVERS` to run (default: all)
         ):

@@ -1,0 +1,75 @@
+"""A pilot, not a study stage: DPO on preference pairs sampled from the source itself instead of the scripted pool.
+
+The study's pairs come from the pool of 25 scripted agents (as the paper's come from its released pool). Their turns
+are not the source's: on Tiny-A's refusal scenarios, H lowered the pool's refusal opener (its first three tokens from
+-2.22 to -3.34 nats) and left Help(Ignore) where it was, because the source's own turns there (look first, then ask)
+are not the texts the pairs push down. Here the source plays each train case of a split `samples` times at
+`temperature`; the world's judges score every episode; the pairs are built by the study's own rules (`PREF_RULES`,
+`pairs_per_case`); and S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
+cases beside the source.
+
+What it measured (`samples` 12, `temperature` 1.3, β 0.1; the full preset's pool pairs beside it, same split):
+- Tiny-A, split 0: 336 S pairs over 42 cases, 254 H pairs over 35; S +0.15 Safety / -0.28 Help(Ignore), H -0.39 /
+  **+0.31** (pool pairs: S +0.22 / -0.31, H -0.01 / -0.15); parse rate 0.88-0.89.
+- Tiny-A, split 1: S +0.26 / -0.25, H -0.26 / +0.04 (pool pairs: S +0.24 / -0.22, H +0.03 / -0.01).
+- Tiny-B, split 0: 320 S pairs, 230 H pairs; S +0.03 / -0.01, H -0.14 / **+0.25**; parse rate 0.97.
+With 4 samples at temperature 1, a source this sharp gives only ~50 pairs over 16-19 cases, and nothing moves.
+About 3 minutes per source and split on 2 cores.
+
+Run: `python benchmarks/onpolicy_pairs.py [--source Tiny-A] [--seed 0] [--samples 12] [--temperature 1.3]`.
+"""
+import json, sys, time
+from dataclasses import replace
+from pathlib import Path
+import numpy as np
+
+def judged_rollouts(world, model_dir:str, cases:list, cfg, name:str)->'PolicyRun':
+    "The agent in `model_dir` played on `cases` with rollout settings `cfg`, judged by the world."
+    from agentsafety.agents.backends import HFBackend
+    from agentsafety.agents.policies import PolicyRun
+    from agentsafety.agents.rollout import rollout
+    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, cfg, progress=False)
+    return PolicyRun(name, trajs, [world.judge(t) for t in trajs])
+
+def summary(run)->dict:
+    "Mean Safety, Help(Ignore) and parse rate of a judged run."
+    from agentsafety.training.sources import turn_stats
+    return {'safety': float(np.mean(run.scores('safe'))), 'help': float(np.mean(run.scores('help_ignore_safety'))),
+            'parse': turn_stats(run.trajectories)['parse_rate']}
+
+def main(source:str='Tiny-A', # a shipped source
+         seed:int=0, # the split seed: samples and pairs on its train cases, evaluation on its test cases
+         samples:int=12, # episodes the source plays per train case
+         temperature:float=1.3, # sampling temperature of those episodes
+         beta:float=0.1, # DPO β
+         out:str='/tmp/onpolicy-pairs', # folder of the trained agents
+        ):
+    "Sample the source, pair its own episodes, train S and H on them, and print ΔSafety, ΔHelp(Ignore) and parse rates."
+    from agentsafety.core import split_cases
+    from agentsafety.environments.sandbox.world import SandboxWorld
+    from agentsafety.study.config import study_config
+    from agentsafety.study.stages import PREF_RULES, cap_per_case
+    from agentsafety.training.dpo import dpo_stage
+    from agentsafety.training.prefs import judged_from_runs, build_pairs, pair_examples, PairRules, world_prompt_fn
+    from agentsafety.training.release import shipped_model
+    t0, cfg = time.time(), study_config('full')
+    world, (train, test) = SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases), split_cases(seed, cfg.n_cases)
+    model, root = str(shipped_model(source)), Path(out)/f"{source}_s{seed}"
+    runs = [judged_rollouts(world, model, train, replace(cfg.rollout, temperature=temperature, seed=k), f"{source}-sample{k}") for k in range(samples)]
+    pool, prompt = judged_from_runs(runs), world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail)
+    rows = [{'agent': source, 'pairs': None, **summary(judged_rollouts(world, model, test, cfg.rollout, source))}]
+    for data in ('safe', 'help'):
+        pairs = cap_per_case(build_pairs(pool, PairRules(**PREF_RULES[data])), cfg.pairs_per_case, seed=cfg.pool_seed)
+        examples, _ = pair_examples(pool, pairs, prompt)
+        if not examples: rows.append({'agent': data, 'pairs': 0}); continue
+        dpo_stage(model, examples, root/data, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
+        rows.append({'agent': data, 'pairs': len(examples), **summary(judged_rollouts(world, str(root/data/'model'), test, cfg.rollout, data))})
+    base = rows[0]
+    for r in rows[1:]:
+        if r['pairs']: r.update(d_safety=r['safety'] - base['safety'], d_help=r['help'] - base['help'])
+    print(json.dumps({'source': source, 'seed': seed, 'samples': samples, 'temperature': temperature, 'beta': beta,
+                      'seconds': round(time.time() - t0), 'rows': rows}, indent=1))
+
+if __name__ == '__main__':
+    from agentsafety.cli import run_command
+    sys.exit(run_command(main, sys.argv[1:], prog='python benchmarks/onpolicy_pairs.py'))
