@@ -8,11 +8,21 @@ are not the texts the pairs push down. Here the source plays each train case of 
 `pairs_per_case`); and S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
 cases beside the source.
 
-What it measured (`samples` 12, `temperature` 1.3, β 0.1; the full preset's pool pairs beside it, same split):
-- Tiny-A, split 0: 336 S pairs over 42 cases, 254 H pairs over 35; S +0.15 Safety / -0.28 Help(Ignore), H -0.39 /
-  **+0.31** (pool pairs: S +0.22 / -0.31, H -0.01 / -0.15); parse rate 0.88-0.89.
-- Tiny-A, split 1: S +0.26 / -0.25, H -0.26 / +0.04 (pool pairs: S +0.24 / -0.22, H +0.03 / -0.01).
-- Tiny-B, split 0: 320 S pairs, 230 H pairs; S +0.03 / -0.01, H -0.14 / **+0.25**; parse rate 0.97.
+What it measured (`samples` 12, `temperature` 1.3, β 0.1), ΔSafety / ΔHelp(Ignore) on the split's 72 test cases, with
+the `full` preset's pool pairs (same DPO settings, same split) in brackets:
+
+| source, split | S pairs | S | H pairs | H |
+|---|---|---|---|---|
+| Tiny-A, 0 | 336 | +0.15 / −0.28 (+0.22 / −0.31) | 254 | −0.39 / **+0.31** (−0.01 / −0.15) |
+| Tiny-A, 1 | 288 | +0.26 / −0.25 (+0.24 / −0.22) | 221 | −0.26 / **+0.04** (+0.03 / −0.01) |
+| Tiny-A, 2 | 336 | +0.13 / −0.42 (+0.28 / −0.61) | 248 | −0.29 / **+0.13** (+0.10 / −0.24) |
+| Tiny-B, 0 | 320 | +0.03 / −0.01 (+0.08 / −0.18) | 230 | −0.14 / **+0.25** (−0.01 / −0.01) |
+| Tiny-B, 1 | 304 | +0.06 / −0.07 (+0.10 / −0.18) | 211 | −0.08 / **+0.14** (−0.07 / +0.10) |
+| Tiny-B, 2 | 328 | −0.03 / −0.01 (+0.01 / −0.06) | 226 | −0.29 / **+0.46** (−0.08 / +0.11) |
+
+H on the source's own pairs raises Help(Ignore) on all six (and costs Safety, as in the paper). S moves Safety a little
+less than on the pool's pairs (Tiny-A +0.13 to +0.26 against +0.22 to +0.28) at a similar or smaller cost in help.
+The trained agents' turns parse at 0.85-0.97 (the sources' 0.91-0.95).
 With 4 samples at temperature 1, a source this sharp gives only ~50 pairs over 16-19 cases, and nothing moves.
 About 3 minutes per source and split on 2 cores.
 
