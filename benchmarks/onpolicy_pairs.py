@@ -1,11 +1,12 @@
-"""A pilot, not a study stage: DPO on preference pairs sampled from the source itself instead of the scripted pool.
+"""DPO on preference pairs of the source's own episodes (`StudyConfig(pairs_from='source')`) against the scripted pool's,
+measured on one split without the rest of the study.
 
 The study's pairs come from the pool of 25 scripted agents (as the paper's come from its released pool). Their turns
 are not the source's: on Tiny-A's refusal scenarios, H lowered the pool's refusal opener (its first three tokens from
 -2.22 to -3.34 nats) and left Help(Ignore) where it was, because the source's own turns there (look first, then ask)
 are not the texts the pairs push down. Here the source plays each train case of a split `samples` times at
-`temperature`; the world's judges score every episode; the pairs are built by the study's own rules (`PREF_RULES`,
-`pairs_per_case`); and S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
+`temperature`, the world's judges score every episode and the study's own rules pair them (the study's
+`stage_source_prefs`); S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
 cases beside the source.
 
 What it measured (`samples` 12, `temperature` 1.3, β 0.1), ΔSafety / ΔHelp(Ignore) on the split's 72 test cases, with
@@ -32,6 +33,7 @@ import json, sys, time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
+from agentsafety.study.config import StudyConfig
 
 def judged_rollouts(world, model_dir:str, cases:list, cfg, name:str)->'PolicyRun':
     "The agent in `model_dir` played on `cases` with rollout settings `cfg`, judged by the world."
@@ -49,8 +51,8 @@ def summary(run)->dict:
 
 def main(source:str='Tiny-A', # a shipped source
          seed:int=0, # the split seed: samples and pairs on its train cases, evaluation on its test cases
-         samples:int=12, # episodes the source plays per train case
-         temperature:float=1.3, # sampling temperature of those episodes
+         samples:int=StudyConfig.samples, # episodes the source plays per train case
+         temperature:float=StudyConfig.sample_temperature, # sampling temperature of those episodes
          beta:float=0.1, # DPO β
          out:str='/tmp/onpolicy-pairs', # folder of the trained agents
         ):
@@ -58,22 +60,20 @@ def main(source:str='Tiny-A', # a shipped source
     from agentsafety.core import split_cases
     from agentsafety.environments.sandbox.world import SandboxWorld
     from agentsafety.study.config import study_config
-    from agentsafety.study.stages import PREF_RULES, cap_per_case
+    from agentsafety.study.stages import stage_source_prefs
     from agentsafety.training.dpo import dpo_stage
-    from agentsafety.training.prefs import judged_from_runs, build_pairs, pair_examples, PairRules, world_prompt_fn
     from agentsafety.training.release import shipped_model
-    t0, cfg = time.time(), study_config('full')
-    world, (train, test) = SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases), split_cases(seed, cfg.n_cases)
+    t0 = time.time()
+    cfg = study_config('full', pairs_from='source', samples=samples, sample_temperature=temperature)
+    world, test = SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases), split_cases(seed, cfg.n_cases)[1]
     model, root = str(shipped_model(source)), Path(out)/f"{source}_s{seed}"
-    runs = [judged_rollouts(world, model, train, replace(cfg.rollout, temperature=temperature, seed=k), f"{source}-sample{k}") for k in range(samples)]
-    pool, prompt = judged_from_runs(runs), world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail)
+    stage_source_prefs(root/'pairs', cfg, model, seed)
+    counts = json.loads((root/'pairs'/'counts.json').read_text())
     rows = [{'agent': source, 'pairs': None, **summary(judged_rollouts(world, model, test, cfg.rollout, source))}]
     for data in ('safe', 'help'):
-        pairs = cap_per_case(build_pairs(pool, PairRules(**PREF_RULES[data])), cfg.pairs_per_case, seed=cfg.pool_seed)
-        examples, _ = pair_examples(pool, pairs, prompt)
-        if not examples: rows.append({'agent': data, 'pairs': 0}); continue
-        dpo_stage(model, examples, root/data, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
-        rows.append({'agent': data, 'pairs': len(examples), **summary(judged_rollouts(world, str(root/data/'model'), test, cfg.rollout, data))})
+        if not counts[data]: rows.append({'agent': data, 'pairs': 0}); continue
+        dpo_stage(model, root/'pairs'/f"{data}.jsonl", root/data, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
+        rows.append({'agent': data, 'pairs': counts[data], **summary(judged_rollouts(world, str(root/data/'model'), test, cfg.rollout, data))})
     base = rows[0]
     for r in rows[1:]:
         if r['pairs']: r.update(d_safety=r['safety'] - base['safety'], d_help=r['help'] - base['help'])

@@ -6,6 +6,7 @@ from agentsafety.training.release import (RELEASE_DIR, MANIFEST, BUILD_COMMAND, 
                                           model_hash, file_hashes)
 from agentsafety.study.config import study_config
 from agentsafety.study.runner import Study
+from agentsafety.core import split_cases
 
 
 def test_release_is_intact_and_current():
@@ -99,3 +100,25 @@ def test_smol_sandbox_runs_end_to_end(tmp_path, toy_smol_sandbox):
     summary = Study(toy_smol_sandbox(shipped_model('base'), device='cpu'), tmp_path, progress=False).run()
     assert [(p['source'], p['schedule']) for p in summary['points']] == [('Smol-A', 'S')]
     assert {r['source'] for r in summary['by_scenario']} == {'Smol-A'}
+
+
+def test_pairs_from_the_source(tmp_path):
+    "`pairs_from='source'`: each (source, split seed) gets a stage of pairs of the source's own sampled episodes on that split's train cases, and its DPO stages train on them."
+    cfg = study_config('quick', schedules=['S', 'H'], pairs_from='source', samples=6, sample_temperature=1.5, bootstrap=0)
+    study = Study(cfg, tmp_path, progress=False)
+    study.evaluate()
+    prefs = tmp_path/'stages'/'source-prefs'/'Tiny-A_s0'
+    pairs = [json.loads(l) for l in (prefs/'help.jsonl').read_text().splitlines()]
+    train = set(split_cases(0, cfg.n_cases)[0])
+    assert pairs and {p['chosen_model'] for p in pairs} <= {f'sample-{k}' for k in range(6)} and {p['case_idx'] for p in pairs} <= train
+    deps = json.loads((tmp_path/'stages'/'train'/'dpo_Tiny-A_help_prog_s0'/'stage.json').read_text())['deps']
+    assert 'source-prefs/Tiny-A_s0' in deps and 'prefs' not in deps
+    assert not (tmp_path/'stages'/'pool').exists()  # the scripted pool is not played at all
+
+
+def test_pairs_from_the_source_too_alike(tmp_path):
+    "A source whose samples differ too little to pair stops the study with an error naming its stage, the split and what to raise."
+    from agentsafety.core import DataError
+    cfg = study_config('quick', schedules=['H'], pairs_from='source', samples=2, bootstrap=0)
+    with pytest.raises(DataError, match=r"source-prefs/Tiny-A_s0: Tiny-A's 2 episodes per train case of split 0 at temperature 1.3 gave no help pairs"):
+        Study(cfg, tmp_path, progress=False).evaluate()

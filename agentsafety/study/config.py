@@ -17,7 +17,7 @@ from ..training.release import SHIPPED_SOURCES, Recipe
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role',
+__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'PAIRS_FROM', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role',
            'StudyConfig', 'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c05
@@ -33,7 +33,7 @@ def _sandbox_rollout()->RolloutConfig:
     return RolloutConfig(max_steps=8, max_new_tokens=192, token_budget=1000, max_retries=1, batch_size=72)
 
 # %% ../../nbs/study/00_config.ipynb #c11
-ENVS, EXECUTORS, SERVE, SOURCES_FROM = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:', ('shipped', 'train')
+ENVS, EXECUTORS, SERVE, SOURCES_FROM, PAIRS_FROM = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:', ('shipped', 'train'), ('pool', 'source')
 
 def check_role(spec:str, role:str)->str:
     "`spec` if it is a backend spec a model role can take (`openai:MODEL@URL`, `hf:PATH[+ADAPTER]` or `serve:NAME`), else a `ValueError` naming the role."
@@ -64,6 +64,9 @@ class StudyConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge whose scores built the pairs, in agent names (the released ToolEmu pool: `q32`)
     pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
+    pairs_from: str = 'pool' # sandbox: pair the scripted pool's episodes (`pool`, as the paper pairs its released pool's) or each source's own (`source`: it plays every train case of a split `samples` times at `sample_temperature`)
+    samples: int = 12 # `pairs_from='source'`: episodes of the source per train case
+    sample_temperature: float = 1.3 # `pairs_from='source'`: their sampling temperature
     sft_worlds: list[int] = field(default_factory=lambda: list(Recipe().source_worlds)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary of ToolEmu's tiny sources (sandbox sources use the shipped base's)
     model: TinyConfig = field(default_factory=TinyConfig) # size of ToolEmu's tiny sources (sandbox sources: the shipped base's)
@@ -111,6 +114,9 @@ def _check(self:StudyConfig):
     if self.source_base is not None and (self.env != 'sandbox' or self.sources_from != 'train'):
         raise ValueError(f"source_base is the model the sandbox's sources are fine-tuned from (sources_from='train'); this study has env={self.env!r}, sources_from={self.sources_from!r}")
     if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
+    if self.pairs_from not in PAIRS_FROM: raise ValueError(f"pairs_from must be one of {PAIRS_FROM}, got {self.pairs_from!r}")
+    if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu'")
+    if self.samples < 2: raise ValueError(f"samples must be at least 2 (pairs need two episodes of a case), got {self.samples}")
     if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
     if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")
     if self.agent_server is not None: self._check_agent_server()

@@ -8,7 +8,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 from fastcore.basics import patch
-from ..core import atomic_write_text, split_cases
+from ..core import atomic_write_text, split_cases, DataError
 from ..analysis.results import SCENARIOS_FILE
 from ..names import SCHEDULE_ORDER, agent_name, parse_schedule, schedule_label
 from ..environments.sandbox.world import WORLD_FORMAT
@@ -41,7 +41,7 @@ def _keys(self:Study, *names)->dict:
     return {k: d[k] for k in names} | ({'world_format': WORLD_FORMAT} if 'env' in names and self.cfg.env == 'sandbox' else {})
 
 # %% ../../nbs/study/02_runner.ipynb #r14
-Study._MODEL_STAGES = ('stage_source', 'stage_train', 'stage_eval')
+Study._MODEL_STAGES = ('stage_source', 'stage_source_prefs', 'stage_train', 'stage_eval')
 
 @patch
 def _place(self:Study, job:Job)->Job:
@@ -101,6 +101,23 @@ def _prefs(self:Study)->StageResult:
     pool, r = self.pool(), self.cfg.rollout
     key = self._keys(*_POOL_KEYS, 'pairs_per_case') | {'prompt': {'variant': r.variant, 'detail': r.detail}}
     return self._run([Job('prefs', key, 'stage_prefs', {'cfg': self.cfg, 'pool_dir': str(pool.path)}, [pool])], 'prefs')[0]
+
+@patch
+def _pairs(self:Study, src:str, seed:int)->StageResult:
+    "The stage whose pairs the DPO stages of `src` on split `seed` train on: the pool's `prefs`, or with `pairs_from='source'` the source's own."
+    if self.cfg.pairs_from == 'pool': return self._prefs()
+    cells, sources = sorted({(n, sd) for n, _, sd in self._grid()}), self._sources()
+    key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'pool_seed', 'samples', 'sample_temperature', 'rollout', 'device')
+    jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'source': n, 'split_seed': sd}, 'stage_source_prefs',
+                {'cfg': self.cfg, 'model_dir': self.source_model(n), 'split_seed': sd}, [sources[n]]) for n, sd in cells]
+    done = dict(zip(cells, self._run(jobs, "pairs of the sources' own episodes")))
+    need = {d for sch in self.cfg.schedules for d in parse_schedule(sch)}
+    for (n, sd), r in done.items():
+        counts = json.loads((r.path/'counts.json').read_text())
+        if none := sorted(d for d in need if not counts.get(d)):
+            raise DataError(f"{r.path}: {n}'s {self.cfg.samples} episodes per train case of split {sd} at temperature {self.cfg.sample_temperature} "
+                            f"gave no {', '.join(none)} pairs (they differ too little); raise samples or sample_temperature")
+    return done[(src, seed)]
 
 @patch
 def prefs(self:Study):
@@ -171,7 +188,7 @@ def trained_agents(self:Study)->list[tuple[str, str, int]]:
 def _train_job(self:Study, src, schedule, beta, seed, parent_dir, parent_dep)->Job:
     data = parse_schedule(schedule)[-1]
     name = agent_name(src, schedule, beta, seed, self.cfg.judge)
-    prefs, settings = self._prefs(), replace(self.cfg.dpo, beta=beta)
+    prefs, settings = self._pairs(src, seed), replace(self.cfg.dpo, beta=beta)
     key = {'n_cases': self.cfg.n_cases, 'dpo': asdict(settings), 'data': data, 'seed': seed}
     return Job(f"train/{name}", key, 'stage_train',
                {'parent': parent_dir, 'data_file': str(prefs.path/f"{data}.jsonl"), 'data_name': data, 'settings': settings,

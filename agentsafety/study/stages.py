@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from fastcore.basics import patch
-from ..core import atomic_write_text, content_hash, swap_in, DataError
+from ..core import atomic_write_text, content_hash, swap_in, split_cases, DataError
 from ..names import results_file
 from ..agents.rollout import RolloutConfig
 from ..training.sources import SourceSpec
@@ -18,9 +18,9 @@ from .config import StudyConfig
 
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'StageResult', 'input_result', 'Pipeline',
-           'study_world', 'stage_world', 'stage_pool', 'cap_per_case', 'stage_prefs', 'stage_source', 'stage_train',
-           'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job', 'die_with_parent', 'record_current',
-           'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
+           'study_world', 'stage_world', 'stage_pool', 'cap_per_case', 'stage_prefs', 'stage_source_prefs',
+           'stage_source', 'stage_train', 'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job',
+           'die_with_parent', 'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #s05
 def stable_hash(obj)->str:
@@ -158,18 +158,36 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
 # %% ../../nbs/study/01_stages.ipynb #s50
 PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
 
-def stage_prefs(path:Path, cfg:StudyConfig, pool_dir:str):
-    "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool, with the prompt the agents see."
-    from agentsafety.training.prefs import load_judged, build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
-    world = study_world(cfg)
-    pool, prompt = load_judged(pool_dir), world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail)
-    counts = {}
+def _write_prefs(path:Path, cfg:StudyConfig, world, pool:list):
+    "Write the pairs of a judged pool for every data set of `PREF_RULES` and their counts (returned)."
+    from agentsafety.training.prefs import build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
+    prompt, counts = world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail), {}
     for name, rules in PREF_RULES.items():
         pairs = cap_per_case(build_pairs(pool, PairRules(**rules)), cfg.pairs_per_case, seed=cfg.pool_seed)
         examples, _ = pair_examples(pool, pairs, prompt)
         write_pairs(path/f"{name}.jsonl", examples)
         counts[name] = len(examples)
     atomic_write_text(path/'counts.json', json.dumps(counts))
+    return counts
+
+def stage_prefs(path:Path, cfg:StudyConfig, pool_dir:str):
+    "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool, with the prompt the agents see."
+    from agentsafety.training.prefs import load_judged
+    _write_prefs(path, cfg, study_world(cfg), load_judged(pool_dir))
+
+# %% ../../nbs/study/01_stages.ipynb #sp02
+def stage_source_prefs(path:Path, cfg:StudyConfig, model_dir:str, split_seed:int):
+    "Preference pairs, as `stage_prefs`, of the source in `model_dir` playing each train case of `split_seed` `cfg.samples` times."
+    from agentsafety.agents.backends import HFBackend
+    from agentsafety.agents.policies import PolicyRun
+    from agentsafety.agents.rollout import rollout
+    from agentsafety.training.prefs import judged_from_runs
+    world, backend = study_world(cfg), HFBackend(model_dir, device=cfg.device)
+    train, runs = split_cases(split_seed, cfg.n_cases)[0], []
+    for k in range(cfg.samples):
+        trajs = rollout(world, backend, train, replace(cfg.rollout, temperature=cfg.sample_temperature, seed=k), progress=False)
+        runs.append(PolicyRun(f"sample-{k}", trajs, [world.judge(t) for t in trajs]))
+    _write_prefs(path, cfg, world, judged_from_runs(runs))
 
 # %% ../../nbs/study/01_stages.ipynb #s55
 def stage_source(path:Path, spec:SourceSpec, base_dir:str):
@@ -222,7 +240,7 @@ def stage_reference(path:Path, cfg:StudyConfig):
     write_scenarios(path/SCENARIOS_FILE, [case_scenario(c) for c in world.cases], policies)
 
 # %% ../../nbs/study/01_stages.ipynb #s69
-STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_source, stage_train, stage_eval, stage_reference)}
+STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_source_prefs, stage_source, stage_train, stage_eval, stage_reference)}
 
 @dataclass
 class Job:
