@@ -182,6 +182,8 @@ def stage_source_prefs(path:Path, cfg:StudyConfig, model_dir:str, split_seed:int
     from agentsafety.agents.policies import PolicyRun
     from agentsafety.agents.rollout import rollout
     from agentsafety.training.prefs import judged_from_runs
+    from agentsafety.agents.lm import quiet_loading
+    quiet_loading(False)  # no weight-loading bars from worker processes
     world, backend = study_world(cfg), HFBackend(model_dir, device=cfg.device)
     train, runs = split_cases(split_seed, cfg.n_cases)[0], []
     for k in range(cfg.samples):
