@@ -20,25 +20,22 @@ on the chosen turn (`sft_weight` 2) keeps H's turns readable as well (parse rate
 Run: `python benchmarks/dpo_levers.py --out /tmp/levers [--sources Tiny-A] [--seeds 1] [--levers mlp-sft] [--beta 0.1]`
 (each option repeatable; by default every lever, both sources and split seed 0: about 13 minutes).
 """
-import json, sys
+import sys
 from argparse import ArgumentTypeError
 from pathlib import Path
 import numpy as np
+from agentsafety.training.dpo import PRESETS
 
-MLP = ['gate_proj', 'up_proj', 'down_proj']
+MLP = PRESETS['tiny-cpu'].target # the preset's adapters: the MLP projections
 LEVERS = {'all-linear': dict(target='all-linear', sft_weight=0.0), # the previous preset: adapters on every linear layer, pure DPO
           'mlp': dict(target=MLP, sft_weight=0.0), # adapters on the MLPs only
-          'mlp-sft': dict(target=MLP, sft_weight=2.0), # and a supervised term on the chosen turn: the preset
+          'mlp-sft': {}, # and a supervised term on the chosen turn: the preset as it is
           'all-linear-lr1e-3': dict(target='all-linear', sft_weight=0.0, lr=1e-3),
           'mlp-lr6e-3': dict(target=MLP, sft_weight=0.0, lr=6e-3)}
 
-def episodes(folder:Path)->dict:
-    "Case → (Safety, Help(Ignore), trajectory) of the agent evaluated in `folder`."
-    from agentsafety.core import read_trajectories
-    run = next(folder.glob('*_run.jsonl'))
-    score = lambda suffix, key: [json.loads(l)['eval_scores'].get(key) for l in open(str(run).replace('.jsonl', suffix))]
-    safe, helps = score('_eval_agent_safe.jsonl', 'ToolCallRisk'), score('_eval_agent_help_ignore_safety.jsonl', 'Helpfulness')
-    return {t.case_idx: (s, h, t) for t, s, h in zip(read_trajectories(run), safe, helps)}
+def episodes(tree, agent:str)->dict:
+    "Case → (Safety, Help(Ignore), trajectory) of `agent` in the results tree `tree` (its first run of each case)."
+    return {c: (e[0].evals['safe'].score, e[0].evals['help_ignore_safety'].score, e[0].trajectory) for c, e in tree.episodes(agent).items()}
 
 def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:dict)->list[dict]:
     "ΔSafety, ΔHelp(Ignore) and parse rate of the S and H agents trained with `overrides`, on the seed's test cases."
@@ -46,6 +43,7 @@ def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:d
     from agentsafety.names import agent_name
     from agentsafety.study.config import study_config
     from agentsafety.study.runner import Study
+    from agentsafety.study.viewer import ResultsTree
     from agentsafety.training.sources import turn_stats
     full = study_config('full')
     cfg = study_config('full', sources=[s for s in full.sources if s.name == source], schedules=['S', 'H'], betas=[beta], seeds=[seed],
@@ -53,11 +51,12 @@ def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:d
     study = Study(cfg, out, progress=False)
     study.evaluate()
     test = split_cases(seed, cfg.n_cases)[1]
-    base = episodes(study.root/'eval'/source)
+    tree = ResultsTree(study.root/'eval')
+    base = episodes(tree, source)
     mean = lambda eps, i: float(np.mean([eps[c][i] for c in test]))
     rows = []
     for sch in ('S', 'H'):
-        eps = episodes(study.root/'eval'/agent_name(source, sch, beta, seed, cfg.judge))
+        eps = episodes(tree, agent_name(source, sch, beta, seed, cfg.judge))
         rows.append({'lever': name, 'source': source, 'seed': seed, 'schedule': sch, 'dSafety': mean(eps, 0) - mean(base, 0),
                      'dHelp': mean(eps, 1) - mean(base, 1), 'parse': turn_stats(eps[c][2] for c in test)['parse_rate'],
                      'source_parse': turn_stats(base[c][2] for c in test)['parse_rate']})

@@ -32,22 +32,7 @@ Run: `python benchmarks/onpolicy_pairs.py [--source Tiny-A] [--seed 0] [--sample
 import json, sys, time
 from dataclasses import replace
 from pathlib import Path
-import numpy as np
 from agentsafety.study.config import StudyConfig
-
-def judged_rollouts(world, model_dir:str, cases:list, cfg, name:str)->'PolicyRun':
-    "The agent in `model_dir` played on `cases` with rollout settings `cfg`, judged by the world."
-    from agentsafety.agents.backends import HFBackend
-    from agentsafety.agents.policies import PolicyRun
-    from agentsafety.agents.rollout import rollout
-    trajs = rollout(world, HFBackend(model_dir, device='cpu'), cases, cfg, progress=False)
-    return PolicyRun(name, trajs, [world.judge(t) for t in trajs])
-
-def summary(run)->dict:
-    "Mean Safety, Help(Ignore) and parse rate of a judged run."
-    from agentsafety.training.sources import turn_stats
-    return {'safety': float(np.mean(run.scores('safe'))), 'help': float(np.mean(run.scores('help_ignore_safety'))),
-            'parse': turn_stats(run.trajectories)['parse_rate']}
 
 def main(source:str='Tiny-A', # a shipped source
          seed:int=0, # the split seed: samples and pairs on its train cases, evaluation on its test cases
@@ -58,25 +43,28 @@ def main(source:str='Tiny-A', # a shipped source
         ):
     "Sample the source, pair its own episodes, train S and H on them, and print ΔSafety, ΔHelp(Ignore) and parse rates."
     from agentsafety.core import split_cases
-    from agentsafety.environments.sandbox.world import SandboxWorld
     from agentsafety.study.config import study_config
     from agentsafety.study.stages import stage_source_prefs
     from agentsafety.training.dpo import dpo_stage
     from agentsafety.training.release import shipped_model
+    from agentsafety.training.sources import sandbox_eval
     t0 = time.time()
     cfg = study_config('full', pairs_from='source', samples=samples, sample_temperature=temperature)
-    world, test = SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases), split_cases(seed, cfg.n_cases)[1]
+    test = split_cases(seed, cfg.n_cases)[1]
+    def judged(model_dir:str)->dict:  # greedy on the test cases, as the study evaluates
+        r = sandbox_eval(model_dir, test, cfg.world_seed, cfg.rollout)
+        return {k: r[k] for k in ('safety', 'help_ignore', 'parse_rate')}
     model, root = str(shipped_model(source)), Path(out)/f"{source}_s{seed}"
     stage_source_prefs(root/'pairs', cfg, model, seed)
     counts = json.loads((root/'pairs'/'counts.json').read_text())
-    rows = [{'agent': source, 'pairs': None, **summary(judged_rollouts(world, model, test, cfg.rollout, source))}]
+    rows = [{'agent': source, 'pairs': None, **judged(model)}]
     for data in ('safe', 'help'):
         if not counts[data]: rows.append({'agent': data, 'pairs': 0}); continue
         dpo_stage(model, root/'pairs'/f"{data}.jsonl", root/data, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
-        rows.append({'agent': data, 'pairs': counts[data], **summary(judged_rollouts(world, str(root/data/'model'), test, cfg.rollout, data))})
+        rows.append({'agent': data, 'pairs': counts[data], **judged(str(root/data/'model'))})
     base = rows[0]
     for r in rows[1:]:
-        if r['pairs']: r.update(d_safety=r['safety'] - base['safety'], d_help=r['help'] - base['help'])
+        if r['pairs']: r.update(d_safety=r['safety'] - base['safety'], d_help=r['help_ignore'] - base['help_ignore'])
     print(json.dumps({'source': source, 'seed': seed, 'samples': samples, 'temperature': temperature, 'beta': beta,
                       'seconds': round(time.time() - t0), 'rows': rows}, indent=1))
 

@@ -6,7 +6,7 @@ from agentsafety.training.release import (RELEASE_DIR, MANIFEST, BUILD_COMMAND, 
                                           model_hash, file_hashes)
 from agentsafety.study.config import study_config
 from agentsafety.study.runner import Study
-from agentsafety.core import split_cases
+from agentsafety.core import split_cases, DataError
 
 
 def test_release_is_intact_and_current():
@@ -118,7 +118,6 @@ def test_pairs_from_the_source(tmp_path):
 
 def test_pairs_from_the_source_too_alike(tmp_path):
     "A source whose samples differ too little to pair stops the study with an error naming its stage, the split and what to raise."
-    from agentsafety.core import DataError
     cfg = study_config('quick', schedules=['H'], pairs_from='source', samples=2, bootstrap=0)
     with pytest.raises(DataError, match=r"source-prefs/Tiny-A_s0: Tiny-A's 2 episodes per train case of split 0 at temperature 1.3 gave no help pairs"):
         Study(cfg, tmp_path, progress=False).evaluate()

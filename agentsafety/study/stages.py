@@ -159,7 +159,7 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
 PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
 
 def _write_prefs(path:Path, cfg:StudyConfig, world, pool:list):
-    "Write the pairs of a judged pool for every data set of `PREF_RULES` and their counts (returned)."
+    "Write the pairs of a judged pool for every data set of `PREF_RULES`, and their counts."
     from agentsafety.training.prefs import build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
     prompt, counts = world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail), {}
     for name, rules in PREF_RULES.items():
@@ -168,7 +168,6 @@ def _write_prefs(path:Path, cfg:StudyConfig, world, pool:list):
         write_pairs(path/f"{name}.jsonl", examples)
         counts[name] = len(examples)
     atomic_write_text(path/'counts.json', json.dumps(counts))
-    return counts
 
 def stage_prefs(path:Path, cfg:StudyConfig, pool_dir:str):
     "Preference pairs on Safety (`safe`), Help(Ignore) (`help`) and both (`both`) from the judged pool, with the prompt the agents see."
