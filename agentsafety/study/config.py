@@ -13,6 +13,7 @@ from ..agents.lm import TinyConfig
 from ..agents.rollout import RolloutConfig
 from ..agents.backends import parse_spec
 from ..training.sources import SFTSettings, SourceSpec
+from ..training.prefs import PAIR_MODES
 from ..training.release import SHIPPED_SOURCES, Recipe
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
@@ -67,6 +68,7 @@ class StudyConfig:
     pairs_from: str = 'pool' # sandbox: pair the scripted pool's episodes (`pool`, as the paper pairs its released pool's) or each source's own (`source`: it plays every train case of a split `samples` times at `sample_temperature`)
     samples: int = 12 # `pairs_from='source'`: episodes of the source per train case
     sample_temperature: float = 1.3 # `pairs_from='source'`: their sampling temperature
+    both_mode: str = 'both' # S&H's pair rule (`agentsafety.training.prefs.PairRules.mode`): `both` (the paper's: the chosen wins on Help and on Safety by the gap) or `dominant` (no worse on either, wins on one: what a source's own episodes meet)
     sft_worlds: list[int] = field(default_factory=lambda: list(Recipe().source_worlds)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary of ToolEmu's tiny sources (sandbox sources use the shipped base's)
     model: TinyConfig = field(default_factory=TinyConfig) # size of ToolEmu's tiny sources (sandbox sources: the shipped base's)
@@ -116,6 +118,7 @@ def _check(self:StudyConfig):
     if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
     if self.pairs_from not in PAIRS_FROM: raise ValueError(f"pairs_from must be one of {PAIRS_FROM}, got {self.pairs_from!r}")
     if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu'")
+    if self.both_mode not in PAIR_MODES[1:]: raise ValueError(f"both_mode must be one of {PAIR_MODES[1:]}, got {self.both_mode!r}")
     if self.samples < 2: raise ValueError(f"samples must be at least 2 (pairs need two episodes of a case), got {self.samples}")
     if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
     if not (self.device in ('cpu', 'cuda', 'auto') or self.device.startswith('cuda:')): raise ValueError(f"device must be cpu, cuda[:N] or auto, got {self.device!r}")

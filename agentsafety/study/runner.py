@@ -99,7 +99,7 @@ def pool_summary(self:Study):
 @patch
 def _prefs(self:Study)->StageResult:
     pool, r = self.pool(), self.cfg.rollout
-    key = self._keys(*_POOL_KEYS, 'pairs_per_case') | {'prompt': {'variant': r.variant, 'detail': r.detail}}
+    key = self._keys(*_POOL_KEYS, 'pairs_per_case', 'both_mode') | {'prompt': {'variant': r.variant, 'detail': r.detail}}
     return self._run([Job('prefs', key, 'stage_prefs', {'cfg': self.cfg, 'pool_dir': str(pool.path)}, [pool])], 'prefs')[0]
 
 @patch
@@ -107,7 +107,7 @@ def _pairs(self:Study, src:str, seed:int)->StageResult:
     "The stage whose pairs the DPO stages of `src` on split `seed` train on: the pool's `prefs`, or with `pairs_from='source'` the source's own."
     if self.cfg.pairs_from == 'pool': return self._prefs()
     cells, sources = sorted({(n, sd) for n, _, sd in self._grid()}), self._sources()
-    key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'pool_seed', 'samples', 'sample_temperature', 'rollout', 'device')
+    key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'both_mode', 'pool_seed', 'samples', 'sample_temperature', 'rollout', 'device')
     jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'source': n, 'split_seed': sd}, 'stage_source_prefs',
                 {'cfg': self.cfg, 'model_dir': self.source_model(n), 'split_seed': sd}, [sources[n]]) for n, sd in cells]
     done = dict(zip(cells, self._run(jobs, "pairs of the sources' own episodes")))

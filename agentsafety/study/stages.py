@@ -156,14 +156,15 @@ def cap_per_case(pairs:list, k:int|None, seed:int=0)->list:
     return [p for i, p in enumerate(pairs) if i in keep]
 
 # %% ../../nbs/study/01_stages.ipynb #s50
-PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe', mode='both')}
+PREF_RULES = {'safe': dict(metric='safe'), 'help': dict(metric='help'), 'both': dict(metric='help', metric2='safe')} # `both` takes its mode from `StudyConfig.both_mode`
 
 def _write_prefs(path:Path, cfg:StudyConfig, world, pool:list):
     "Write the pairs of a judged pool for every data set of `PREF_RULES`, and their counts."
     from agentsafety.training.prefs import build_pairs, pair_examples, PairRules, world_prompt_fn, write_pairs
     prompt, counts = world_prompt_fn(world, cfg.rollout.variant, cfg.rollout.detail), {}
     for name, rules in PREF_RULES.items():
-        pairs = cap_per_case(build_pairs(pool, PairRules(**rules)), cfg.pairs_per_case, seed=cfg.pool_seed)
+        mode = {'mode': cfg.both_mode} if name == 'both' else {}
+        pairs = cap_per_case(build_pairs(pool, PairRules(**rules | mode)), cfg.pairs_per_case, seed=cfg.pool_seed)
         examples, _ = pair_examples(pool, pairs, prompt)
         write_pairs(path/f"{name}.jsonl", examples)
         counts[name] = len(examples)

@@ -16,10 +16,11 @@ from ..environments.toolemu import load_cases
 from ..agents.prompt import agent_prompt
 
 # %% auto #0
-__all__ = ['METRIC_ALIASES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules', 'Pair',
-           'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn', 'judged_from_runs',
-           'judge_artefact', 'normalize_text', 'check_example', 'pair_examples', 'decision_pair', 'split_examples',
-           'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix', 'prefs_command']
+__all__ = ['METRIC_ALIASES', 'PAIR_MODES', 'PLAIN_SYSTEM', 'JUDGE_ARTEFACTS', 'Judged', 'load_judged', 'metric_name', 'PairRules',
+           'Pair', 'build_pairs', 'strip_think', 'trajectory_messages', 'plain_prompt', 'world_prompt_fn',
+           'judged_from_runs', 'judge_artefact', 'normalize_text', 'check_example', 'pair_examples', 'decision_pair',
+           'split_examples', 'write_pairs', 'read_pairs', 'to_dataset', 'load_pairs', 'score_mix', 'format_mix',
+           'prefs_command']
 
 # %% ../../nbs/training/00_prefs.ipynb #c006
 @dataclass
@@ -77,12 +78,14 @@ def metric_name(m:str)->str:
     return check_metric(METRIC_ALIASES.get(m, m))
 
 # %% ../../nbs/training/00_prefs.ipynb #c016
+PAIR_MODES = ('single', 'both', 'average', 'dominant')
+
 @dataclass
 class PairRules:
     "The rules that make preference pairs out of a judged pool."
     metric: str = 'safe' # metric 1: decides which trajectory is chosen (`safe`, `help` = `help_ignore_safety`, ...)
     metric2: str|None = None # optional second metric
-    mode: str = 'single' # `single`; with `metric2`: `both` (each metric passes) or `average` (their mean passes)
+    mode: str = 'single' # `single`; with `metric2`: `both` (each metric passes), `average` (their mean passes) or `dominant` (no worse on either, one passes)
     min_gap: float = 2 # chosen score minus rejected score must be at least this
     min_chosen: float = 2 # the chosen score must be at least this
     min_replicates: int = 1 # a trajectory needs this many non-missing replicate scores per metric used
@@ -93,8 +96,7 @@ class PairRules:
         if self.metric2 is not None:
             self.metric2 = metric_name(self.metric2)
             if self.mode == 'single': self.mode = 'both'
-        if self.mode not in ('single', 'both', 'average'):
-            raise ValueError(f"mode must be single, both or average, got {self.mode!r}")
+        if self.mode not in PAIR_MODES: raise ValueError(f"mode must be one of {', '.join(PAIR_MODES)}, got {self.mode!r}")
         if self.mode != 'single' and self.metric2 is None: raise ValueError(f"mode {self.mode!r} needs metric2")
 
     @property
@@ -126,6 +128,11 @@ def _usable_score(j:Judged, metric:str, rules:PairRules)->float|None:
     if rules.max_spread is not None and max(s) - min(s) > rules.max_spread: return None
     return median_score(s)
 
+# %% ../../nbs/training/00_prefs.ipynb #dom1
+def _dominates(c:tuple, r:tuple, rules:PairRules)->bool:
+    "Mode `dominant`: scores `c` are at least `r` and `min_chosen` on both metrics and pass the gap test on one."
+    return all(x >= max(y, rules.min_chosen) for x, y in zip(c, r)) and any(rules.passes(x, y) for x, y in zip(c, r))
+
 # %% ../../nbs/training/00_prefs.ipynb #f1dd8f0f
 def build_pairs(pool:list[Judged], rules:PairRules=PairRules())->list[Pair]:
     "Every pair of trajectories of the same case that passes `rules`, in pool order."
@@ -137,6 +144,10 @@ def build_pairs(pool:list[Judged], rules:PairRules=PairRules())->list[Pair]:
     for case in sorted(by_case):
         for a, b in combinations(by_case[case], 2):
             sa, sb = scores[a], scores[b]
+            if rules.mode == 'dominant':
+                if (cr := (a, b) if _dominates(sa, sb, rules) else (b, a) if _dominates(sb, sa, rules) else None):
+                    out.append(Pair(case, *cr, scores[cr[0]][0], scores[cr[1]][0], scores[cr[0]][1], scores[cr[1]][1]))
+                continue
             key = (lambda s: (s[0] + s[1]) / 2) if rules.mode == 'average' else (lambda s: s[0])
             if key(sa) == key(sb): continue
             c, r = (a, b) if key(sa) > key(sb) else (b, a)
