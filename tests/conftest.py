@@ -33,5 +33,6 @@ def toy_smol_sandbox():
         return study_config('smol-sandbox', source_base=str(source_base), n_cases=8, pool_size=4, schedules=['S'], betas=[0.1], seeds=[0],
                             bootstrap=0, sources=study_config('smol-sandbox').sources[:1], sft={'max_steps': 2, 'max_length': 2048},
                             dpo={'max_pairs': 8, 'max_length': 2048, 'batch_size': 2, 'grad_accum': 1},
-                            rollout={'max_steps': 2, 'max_new_tokens': 24, 'batch_size': 8}, **kw)
+                            rollout={'max_steps': 2, 'max_new_tokens': 24, 'batch_size': 8},
+                            pairs_from='pool', both_mode='both', **kw)  # 4 train cases of a 2-step source rarely give own pairs of every kind: the pool's keep the toy study about the smol path
     return cfg

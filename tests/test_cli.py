@@ -119,7 +119,7 @@ def test_top_level_and_group_help():
                                        (['rollout', '--agent', 'scripted:careful', '--out', 'x', '--layout', 'grid'], 'layout must be one of'),
                                        (['rollout', '--out', 'x'], 'the following arguments are required: --agent'),
                                        (['train', 'dpo', '--source', 's', '--schedule', 'S', '--out', 'o', '--preset', 'huge'], "argument --preset: invalid choice: 'huge'"),
-                                       (['prefs', 'x', '--out', 'y', '--mode', 'sometimes'], 'mode must be single, both or average')])
+                                       (['prefs', 'x', '--out', 'y', '--mode', 'sometimes'], "mode must be one of single, both, average, dominant")])
 def test_bad_input_is_a_usage_error(argv, says):
     err = io.StringIO()
     with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as e: main(argv)

@@ -88,7 +88,7 @@ def test_paper_command_prints_the_study_progress(quick_study, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     steps = [m for m in map(STEP.match, r.stderr.splitlines()) if m]
     groups = {m['group'] for m in steps}
-    assert {'world', 'pool', 'DPO, first stages', 'DPO, second stages', 'evaluation rollouts'} <= groups, r.stderr  # shipped sources: no 'source agents' stage
+    assert {'world', "pairs of the sources' own episodes", 'DPO, first stages', 'DPO, second stages', 'evaluation rollouts'} <= groups, r.stderr  # shipped sources: no 'source agents' stage
     rollouts = [l for l in r.stderr.splitlines() if 'evaluation rollouts:' in l]
     first = re.search(r'evaluation rollouts: (\d+)/(\d+) stages done, 2 to run on 2 workers$', rollouts[0])
     assert first and int(first[1]) == int(first[2]) - 2, rollouts

@@ -114,6 +114,7 @@ def test_pairs_from_the_source(tmp_path):
     deps = json.loads((tmp_path/'stages'/'train'/'dpo_Tiny-A_help_prog_s0'/'stage.json').read_text())['deps']
     assert 'source-prefs/Tiny-A_s0' in deps and 'prefs' not in deps
     assert not (tmp_path/'stages'/'pool').exists()  # the scripted pool is not played at all
+    assert study.prefs().loc[('Tiny-A', 0)].to_dict() == json.loads((prefs/'counts.json').read_text())  # what the paper notebook shows
 
 
 def test_pairs_from_the_source_too_alike(tmp_path):

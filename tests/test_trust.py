@@ -135,7 +135,7 @@ def test_study_upstream_change_never_reuses_stale_trajectories(two_models, tmp_p
     from agentsafety.study.runner import Study
     from agentsafety.training.sources import SourceSpec
     a, b = two_models
-    cfg = study_config('quick', n_cases=12, pool_size=3, pairs_per_case=2, workers=1, schedules=['S'],
+    cfg = study_config('quick', n_cases=12, pool_size=3, pairs_per_case=2, workers=1, schedules=['S'], pairs_from='pool', both_mode='both',  # the pool's pairs: a pool change must reach them
                        sources=[SourceSpec('P', pretrained=str(a))], dpo={'max_pairs': 4, 'max_length': 4000},
                        rollout={'max_steps': 2, 'max_new_tokens': 16})
     world = SandboxWorld(seed=cfg.world_seed, n_cases=cfg.n_cases)

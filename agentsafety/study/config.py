@@ -18,8 +18,8 @@ from ..training.release import SHIPPED_SOURCES, Recipe
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'PAIRS_FROM', 'SMOL_MODEL', 'PAPER_ROLES', 'STUDY_PRESETS', 'check_role',
-           'StudyConfig', 'study_config']
+__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'PAIRS_FROM', 'SMOL_MODEL', 'TOOLEMU_PAIRS', 'PAPER_ROLES',
+           'STUDY_PRESETS', 'check_role', 'StudyConfig', 'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c05
 def _brief(obj)->str:
@@ -65,10 +65,10 @@ class StudyConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2]) # split seeds (train on one half of the cases, test on the other)
     judge: str = 'prog' # nickname of the judge whose scores built the pairs, in agent names (the released ToolEmu pool: `q32`)
     pairs_per_case: int|None = 8 # keep at most this many preference pairs per case and data set (seeded); None: all
-    pairs_from: str = 'pool' # sandbox: pair the scripted pool's episodes (`pool`, as the paper pairs its released pool's) or each source's own (`source`: it plays every train case of a split `samples` times at `sample_temperature`)
+    pairs_from: str = 'source' # sandbox: pair each source's own episodes (`source`: it plays every train case of a split `samples` times at `sample_temperature`) or the scripted pool's (`pool`, as the paper pairs its released pool's; ToolEmu always does)
     samples: int = 12 # `pairs_from='source'`: episodes of the source per train case
     sample_temperature: float = 1.3 # `pairs_from='source'`: their sampling temperature
-    both_mode: str = 'both' # S&H's pair rule (`agentsafety.training.prefs.PairRules.mode`): `both` (the paper's: the chosen wins on Help and on Safety by the gap) or `dominant` (no worse on either, wins on one: what a source's own episodes meet)
+    both_mode: str = 'dominant' # S&H's pair rule (`agentsafety.training.prefs.PairRules.mode`): `both` (the paper's: the chosen wins on Help and on Safety by the gap) or `dominant` (no worse on either, wins on one: what a source's own episodes meet)
     sft_worlds: list[int] = field(default_factory=lambda: list(Recipe().source_worlds)) # sandbox seeds whose cases the sources learn from (not `world_seed`)
     vocab_size: int = 4096 # tokenizer vocabulary of ToolEmu's tiny sources (sandbox sources use the shipped base's)
     model: TinyConfig = field(default_factory=TinyConfig) # size of ToolEmu's tiny sources (sandbox sources: the shipped base's)
@@ -117,7 +117,7 @@ def _check(self:StudyConfig):
         raise ValueError(f"source_base is the model the sandbox's sources are fine-tuned from (sources_from='train'); this study has env={self.env!r}, sources_from={self.sources_from!r}")
     if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
     if self.pairs_from not in PAIRS_FROM: raise ValueError(f"pairs_from must be one of {PAIRS_FROM}, got {self.pairs_from!r}")
-    if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu'")
+    if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu': set pairs_from='pool'")
     if self.both_mode not in PAIR_MODES[1:]: raise ValueError(f"both_mode must be one of {PAIR_MODES[1:]}, got {self.both_mode!r}")
     if self.samples < 2: raise ValueError(f"samples must be at least 2 (pairs need two episodes of a case), got {self.samples}")
     if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
@@ -184,6 +184,7 @@ def table(self:StudyConfig):
 # %% ../../nbs/study/00_config.ipynb #c37
 _FULL = StudyConfig()
 SMOL_MODEL = cache_dir()/'models'/'SmolLM2-135M-Instruct' # SmolLM2-135M-Instruct as a Hugging Face folder, made from its GGUF by `agentsafety.study.toolemu.smol_model`
+TOOLEMU_PAIRS = dict(pairs_from='pool', both_mode='both') # ToolEmu's pairs: the released pool's, by the paper's rules (its judges are LLMs: no source sampling)
 PAPER_ROLES = dict(emulator='openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1',
                    judges=['openai:Qwen/Qwen3-32B@http://127.0.0.1:8002/v1', 'openai:gpt-5-mini@https://api.openai.com/v1']) # the paper's emulator and judges, where the docs page serves them
 
@@ -197,14 +198,14 @@ STUDY_PRESETS = {
 }
 
 # %% ../../nbs/study/00_config.ipynb #c42
-STUDY_PRESETS['paper'] = replace(_FULL, preset='paper', env='toolemu', judge='q32', bootstrap=10000, workers=1, pairs_per_case=None, device='cuda',
+STUDY_PRESETS['paper'] = replace(_FULL, preset='paper', env='toolemu', **TOOLEMU_PAIRS, judge='q32', bootstrap=10000, workers=1, pairs_per_case=None, device='cuda',
                                  sft=SFTSettings(), dpo=replace(DPO_PRESETS['large-gpu']), rollout=RolloutConfig(), **PAPER_ROLES,
                                  sources=[SourceSpec('Llama3.1-8B', pretrained='meta-llama/Llama-3.1-8B-Instruct'),
                                           SourceSpec('Qwen2.5-7B', pretrained='Qwen/Qwen2.5-7B-Instruct'),
                                           SourceSpec('Phi-4', pretrained='microsoft/phi-4')]) # the published configuration (GPUs; the docs page's servers)
 
 # %% ../../nbs/study/00_config.ipynb #c45
-STUDY_PRESETS['smol'] = replace(_FULL, preset='smol', env='toolemu', judge='q32', n_cases=16, pairs_per_case=16, bootstrap=200, workers=1, device='cuda',
+STUDY_PRESETS['smol'] = replace(_FULL, preset='smol', env='toolemu', **TOOLEMU_PAIRS, judge='q32', n_cases=16, pairs_per_case=16, bootstrap=200, workers=1, device='cuda',
                                 sources=[SourceSpec('SmolLM2', pretrained=f'hf:{SMOL_MODEL}')], schedules=['S', 'H', 'S,H'], betas=[0.1],
                                 seeds=[0], emulator=f'hf:{SMOL_MODEL}', judges=[f'hf:{SMOL_MODEL}'], judge_max_unparsed=None,
                                 emulator_max_tokens=256, judge_max_tokens=192,
@@ -219,7 +220,7 @@ STUDY_PRESETS['smol-sandbox'] = replace(_FULL, preset='smol-sandbox', sources_fr
                                         rollout=replace(_sandbox_rollout(), token_budget=2000)) # the sandbox study with sources fine-tuned from SmolLM2-135M-Instruct (one GPU): the tiny sources' mixtures, on a model that can copy
 
 # %% ../../nbs/study/00_config.ipynb #c51
-STUDY_PRESETS['toolemu-quick'] = replace(_FULL, preset='toolemu-quick', env='toolemu', judge='q32', n_cases=8, pairs_per_case=4, bootstrap=50,
+STUDY_PRESETS['toolemu-quick'] = replace(_FULL, preset='toolemu-quick', env='toolemu', **TOOLEMU_PAIRS, judge='q32', n_cases=8, pairs_per_case=4, bootstrap=50,
                                          sources=[SourceSpec('Tiny-T', 'scripted', 0)], schedules=['S'], betas=[0.1], seeds=[0], vocab_size=2048,
                                          sft=SFTSettings(max_steps=60, max_length=1024), dpo=replace(_FULL.dpo, epochs=1, max_pairs=16),
                                          rollout=replace(_FULL.rollout, detail='low', max_steps=3, max_new_tokens=48, token_budget=300, batch_size=16),

@@ -121,9 +121,12 @@ def _pairs(self:Study, src:str, seed:int)->StageResult:
 
 @patch
 def prefs(self:Study):
-    "Preference-pair counts per data set (S = safe, H = help, S&H = both)."
+    "Counts of the pairs the DPO stages train on per data set (S = safe, H = help, S&H = both): the pool's, or with `pairs_from='source'` each source's own per split seed."
     import pandas as pd
-    return pd.Series(json.loads((self._prefs().path/'counts.json').read_text()), name='pairs')
+    counts = lambda r: json.loads((r.path/'counts.json').read_text())
+    if self.cfg.pairs_from == 'pool': return pd.Series(counts(self._prefs()), name='pairs')
+    cells = sorted({(n, sd) for n, _, sd in self._grid()})
+    return pd.DataFrame([counts(self._pairs(n, sd)) for n, sd in cells], index=pd.MultiIndex.from_tuples(cells, names=['source', 'split seed']))
 
 # %% ../../nbs/study/02_runner.ipynb #r40a
 def _source_base(path:str)->Path:
