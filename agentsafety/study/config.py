@@ -18,7 +18,7 @@ from ..training.release import SHIPPED_SOURCES, Recipe
 from ..training.dpo import DPOSettings, PRESETS as DPO_PRESETS
 
 # %% auto #0
-__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'PAIRS_FROM', 'SMOL_MODEL', 'TOOLEMU_PAIRS', 'PAPER_ROLES',
+__all__ = ['ENVS', 'EXECUTORS', 'SERVE', 'SOURCES_FROM', 'PAIRS_FROM', 'TOOLEMU_PAIRS', 'SMOL_MODEL', 'PAPER_ROLES',
            'STUDY_PRESETS', 'check_role', 'StudyConfig', 'study_config']
 
 # %% ../../nbs/study/00_config.ipynb #c05
@@ -35,6 +35,7 @@ def _sandbox_rollout()->RolloutConfig:
 
 # %% ../../nbs/study/00_config.ipynb #c11
 ENVS, EXECUTORS, SERVE, SOURCES_FROM, PAIRS_FROM = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:', ('shipped', 'train'), ('pool', 'source')
+TOOLEMU_PAIRS = dict(pairs_from='pool', both_mode='both') # ToolEmu's pairs: the released pool's, by the paper's rules (its judges are LLMs: no source sampling)
 
 def check_role(spec:str, role:str)->str:
     "`spec` if it is a backend spec a model role can take (`openai:MODEL@URL`, `hf:PATH[+ADAPTER]` or `serve:NAME`), else a `ValueError` naming the role."
@@ -117,7 +118,7 @@ def _check(self:StudyConfig):
         raise ValueError(f"source_base is the model the sandbox's sources are fine-tuned from (sources_from='train'); this study has env={self.env!r}, sources_from={self.sources_from!r}")
     if self.env not in ENVS: raise ValueError(f"env must be one of {ENVS}, got {self.env!r}")
     if self.pairs_from not in PAIRS_FROM: raise ValueError(f"pairs_from must be one of {PAIRS_FROM}, got {self.pairs_from!r}")
-    if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu': set pairs_from='pool'")
+    if self.pairs_from == 'source' and self.env != 'sandbox': raise ValueError("pairs_from='source' samples the sources in the sandbox, whose judges are programs; this study has env='toolemu': set pairs_from='pool', both_mode='both' (`TOOLEMU_PAIRS`, the paper's pairs)")
     if self.both_mode not in PAIR_MODES[1:]: raise ValueError(f"both_mode must be one of {PAIR_MODES[1:]}, got {self.both_mode!r}")
     if self.samples < 2: raise ValueError(f"samples must be at least 2 (pairs need two episodes of a case), got {self.samples}")
     if self.executor not in EXECUTORS: raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
@@ -184,7 +185,6 @@ def table(self:StudyConfig):
 # %% ../../nbs/study/00_config.ipynb #c37
 _FULL = StudyConfig()
 SMOL_MODEL = cache_dir()/'models'/'SmolLM2-135M-Instruct' # SmolLM2-135M-Instruct as a Hugging Face folder, made from its GGUF by `agentsafety.study.toolemu.smol_model`
-TOOLEMU_PAIRS = dict(pairs_from='pool', both_mode='both') # ToolEmu's pairs: the released pool's, by the paper's rules (its judges are LLMs: no source sampling)
 PAPER_ROLES = dict(emulator='openai:Qwen/Qwen3-8B@http://127.0.0.1:8001/v1',
                    judges=['openai:Qwen/Qwen3-32B@http://127.0.0.1:8002/v1', 'openai:gpt-5-mini@https://api.openai.com/v1']) # the paper's emulator and judges, where the docs page serves them
 
