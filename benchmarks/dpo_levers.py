@@ -5,7 +5,8 @@ Each lever is a set of overrides of the `full` preset's `DPOSettings`. For every
 trains the S and H single stages at one β and evaluates them on the seed's test cases. The world, the pool, the pairs
 and the sources' evaluations are stages of one study folder (`--out`), built once and shared by every lever, so a
 lever costs its DPO stages and their evaluations (about 75 s per source and seed on 2 cores). The first lever is the
-previous preset (LoRA on every linear layer, pure DPO), so every row compares with it in the same run.
+previous preset (LoRA on every linear layer, pure DPO), so every row compares with it in the same run. The pairs are the
+scripted pool's (`pairs_from='pool'`), the preset's when these levers were measured.
 
 What this procedure measured (one to three split seeds per lever; issue 12's closing note has every row): with
 adapters on every linear layer, S and H both wreck the agents' turns (a fifth to a half of them stop parsing: ids
@@ -47,7 +48,7 @@ def lever_rows(out:Path, source:str, seed:int, beta:float, name:str, overrides:d
     from agentsafety.training.sources import turn_stats
     full = study_config('full')
     cfg = study_config('full', sources=[s for s in full.sources if s.name == source], schedules=['S', 'H'], betas=[beta], seeds=[seed],
-                       workers=1, dpo=overrides)
+                       workers=1, dpo=overrides, pairs_from='pool', both_mode='both')  # the pool's pairs, on which the numbers above were measured
     study = Study(cfg, out, progress=False)
     study.evaluate()
     test = split_cases(seed, cfg.n_cases)[1]

@@ -1,7 +1,8 @@
 """DPO on preference pairs of the source's own episodes (`StudyConfig(pairs_from='source')`) against the scripted pool's,
 measured on one split without the rest of the study.
 
-The study's pairs come from the pool of 25 scripted agents (as the paper's come from its released pool). Their turns
+With `pairs_from='pool'` the study's pairs come from the pool of 25 scripted agents (as the paper's come from its
+released pool); this benchmark is why the sandbox presets now pair the source's own episodes instead. The pool's turns
 are not the source's: on Tiny-A's refusal scenarios, H lowered the pool's refusal opener (its first three tokens from
 -2.22 to -3.34 nats) and left Help(Ignore) where it was, because the source's own turns there (look first, then ask)
 are not the texts the pairs push down. Here the source plays each train case of a split `samples` times at
