@@ -32,6 +32,7 @@ class Study:
     def __init__(self, cfg:StudyConfig, out_dir, progress:bool=True):
         self.cfg, self.root, self.progress = cfg, Path(out_dir)/'stages', progress
         self.stage: dict[str, StageResult] = {}
+        self._own: dict|None = None # `_own_pairs`' checked stages, found once per `Study`
 
 # %% ../../nbs/study/02_runner.ipynb #r09
 @patch
@@ -102,10 +103,14 @@ def _prefs(self:Study)->StageResult:
     key = self._keys(*_POOL_KEYS, 'pairs_per_case', 'both_mode') | {'prompt': {'variant': r.variant, 'detail': r.detail}}
     return self._run([Job('prefs', key, 'stage_prefs', {'cfg': self.cfg, 'pool_dir': str(pool.path)}, [pool])], 'prefs')[0]
 
+def _counts(r:StageResult)->dict:
+    "Pairs per data set of a pairs stage."
+    return json.loads((r.path/'counts.json').read_text())
+
 @patch
-def _pairs(self:Study, src:str, seed:int)->StageResult:
-    "The stage whose pairs the DPO stages of `src` on split `seed` train on: the pool's `prefs`, or with `pairs_from='source'` the source's own."
-    if self.cfg.pairs_from == 'pool': return self._prefs()
+def _own_pairs(self:Study)->dict:
+    "`(source, split seed)` → its stage of pairs of the source's own episodes, every data set the schedules need checked to have pairs; found once per `Study`."
+    if self._own is not None: return self._own
     cells, sources = sorted({(n, sd) for n, _, sd in self._grid()}), self._sources()
     key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'both_mode', 'pool_seed', 'samples', 'sample_temperature', 'rollout', 'device')
     jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'source': n, 'split_seed': sd}, 'stage_source_prefs',
@@ -113,20 +118,24 @@ def _pairs(self:Study, src:str, seed:int)->StageResult:
     done = dict(zip(cells, self._run(jobs, "pairs of the sources' own episodes")))
     need = {d for sch in self.cfg.schedules for d in parse_schedule(sch)}
     for (n, sd), r in done.items():
-        counts = json.loads((r.path/'counts.json').read_text())
-        if none := sorted(d for d in need if not counts.get(d)):
+        if none := sorted(d for d in need if not _counts(r).get(d)):
             raise DataError(f"{r.path}: {n}'s {self.cfg.samples} episodes per train case of split {sd} at temperature {self.cfg.sample_temperature} "
                             f"gave no {', '.join(none)} pairs (they differ too little); raise samples or sample_temperature")
-    return done[(src, seed)]
+    self._own = done
+    return done
+
+@patch
+def _pairs(self:Study, src:str, seed:int)->StageResult:
+    "The stage whose pairs the DPO stages of `src` on split `seed` train on: the pool's `prefs`, or with `pairs_from='source'` the source's own."
+    return self._prefs() if self.cfg.pairs_from == 'pool' else self._own_pairs()[(src, seed)]
 
 @patch
 def prefs(self:Study):
     "Counts of the pairs the DPO stages train on per data set (S = safe, H = help, S&H = both): the pool's, or with `pairs_from='source'` each source's own per split seed."
     import pandas as pd
-    counts = lambda r: json.loads((r.path/'counts.json').read_text())
-    if self.cfg.pairs_from == 'pool': return pd.Series(counts(self._prefs()), name='pairs')
-    cells = sorted({(n, sd) for n, _, sd in self._grid()})
-    return pd.DataFrame([counts(self._pairs(n, sd)) for n, sd in cells], index=pd.MultiIndex.from_tuples(cells, names=['source', 'split seed']))
+    if self.cfg.pairs_from == 'pool': return pd.Series(_counts(self._prefs()), name='pairs')
+    own = self._own_pairs()
+    return pd.DataFrame([_counts(r) for r in own.values()], index=pd.MultiIndex.from_tuples(list(own), names=['source', 'split seed']))
 
 # %% ../../nbs/study/02_runner.ipynb #r40a
 def _source_base(path:str)->Path:
