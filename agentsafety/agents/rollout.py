@@ -19,7 +19,7 @@ from .backends import (Backend, BackendError, BackendBatchError, ReplyError, Con
 
 # %% auto #0
 __all__ = ['RolloutConfig', 'case_seed', 'served_model', 'backend_identity', 'env_identity', 'run_record', 'TrajectoryFile',
-           'failure_reason', 'rollout']
+           'failure_reason', 'rollout', 'sample_rollouts']
 
 # %% ../../nbs/agents/03_rollout.ipynb #c008
 @dataclass
@@ -166,6 +166,7 @@ class _Live:
     retries: list = field(default_factory=list) # failed attempts of the current turn: (log, error)
     format_errors: list = field(default_factory=list) # every failed attempt: [step index, log, error]
     tokens: int = 0 # generated tokens so far
+    key: object = None # what the run files the finished trajectory under (the case index; `(sample, case)` when sampling)
 
 # %% ../../nbs/agents/03_rollout.ipynb #c051
 def _trajectory(env:Environment, r:_Live, output:str, final_log:str|None, failure:dict|None=None)->Trajectory:
@@ -264,6 +265,30 @@ def _apply_calls(env:Environment, calls:list, finish)->int:
         if res.done: finish(r, res.observation, '')
     return n
 
+# %% ../../nbs/agents/03_rollout.ipynb #c071p
+def _play(env:Environment, backend:Backend, jobs:list, cfg:RolloutConfig, keep, bar):
+    "Play `jobs` (`(key, case index, seed)`) in lockstep batches of up to `cfg.batch_size`, refilled as episodes end; `keep(key, trajectory)` gets each finished one."
+    ctx, todo, live, nsteps = cfg.context_budget or backend.context_window, list(jobs), [], 0
+    def finish(r, output, final_log, failure=None):
+        keep(r.key, _trajectory(env, r, output, final_log, failure)); live.remove(r); bar.update(1)
+    while todo or live:
+        while todo and len(live) < cfg.batch_size:
+            key, i, seed = todo.pop(0)
+            live.append(_Live(i, env.episode(i), agent_prompt(env.cases[i], env.case_toolkits(i), cfg.variant, cfg.detail), seed, key=key))
+        items = _budgeted(backend, live, cfg, ctx, finish)
+        if not items: continue
+        nsteps += _apply_calls(env, _read_turns(items, _generate(backend, items, cfg), cfg, finish), finish)
+        bar.set_postfix(steps=nsteps, live=len(live), refresh=False)
+
+
+# %% ../../nbs/agents/03_rollout.ipynb #c071x
+def _warn_failed(backend:Backend, trajs:list):
+    "Warn when some of `trajs` failed (a backend or environment error), naming the first."
+    failed = [t for t in trajs if failure_reason(t)]
+    if failed: warnings.warn(f"rollout {backend.name}: {len(failed)} of {len(trajs)} case(s) failed and are recorded as such "
+                             f"(the next run plays them again); first, case {failed[0].case_idx}: {failure_reason(failed[0])[:300]}")
+
+
 # %% ../../nbs/agents/03_rollout.ipynb #c072
 def rollout(env:Environment, # the world the cases come from
             backend:Backend, # writes the agent's turns
@@ -279,31 +304,34 @@ def rollout(env:Environment, # the world the cases come from
     store = TrajectoryFile(out, run_record(env, backend, cfg), cfg.save_every, overwrite) if out is not None else None
     done = {} if store is None else {i: t for i, t in store.done.items() if i in set(cases) and not failure_reason(t)}
     todo = [i for i in cases if i not in done]
-    ctx = cfg.context_budget or backend.context_window
     bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"rollout {backend.name}", unit='case', disable=not progress)
-    live, nsteps = [], 0
 
-    def finish(r, output, final_log, failure=None):
-        t = _trajectory(env, r, output, final_log, failure)
-        done[r.case_idx] = t
+    def keep(i, t):
+        done[i] = t
         if store is not None: store.add(t)
-        live.remove(r); bar.update(1)
 
-    try:
-        while todo or live:
-            while todo and len(live) < cfg.batch_size:
-                i = todo.pop(0)
-                live.append(_Live(i, env.episode(i), agent_prompt(env.cases[i], env.case_toolkits(i), cfg.variant, cfg.detail),
-                                  case_seed(cfg.seed, i)))
-            items = _budgeted(backend, live, cfg, ctx, finish)
-            if not items: continue
-            calls = _read_turns(items, _generate(backend, items, cfg), cfg, finish)
-            nsteps += _apply_calls(env, calls, finish)
-            bar.set_postfix(steps=nsteps, live=len(live), refresh=False)
+    try: _play(env, backend, [(i, i, case_seed(cfg.seed, i)) for i in todo], cfg, keep, bar)
     finally:
         if store is not None: store.save()
         bar.close()
-    failed = [i for i in cases if i in done and failure_reason(done[i])]
-    if failed: warnings.warn(f"rollout {backend.name}: {len(failed)} of {len(cases)} case(s) failed and are recorded as such "
-                             f"(the next run plays them again); first, case {failed[0]}: {failure_reason(done[failed[0]])[:300]}")
+    _warn_failed(backend, [done[i] for i in cases if i in done])
     return [done[i] for i in sorted(done)]
+
+
+# %% ../../nbs/agents/03_rollout.ipynb #s101
+def sample_rollouts(env:Environment, # the world the cases come from
+                    backend:Backend, # writes the agent's turns (sampling when `config.temperature` > 0)
+                    cases:Sequence[int], # case indices
+                    samples:int, # episodes per case
+                    config:RolloutConfig|None=None,
+                    progress:bool=True, # show a progress bar
+                   )->list[list[Trajectory]]:
+    "Play every case `samples` times in lockstep batches; one list per sample, sorted by case, as `rollout` with `seed=config.seed + k` gives it."
+    cfg, cases, done = config or RolloutConfig(), sorted(cases), {}
+    jobs = [((k, i), i, case_seed(cfg.seed + k, i)) for k in range(samples) for i in cases]
+    bar = tqdm(total=len(jobs), desc=f"sample {backend.name}", unit='episode', disable=not progress)
+    try: _play(env, backend, jobs, cfg, done.__setitem__, bar)
+    finally: bar.close()
+    _warn_failed(backend, list(done.values()))
+    return [[done[k, i] for i in cases] for k in range(samples)]
+

@@ -180,15 +180,14 @@ def stage_source_prefs(path:Path, cfg:StudyConfig, model_dir:str, split_seed:int
     "Preference pairs, as `stage_prefs`, of the source in `model_dir` playing each train case of `split_seed` `cfg.samples` times."
     from agentsafety.agents.backends import HFBackend
     from agentsafety.agents.policies import PolicyRun
-    from agentsafety.agents.rollout import rollout
+    from agentsafety.agents.rollout import sample_rollouts
     from agentsafety.training.prefs import judged_from_runs
     from agentsafety.agents.lm import quiet_loading
     quiet_loading(False)  # no weight-loading bars from worker processes
     world, backend = study_world(cfg), HFBackend(model_dir, device=cfg.device)
-    train, runs = split_cases(split_seed, cfg.n_cases)[0], []
-    for k in range(cfg.samples):
-        trajs = rollout(world, backend, train, replace(cfg.rollout, temperature=cfg.sample_temperature, seed=k), progress=False)
-        runs.append(PolicyRun(f"sample-{k}", trajs, [world.judge(t) for t in trajs]))
+    train = split_cases(split_seed, cfg.n_cases)[0]
+    samples = sample_rollouts(world, backend, train, cfg.samples, replace(cfg.rollout, temperature=cfg.sample_temperature), progress=False)
+    runs = [PolicyRun(f"sample-{k}", trajs, [world.judge(t) for t in trajs]) for k, trajs in enumerate(samples)]
     _write_prefs(path, cfg, world, judged_from_runs(runs))
 
 # %% ../../nbs/study/01_stages.ipynb #s55
