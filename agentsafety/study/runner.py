@@ -118,7 +118,8 @@ def _own_pairs(self:Study)->dict:
     done = dict(zip(cells, self._run(jobs, "pairs of the sources' own episodes")))
     need = {d for sch in self.cfg.schedules for d in parse_schedule(sch)}
     for (n, sd), r in done.items():
-        if none := sorted(d for d in need if not _counts(r).get(d)):
+        counts = _counts(r)
+        if none := sorted(d for d in need if not counts.get(d)):
             raise DataError(f"{r.path}: {n}'s {self.cfg.samples} episodes per train case of split {sd} at temperature {self.cfg.sample_temperature} "
                             f"gave no {', '.join(none)} pairs (they differ too little); raise samples or sample_temperature")
     self._own = done
