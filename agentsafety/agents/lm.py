@@ -13,7 +13,8 @@ from typing import Callable, Iterable
 # %% auto #0
 __all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'CHATML_TEMPLATE', 'train_tokenizer',
            'with_assistant_marks', 'TinyConfig', 'tiny_model', 'n_params', 'tiny_agent', 'save_agent', 'load_agent',
-           'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'quiet_loading', 'cpu_lm_head']
+           'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'reused_heap', 'quiet_loading',
+           'cpu_lm_head']
 
 # %% ../../nbs/agents/01_lm.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -178,6 +179,25 @@ def torch_threads(n:int|None):
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../../nbs/agents/01_lm.ipynb #c055b
+def _glibc():
+    "glibc's C library, or None (another libc, another system)."
+    import ctypes, ctypes.util, platform
+    if platform.system() != 'Linux' or platform.libc_ver()[0] != 'glibc': return None
+    return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+
+# %% ../../nbs/agents/01_lm.ipynb #c055c
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt's parameters (malloc.h)
+
+@contextmanager
+def reused_heap():
+    "Run the block with freed memory kept in the heap (no `mmap` for large blocks, no trimming); then restore glibc's defaults and trim."
+    libc = _glibc()
+    if libc is None: yield; return
+    libc.mallopt(_M_MMAP_MAX, 0); libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    try: yield
+    finally: libc.mallopt(_M_MMAP_MAX, 65536); libc.mallopt(_M_TRIM_THRESHOLD, 128 * 1024); libc.malloc_trim(0)
+
 # %% ../../nbs/agents/01_lm.ipynb #c057
 def quiet_loading(progress:bool):
     "Silence transformers' info chatter; without `progress`, also the dataset-preparation bars."
@@ -188,8 +208,8 @@ def quiet_loading(progress:bool):
     else: datasets.disable_progress_bars(); hf_logging.disable_progress_bar()
 
 # %% ../../nbs/agents/01_lm.ipynb #c060
-def _labelled_scores(head, h, lab, num_items_in_batch=None):
-    "The fused head's output from hidden states `h` and next-token labels `lab` (-100: unlabelled), `head` applied to the labelled positions only."
+def _labelled_scores(head, h, lab, num_items_in_batch=None, sum_sq:bool=False):
+    "The fused head's output from hidden states `h` and next-token labels `lab` (-100: unlabelled), `head` applied to the labelled positions only; `log_sum_sq_probs` (WPO's weights) only with `sum_sq`."
     import torch
     from trl.trainer.utils import FusedCausalLMOutput
     mask = lab != -100
@@ -198,16 +218,18 @@ def _labelled_scores(head, h, lab, num_items_in_batch=None):
     tgt = lab[mask]
     lp = logp.gather(-1, tgt[:, None]).squeeze(-1)
     with torch.no_grad():
-        ent, mean = -(logp.exp() * logp).sum(-1), logits.mean(-1)
-        top, sq = logits.argmax(-1) == tgt, torch.logsumexp(2 * logp, -1)
+        p = logp.exp()
+        ent, mean, top = -(p * logp).sum(-1), logits.mean(-1), logits.argmax(-1) == tgt
+        sq = (p * p).sum(-1).log() if sum_sq else None
     full = lambda x: x.new_zeros(mask.shape).masked_scatter(mask, x)
     log_probs = full(lp)
     loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
-    return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=full(ent), log_sum_sq_probs=full(sq),
+    return FusedCausalLMOutput(loss=loss, log_probs=log_probs, entropy=full(ent), log_sum_sq_probs=None if sq is None else full(sq),
                                mean_logits=full(mean), is_top1=full(top), label_mask=mask)
 
 # %% ../../nbs/agents/01_lm.ipynb #c063
-def cpu_lm_head(model):
+def cpu_lm_head(model, sum_sq:bool=False # also `log_sum_sq_probs` (TRL's DPO needs it only for WPO weights)
+               ):
     "On CPU, make `model(..., fused_lm_head=True)` score only the labelled positions with one plain matmul."
     import functools, types
     if next(model.parameters()).device.type != 'cpu': return model
@@ -222,6 +244,6 @@ def cpu_lm_head(model):
         h = self.get_decoder()(*args, **kw).last_hidden_state
         if shift_labels is None: h, lab = h[:, :-1], labels[:, 1:]
         else: lab = shift_labels
-        return _labelled_scores(self.get_output_embeddings(), h, lab, num_items_in_batch)
+        return _labelled_scores(self.get_output_embeddings(), h, lab, num_items_in_batch, sum_sq)
     model.forward = types.MethodType(forward, model)
     return model

@@ -12,7 +12,7 @@ from typing import Sequence
 from ..core import DataError, atomic_write_text, N_CASES
 from ..names import parse_schedule, schedule_name
 from .prefs import read_pairs, split_examples, check_example, decision_pair
-from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, cpu_lm_head, quiet_loading
+from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, reused_heap, cpu_lm_head, quiet_loading
 
 # %% auto #0
 __all__ = ['PRESETS', 'DPOSettings', 'preset', 'shared_prefix', 'length_grouped', 'dpo_stage', 'train_schedule', 'dpo_command']
@@ -332,7 +332,7 @@ def _trainer(model, tok, settings:DPOSettings, args, train:list, test:list, log_
     ds = lambda exs: Dataset.from_list([{k: e[k] for k in ('prompt', 'chosen', 'rejected')} for e in exs])
     trainer = DPOTrainer(model=model, ref_model=None, args=args, train_dataset=ds(train), eval_dataset=ds(test) if settings.evaluate and test else None,
                          processing_class=tok, peft_config=_lora_config(settings), callbacks=[_metrics_callback(log_path, data_name)])
-    if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model())  # after TRL's own head patch, which scores every position on CPU
+    if settings.cpu_head: cpu_lm_head(trainer.model.get_base_model(), sum_sq=trainer.use_weighting)  # after TRL's own head patch, which scores every position on CPU
     if not progress: trainer.remove_callback(PrinterCallback)
     return trainer
 
@@ -385,7 +385,7 @@ def dpo_stage(model_dir, # the model to post-train (its own reference)
     train_kept, test_kept, dropped = _kept_pairs(train, test, tok, settings, data_name, split_seed)
     epochs, log_path = _stage_epochs(settings, data_name), _fresh_log(out_dir)
     model = _load_model(model_dir, settings)
-    with torch_threads(auto_threads(model, settings.threads)), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    with torch_threads(auto_threads(model, settings.threads)), reused_heap(), _no_tqdm(not progress), tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing.* is deprecated', category=FutureWarning)  # raised inside TRL/PEFT, nothing to act on
         trainer = _trainer(model, tok, settings, _dpo_config(settings, tmp, epochs, progress), train_kept, test_kept, log_path, data_name, progress)
         result, runtime, evaluation = _train(trainer, settings, test_kept)

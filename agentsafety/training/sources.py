@@ -14,7 +14,7 @@ from ..environments.sandbox.world import SandboxWorld
 from ..agents.prompt import agent_prompt
 from ..agents.policies import STRATEGIES, get_policy, play
 from ..agents.lm import (TinyConfig, train_tokenizer, tiny_model, n_params, save_agent, drop_long, auto_threads,
-                                   torch_threads, quiet_loading, cpu_lm_head, with_assistant_marks)
+                                   torch_threads, reused_heap, quiet_loading, cpu_lm_head, with_assistant_marks)
 from ..agents.backends import HFBackend
 from ..agents.rollout import rollout, RolloutConfig
 from .prefs import trajectory_messages
@@ -92,7 +92,7 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
     quiet_loading(progress)
     with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
     kept, dropped = _sft_data(examples, tokenizer, settings.max_length)
-    with torch_threads(auto_threads(model, settings.threads)), tempfile.TemporaryDirectory() as tmp:
+    with torch_threads(auto_threads(model, settings.threads)), reused_heap(), tempfile.TemporaryDirectory() as tmp:
         trainer = _sft_trainer(model, tokenizer, kept, settings, tmp, progress)
         out = trainer.train()
     model.eval()
