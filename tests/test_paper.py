@@ -121,8 +121,8 @@ def test_before_after(quick_study):
 def test_killed_run_resumes_to_the_same_summary(quick_study, tmp_path):
     "Kill `agentsafety paper` while it trains, run it again: finished stages are kept and the summary is the same."
     run, reference = quick_study
-    # start from the finished run's early stages (the world and the source's own pairs; the sources are shipped) so the kill lands in training
-    for st in ('world', 'source-prefs'):
+    # start from the finished run's early stages (the world, the source's own episodes and their pairs; the sources are shipped) so the kill lands in training
+    for st in ('world', 'source-samples', 'source-prefs'):
         shutil.copytree(run/'stages'/st, tmp_path/'quick'/'stages'/st)
     p = subprocess.Popen([AGENTSAFETY, 'paper', *QUICK, '--out', str(tmp_path)], cwd=ROOT, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)

@@ -11,7 +11,7 @@ ray = pytest.importorskip('ray')
 from agentsafety.study.config import study_config
 from agentsafety.study.runner import Study
 
-EARLY = ('world', 'source-prefs') # the stages before training: the world and the source's own pairs (the sources are shipped: no stage)
+EARLY = ('world', 'source-samples', 'source-prefs') # the stages before training: the world, the source's own episodes and their pairs (the sources are shipped: no stage)
 
 def _same(a:dict, b:dict):
     "Two summaries agree on everything but where they were written and how they were run."
@@ -103,8 +103,8 @@ def test_gpu_stage_on_a_cluster_without_gpus(ray_study, tmp_path, cluster):
     for st in EARLY: shutil.copytree(run/'stages'/st, dest/'stages'/st)
     stamps = _stamps(dest)
     study = Study(study_config('quick', executor='ray', device='cuda'), dest, progress=False)
-    # the first stage that runs a model on the GPU: sampling the source for its own pairs (their key names the device)
-    with pytest.raises(RuntimeError, match=r'stage source-prefs/Tiny-A_s0 needs 1 CPU and 1 GPU, but no node of the Ray cluster has that \(nodes: CPU 2, GPU 0\)'):
+    # the first stage that runs a model on the GPU: sampling the source's own episodes (their key names the device)
+    with pytest.raises(RuntimeError, match=r'stage source-samples/Tiny-A needs 1 CPU and 1 GPU, but no node of the Ray cluster has that \(nodes: CPU 2, GPU 0\)'):
         study.train()
     assert _stamps(dest) == stamps and not (dest/'stages'/'train').exists()
 

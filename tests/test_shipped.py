@@ -7,6 +7,7 @@ from agentsafety.training.release import (RELEASE_DIR, MANIFEST, BUILD_COMMAND, 
 from agentsafety.study.config import study_config
 from agentsafety.study.runner import Study
 from agentsafety.core import split_cases, DataError
+from agentsafety.training.prefs import load_judged
 
 
 def test_release_is_intact_and_current():
@@ -103,7 +104,7 @@ def test_smol_sandbox_runs_end_to_end(tmp_path, toy_smol_sandbox):
 
 
 def test_pairs_from_the_source(tmp_path):
-    "`pairs_from='source'`: each (source, split seed) gets a stage of pairs of the source's own sampled episodes on that split's train cases, and its DPO stages train on them."
+    "`pairs_from='source'`: a source's episodes of every case its split seeds train on are sampled once; each (source, split seed) gets a stage of pairs of those on its train cases, and its DPO stages train on them."
     cfg = study_config('quick', schedules=['S', 'H'], pairs_from='source', samples=6, sample_temperature=1.5, bootstrap=0)
     study = Study(cfg, tmp_path, progress=False)
     study.evaluate()
@@ -111,6 +112,9 @@ def test_pairs_from_the_source(tmp_path):
     pairs = [json.loads(l) for l in (prefs/'help.jsonl').read_text().splitlines()]
     train = set(split_cases(0, cfg.n_cases)[0])
     assert pairs and {p['chosen_model'] for p in pairs} <= {f'sample-{k}' for k in range(6)} and {p['case_idx'] for p in pairs} <= train
+    played = load_judged(tmp_path/'stages'/'source-samples'/'Tiny-A')  # one stage for all split seeds, each case once per sample
+    union = set().union(*(split_cases(sd, cfg.n_cases)[0] for sd in cfg.seeds))
+    assert sorted(j.case_idx for j in played) == sorted(list(union) * 6)
     deps = json.loads((tmp_path/'stages'/'train'/'dpo_Tiny-A_help_prog_s0'/'stage.json').read_text())['deps']
     assert 'source-prefs/Tiny-A_s0' in deps and 'prefs' not in deps
     assert not (tmp_path/'stages'/'pool').exists()  # the scripted pool is not played at all

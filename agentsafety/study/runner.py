@@ -42,7 +42,7 @@ def _keys(self:Study, *names)->dict:
     return {k: d[k] for k in names} | ({'world_format': WORLD_FORMAT} if 'env' in names and self.cfg.env == 'sandbox' else {})
 
 # %% ../../nbs/study/02_runner.ipynb #r14
-Study._MODEL_STAGES = ('stage_source', 'stage_source_prefs', 'stage_train', 'stage_eval')
+Study._MODEL_STAGES = ('stage_source', 'stage_source_samples', 'stage_train', 'stage_eval')
 
 @patch
 def _place(self:Study, job:Job)->Job:
@@ -107,14 +107,27 @@ def _counts(r:StageResult)->dict:
     "Pairs per data set of a pairs stage."
     return json.loads((r.path/'counts.json').read_text())
 
+# %% ../../nbs/study/02_runner.ipynb #r38a
+@patch
+def _own_samples(self:Study)->dict[str, StageResult]:
+    "source → its stage of judged own episodes (`stage_source_samples`) of every case that one of its split seeds trains on."
+    splits, sources = {}, self._sources()
+    for n, _, sd in self._grid(): splits.setdefault(n, set()).add(sd)
+    cases = {n: sorted(set().union(*(split_cases(sd, self.cfg.n_cases)[0] for sd in sds))) for n, sds in splits.items()}
+    key = self._keys(*_WORLD_KEYS, 'judge', 'samples', 'sample_temperature', 'rollout', 'device')
+    jobs = [Job(f"source-samples/{n}", key | {'source': n, 'cases': c}, 'stage_source_samples',
+                {'cfg': self.cfg, 'model_dir': self.source_model(n), 'cases': c}, [sources[n]]) for n, c in cases.items()]
+    return dict(zip(cases, self._run(jobs, "the sources' own episodes")))
+
+# %% ../../nbs/study/02_runner.ipynb #r38b
 @patch
 def _own_pairs(self:Study)->dict:
     "`(source, split seed)` → its stage of pairs of the source's own episodes, every data set the schedules need checked to have pairs; found once per `Study`."
     if self._own is not None: return self._own
-    cells, sources = sorted({(n, sd) for n, _, sd in self._grid()}), self._sources()
-    key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'both_mode', 'pool_seed', 'samples', 'sample_temperature', 'rollout', 'device')
-    jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'source': n, 'split_seed': sd}, 'stage_source_prefs',
-                {'cfg': self.cfg, 'model_dir': self.source_model(n), 'split_seed': sd}, [sources[n]]) for n, sd in cells]
+    cells, samples = sorted({(n, sd) for n, _, sd in self._grid()}), self._own_samples()
+    key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'both_mode', 'pool_seed', 'rollout')
+    jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'split_seed': sd}, 'stage_source_prefs',
+                {'cfg': self.cfg, 'samples_dir': str(samples[n].path), 'split_seed': sd}, [samples[n]]) for n, sd in cells]
     done = dict(zip(cells, self._run(jobs, "pairs of the sources' own episodes")))
     need = {d for sch in self.cfg.schedules for d in parse_schedule(sch)}
     for (n, sd), r in done.items():

@@ -18,9 +18,10 @@ from .config import StudyConfig
 
 # %% auto #0
 __all__ = ['PREF_RULES', 'STAGE_FUNCTIONS', 'CURRENT_FILE', 'stable_hash', 'StageResult', 'input_result', 'Pipeline',
-           'study_world', 'stage_world', 'stage_pool', 'cap_per_case', 'stage_prefs', 'stage_source_prefs',
-           'stage_source', 'stage_train', 'stage_eval', 'stage_reference', 'Job', 'stage_function', 'run_job',
-           'die_with_parent', 'record_current', 'stage_folders', 'unused_stages', 'study_roots', 'gc_command']
+           'study_world', 'stage_world', 'stage_pool', 'cap_per_case', 'stage_prefs', 'stage_source_samples',
+           'stage_source_prefs', 'stage_source', 'stage_train', 'stage_eval', 'stage_reference', 'Job',
+           'stage_function', 'run_job', 'die_with_parent', 'record_current', 'stage_folders', 'unused_stages',
+           'study_roots', 'gc_command']
 
 # %% ../../nbs/study/01_stages.ipynb #s05
 def stable_hash(obj)->str:
@@ -176,19 +177,25 @@ def stage_prefs(path:Path, cfg:StudyConfig, pool_dir:str):
     _write_prefs(path, cfg, study_world(cfg), load_judged(pool_dir))
 
 # %% ../../nbs/study/01_stages.ipynb #sp02
-def stage_source_prefs(path:Path, cfg:StudyConfig, model_dir:str, split_seed:int):
-    "Preference pairs, as `stage_prefs`, of the source in `model_dir` playing each train case of `split_seed` `cfg.samples` times."
+def stage_source_samples(path:Path, cfg:StudyConfig, model_dir:str, cases:list):
+    "The source in `model_dir` playing each of `cases` `cfg.samples` times at `cfg.sample_temperature`, judged: `path/sample-<k>/` holds the k-th episodes."
     from agentsafety.agents.backends import HFBackend
     from agentsafety.agents.policies import PolicyRun
     from agentsafety.agents.rollout import sample_rollouts
-    from agentsafety.training.prefs import judged_from_runs
     from agentsafety.agents.lm import quiet_loading
     quiet_loading(False)  # no weight-loading bars from worker processes
     world, backend = study_world(cfg), HFBackend(model_dir, device=cfg.device)
-    train = split_cases(split_seed, cfg.n_cases)[0]
-    samples = sample_rollouts(world, backend, train, cfg.samples, replace(cfg.rollout, temperature=cfg.sample_temperature), progress=False)
-    runs = [PolicyRun(f"sample-{k}", trajs, [world.judge(t) for t in trajs]) for k, trajs in enumerate(samples)]
-    _write_prefs(path, cfg, world, judged_from_runs(runs))
+    samples = sample_rollouts(world, backend, cases, cfg.samples, replace(cfg.rollout, temperature=cfg.sample_temperature), progress=False)
+    for k, trajs in enumerate(samples):
+        name = f"sample-{k:0{len(str(cfg.samples - 1))}d}"  # zero-padded: files sort in sample order
+        PolicyRun(name, trajs, [world.judge(t) for t in trajs]).write(path/name/results_file(name, cfg.judge, cfg.n_cases))
+
+# %% ../../nbs/study/01_stages.ipynb #sp06
+def stage_source_prefs(path:Path, cfg:StudyConfig, samples_dir:str, split_seed:int):
+    "Preference pairs, as `stage_prefs`, of a source's own judged episodes (`stage_source_samples` in `samples_dir`) of the train cases of `split_seed`."
+    from agentsafety.training.prefs import load_judged
+    train = set(split_cases(split_seed, cfg.n_cases)[0])
+    _write_prefs(path, cfg, study_world(cfg), [j for j in load_judged(samples_dir) if j.case_idx in train])
 
 # %% ../../nbs/study/01_stages.ipynb #s55
 def stage_source(path:Path, spec:SourceSpec, base_dir:str):
@@ -241,7 +248,7 @@ def stage_reference(path:Path, cfg:StudyConfig):
     write_scenarios(path/SCENARIOS_FILE, [case_scenario(c) for c in world.cases], policies)
 
 # %% ../../nbs/study/01_stages.ipynb #s69
-STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_source_prefs, stage_source, stage_train, stage_eval, stage_reference)}
+STAGE_FUNCTIONS = {f.__name__: f for f in (stage_world, stage_pool, stage_prefs, stage_source_samples, stage_source_prefs, stage_source, stage_train, stage_eval, stage_reference)}
 
 @dataclass
 class Job:
