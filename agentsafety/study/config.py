@@ -31,7 +31,9 @@ def _brief(obj)->str:
 # %% ../../nbs/study/00_config.ipynb #c08
 def _sandbox_rollout()->RolloutConfig:
     "The study's evaluation budget: sandbox episodes are short, so tight budgets keep a runaway turn cheap."
-    return RolloutConfig(max_steps=8, max_new_tokens=192, token_budget=1000, max_retries=1, batch_size=72)
+    # an evaluation plays its test cases (72 in `full`) as one batch; a source's samples, one stream, fill 216 rows:
+    # 1.14x the speed of 72 rows at 2.2 GB per worker (measured on Tiny-B's 126 train cases x 4 samples)
+    return RolloutConfig(max_steps=8, max_new_tokens=192, token_budget=1000, max_retries=1, batch_size=216)
 
 # %% ../../nbs/study/00_config.ipynb #c11
 ENVS, EXECUTORS, SERVE, SOURCES_FROM, PAIRS_FROM = ('sandbox', 'toolemu'), ('local', 'ray'), 'serve:', ('shipped', 'train'), ('pool', 'source')
