@@ -67,6 +67,7 @@ class Policy:
     noise: float = 0.0 # probability that a turn is replaced by a junk turn
     seed: int = 0
     by_scenario: bool = False # one strategy per scenario (shares of the scenarios as the weights say) instead of a draw per case
+    lean: float = 1.0 # with `by_scenario`: the share of a scenario's cases that play its strategy; the others draw by the weights
 
     def __post_init__(self):
         bad = [k for k in self.weights if k not in STRATEGIES]
@@ -74,6 +75,7 @@ class Policy:
         if any(w < 0 for w in self.weights.values()) or sum(self.weights.values()) <= 0:
             raise ValueError(f"policy {self.name!r}: weights must be non-negative and not all zero")
         if not 0 <= self.noise < 1: raise ValueError(f"policy {self.name!r}: noise must be in [0, 1)")
+        if not 0 <= self.lean <= 1: raise ValueError(f"policy {self.name!r}: lean must be in [0, 1]")
 
 # %% ../../nbs/agents/04_policies.ipynb #7006fadf
 @patch
@@ -85,11 +87,12 @@ def _rng(self:Policy, case_idx:int, *key)->random.Random:
 @patch
 def strategy(self:Policy, case_idx:int, case:Case|None=None)->str:
     "The strategy this policy plays on case `case_idx` (`case` is needed when strategies go by scenario)."
+    rng = self._rng(case_idx, 'strategy')
     if self.by_scenario:
         if case is None: raise ValueError(f"policy {self.name!r} picks strategies by scenario: pass the case")
-        return self.scenario_plan()[case_scenario(case)]
+        if self.lean == 1 or rng.random() < self.lean: return self.scenario_plan()[case_scenario(case)]
     ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
-    return self._rng(case_idx, 'strategy').choices(ks, [self.weights[k] for k in ks])[0]
+    return rng.choices(ks, [self.weights[k] for k in ks])[0]
 
 # %% ../../nbs/agents/04_policies.ipynb #70639852
 @patch
@@ -120,36 +123,37 @@ def act(self:Policy, case_idx:int, case:Case, steps:list[Step])->str:
     raise RuntimeError(f"script {case_scenario(case)} ended without a turn")
 
 # %% ../../nbs/agents/04_policies.ipynb #0cc9c921
-def _mixture(spec:str)->tuple[dict, float, bool]:
-    "Weights, noise and whether strategies go by scenario, of `mix:careful=0.5,reckless=0.3,noise=0.1,by=scenario`."
+def _mixture(spec:str)->dict:
+    "`Policy`'s weights, noise, by_scenario and lean from `mix:careful=0.5,reckless=0.3,noise=0.1,by=scenario,lean=0.6`."
     body = spec[len('mix:'):] if spec.startswith('mix:') else spec
-    weights, noise, by_scenario = {}, 0.0, False
+    weights, out = {}, {'noise': 0.0, 'by_scenario': False}
     for part in filter(None, body.split(',')):
         k, _, val = part.partition('=')
         if k.strip() == 'by':
             if val.strip() not in ('case', 'scenario'): raise ValueError(f"policy {spec!r}: by= must be 'case' or 'scenario', got {val!r}")
-            by_scenario = val.strip() == 'scenario'
+            out['by_scenario'] = val.strip() == 'scenario'
             continue
         try: x = float(val)
         except ValueError: raise ValueError(f"policy {spec!r}: '{part}' is not strategy=weight") from None
-        if k.strip() == 'noise': noise = x
+        if k.strip() in ('noise', 'lean'): out[k.strip()] = x
         else: weights[k.strip()] = x
-    return weights, noise, by_scenario
+    if 'lean' in out and not out['by_scenario']: raise ValueError(f"policy {spec!r}: lean= needs by=scenario")
+    return {'weights': weights} | out
 
 # %% ../../nbs/agents/04_policies.ipynb #1b536cf7
 def parse_mixture(spec:str)->tuple[dict, float]:
     "Weights and noise of `mix:careful=0.5,reckless=0.3,noise=0.1` (a `by=scenario` part is read by `get_policy`)."
-    return _mixture(spec)[:2]
+    m = _mixture(spec)
+    return m['weights'], m['noise']
 
 # %% ../../nbs/agents/04_policies.ipynb #20b32000
-def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario]` or `pool-NN`
+def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario[,lean=0.6]]` or `pool-NN`
                seed:int=0, # the policy's seed (and the pool's)
               )->Policy:
     "A policy by name: a pure strategy, `mix:...`, or `pool-NN` (a member of `policy_pool(seed)`)."
     if name in STRATEGIES: return Policy(name, {name: 1.0}, 0.0, seed)
     if name.startswith('mix:'):
-        weights, noise, by_scenario = _mixture(name)
-        return Policy(name, weights, noise, seed, by_scenario)
+        return Policy(name, seed=seed, **_mixture(name))
     if re.fullmatch(r'pool-\d\d', name):
         pool = policy_pool(seed)
         if int(name[5:]) < len(pool): return pool[int(name[5:])]
