@@ -49,10 +49,6 @@ def test_study_refuses_a_source_the_release_does_not_ship():
         study_config('quick', sources=[{'name': SHIPPED_SOURCES[0].name, 'policy': 'careful', 'seed': 0}])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 is open: Tiny-A (release 8b3f777b, by case, leaning reckless) rarely refuses where it "
-                   "could act, so its own H pairs have no refusals to remove; measured here: S +1.04 Safety, H +0.00 Help(Ignore) "
-                   "(Tiny-B, leaning cautious: S +0.44, H +0.22 on the same split). Remove this mark when a source meets both: "
-                   "strict, so a pass fails the suite until then")
 def test_dpo_moves_a_shipped_source(tmp_path):
     "From the first shipped source, the `full` preset's DPO on S pairs raises held-out Safety by at least 0.5 and on H pairs raises held-out Help(Ignore) (one split, one β: about 3 minutes on 2 cores)."
     cfg = study_config('full', betas=[0.1], seeds=[0], schedules=['S', 'H'], sources=[SHIPPED_SOURCES[0]], bootstrap=0)

@@ -23,8 +23,8 @@ __all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_
 RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so an installed package has the models
 BUILD_COMMAND = 'agentsafety sources build' # what rebuilds them
 MANIFEST = 'manifest.json'
-SHIPPED_SOURCES = (SourceSpec('Tiny-A', 'mix:reckless=2,cautious=1,careful=1,by=case', 0),
-                   SourceSpec('Tiny-B', 'mix:reckless=1,cautious=2,careful=1,by=case', 2)) # name, policy and seed of each shipped source
+SHIPPED_SOURCES = (SourceSpec('Tiny-A', 'mix:reckless=2,cautious=1,careful=1,by=scenario,lean=0.5', 0),
+                   SourceSpec('Tiny-B', 'mix:reckless=2,cautious=2,careful=1,by=scenario,lean=0.5', 2)) # name, policy and seed of each shipped source
 
 # %% ../../nbs/training/03_release.ipynb #c009
 @dataclass
