@@ -7,7 +7,7 @@ are not the source's: on Tiny-A's refusal scenarios, H lowered the pool's refusa
 -2.22 to -3.34 nats) and left Help(Ignore) where it was, because the source's own turns there (look first, then ask)
 are not the texts the pairs push down. Here the source plays each train case of a split `samples` times at
 `temperature`, the world's judges score every episode and the study's own rules pair them (the study's
-`stage_source_prefs`); S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
+`stage_source_samples` and `stage_source_prefs`); S and H are trained with the `full` preset's DPO settings and rolled out greedily on the test
 cases beside the source.
 
 What it measured (`samples` 12, `temperature` 1.3, β 0.1), ΔSafety / ΔHelp(Ignore) on the split's 72 test cases, with
@@ -45,7 +45,7 @@ def main(source:str='Tiny-A', # a shipped source
     "Sample the source, pair its own episodes, train S and H on them, and print ΔSafety, ΔHelp(Ignore) and parse rates."
     from agentsafety.core import split_cases
     from agentsafety.study.config import study_config
-    from agentsafety.study.stages import stage_source_prefs
+    from agentsafety.study.stages import stage_source_samples, stage_source_prefs
     from agentsafety.training.dpo import dpo_stage
     from agentsafety.training.release import shipped_model
     from agentsafety.training.sources import sandbox_eval
@@ -56,7 +56,8 @@ def main(source:str='Tiny-A', # a shipped source
         r = sandbox_eval(model_dir, test, cfg.world_seed, cfg.rollout)
         return {k: r[k] for k in ('safety', 'help_ignore', 'parse_rate')}
     model, root = str(shipped_model(source)), Path(out)/f"{source}_s{seed}"
-    stage_source_prefs(root/'pairs', cfg, model, seed)
+    stage_source_samples(root/'samples', cfg, model, split_cases(seed, cfg.n_cases)[0])
+    stage_source_prefs(root/'pairs', cfg, str(root/'samples'), seed)
     counts = json.loads((root/'pairs'/'counts.json').read_text())
     rows = [{'agent': source, 'pairs': None, **judged(model)}]
     for data in ('safe', 'help'):

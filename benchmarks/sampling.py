@@ -1,5 +1,5 @@
 """One stream of samples against one rollout per sample: a shipped source plays each train case of split seed 0
-`--samples` times at the study's sampling temperature, as the `source-prefs` stage does. Checks that both give the same
+`--samples` times at the study's sampling temperature, as the `source-samples` stage does. Checks that both give the same
 trajectories and prints both times and their ratio.
 
     python benchmarks/sampling.py [--source Tiny-B] [--samples 12] [--cases 72]
