@@ -191,7 +191,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # mallopt's parameters (malloc.h)
 
 @contextmanager
 def reused_heap():
-    "Run the block with freed memory kept in the heap (no `mmap` for large blocks, no trimming); then restore glibc's defaults and trim."
+    "Run the block with freed memory kept in the heap (no `mmap` for large blocks, no trimming); then allow both again (glibc's default limits, no longer adapting) and trim."
     libc = _glibc()
     if libc is None: yield; return
     libc.mallopt(_M_MMAP_MAX, 0); libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)

@@ -37,8 +37,8 @@ class Study:
 # %% ../../nbs/study/02_runner.ipynb #r09
 @patch
 def _keys(self:Study, *names)->dict:
-    "The config fields `names` as `asdict` writes them: a stage's key config; one that names the sandbox world also names its text's format (a new format never reuses an old one's stages)."
-    d = asdict(self.cfg)
+    "The config fields `names` as `asdict` writes them (`rollout`: its fingerprint): a stage's key config; one that names the sandbox world also names its text's format (a new format never reuses an old one's stages)."
+    d = asdict(self.cfg) | {'rollout': self.cfg.rollout.fingerprint()}
     return {k: d[k] for k in names} | ({'world_format': WORLD_FORMAT} if 'env' in names and self.cfg.env == 'sandbox' else {})
 
 # %% ../../nbs/study/02_runner.ipynb #r14
