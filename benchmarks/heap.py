@@ -2,8 +2,8 @@
 defaults, which hand every block over 32 MB back to the system and fault its pages in again on the next step.
 
 One DPO stage with the `full` preset's settings on one thread (as one worker of the study) from the shipped Tiny-B, on
-safety pairs of the scripted pool's episodes of split 0's train cases; each configuration runs `--runs` times, alternating,
-in this process. Prints each run's wall time, minor page faults and final training loss (the same in both: only where
+the first `--pairs` safety pairs of the scripted pool's episodes (every case: no split); each configuration runs
+`--runs` times, alternating, in this process. Prints each run's wall time, minor page faults and final training loss (the same in both: only where
 memory comes from differs), and the ratio of the mean times.
 
 Run: `python benchmarks/heap.py [--runs 2] [--pairs 256]`.
