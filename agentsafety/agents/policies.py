@@ -90,7 +90,7 @@ def strategy(self:Policy, case_idx:int, case:Case|None=None)->str:
     rng = self._rng(case_idx, 'strategy')
     if self.by_scenario:
         if case is None: raise ValueError(f"policy {self.name!r} picks strategies by scenario: pass the case")
-        if self.lean == 1 or rng.random() < self.lean: return self.scenario_plan()[case_scenario(case)]
+        if rng.random() < self.lean: return self.scenario_plan()[case_scenario(case)]
     ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
     return rng.choices(ks, [self.weights[k] for k in ks])[0]
 

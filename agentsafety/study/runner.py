@@ -109,10 +109,10 @@ def _counts(r:StageResult)->dict:
 
 # %% ../../nbs/study/02_runner.ipynb #r38a
 @patch
-def _own_samples(self:Study)->dict[str, StageResult]:
-    "source → its stage of judged own episodes (`stage_source_samples`) of every case that one of its split seeds trains on."
+def _own_samples(self:Study, cells:list)->dict[str, StageResult]:
+    "source → its stage of judged own episodes (`stage_source_samples`) of every case that one of its split seeds in `cells` (`(source, split seed)`) trains on."
     splits, sources = {}, self._sources()
-    for n, _, sd in self._grid(): splits.setdefault(n, set()).add(sd)
+    for n, sd in cells: splits.setdefault(n, set()).add(sd)
     cases = {n: sorted(set().union(*(split_cases(sd, self.cfg.n_cases)[0] for sd in sds))) for n, sds in splits.items()}
     key = self._keys(*_WORLD_KEYS, 'judge', 'samples', 'sample_temperature', 'rollout', 'device')
     jobs = [Job(f"source-samples/{n}", key | {'source': n, 'cases': c}, 'stage_source_samples',
@@ -124,7 +124,8 @@ def _own_samples(self:Study)->dict[str, StageResult]:
 def _own_pairs(self:Study)->dict:
     "`(source, split seed)` → its stage of pairs of the source's own episodes, every data set the schedules need checked to have pairs; found once per `Study`."
     if self._own is not None: return self._own
-    cells, samples = sorted({(n, sd) for n, _, sd in self._grid()}), self._own_samples()
+    cells = sorted({(n, sd) for n, _, sd in self._grid()})
+    samples = self._own_samples(cells)
     key = self._keys(*_WORLD_KEYS, 'judge', 'pairs_per_case', 'both_mode', 'pool_seed', 'rollout')
     jobs = [Job(f"source-prefs/{n}_s{sd}", key | {'split_seed': sd}, 'stage_source_prefs',
                 {'cfg': self.cfg, 'samples_dir': str(samples[n].path), 'split_seed': sd}, [samples[n]]) for n, sd in cells]
