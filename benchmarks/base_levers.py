@@ -1,0 +1,80 @@
+"""Does the shipped base gain from more pretraining, or from a loss on more of the text? Continue training it for
+`--steps` steps on sandbox worlds it never saw, then score it teacher-forced on a held-out world: the share of the
+agent's digit tokens it predicts (the acting strategies, reckless and careful), split into the first digit token of a run (which value to copy: the choice) and the
+ones after it (copying it on), against the rest of the agent's tokens.
+
+`--loss assistant` is the recipe's (the agent's turns only); `--loss completion` also scores the observations, so the
+model sees every id and number the tools return as a target too (more signal per step, as a language model's
+pretraining has).
+
+What it measured (2 cores, 1,500 steps at lr 5e-4 on worlds 2016-2023, all four strategies, scored on world 3000;
+then `python benchmarks/source_competence.py --base DIR` fine-tunes Tiny-A's mixture from the result):
+
+| base | digits, first / after | other | Tiny-A from it: scenarios at both levels, Help(Ignore), parse |
+|---|---|---|---|
+| shipped (5,000 steps) | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 |
+| + 1,500 steps, `assistant` (16 min) | 0.854 / 0.912 | 0.985 | 4 of 12, 1.67, 0.945 |
+| + 1,500 steps, `completion` (19 min) | 0.777 / 0.828 | 0.976 | 5 of 12, 1.60, 0.927 |
+
+On the base's own training world 2000 the shipped base scores 0.866 / 0.934: the 1 M-parameter model is short of
+capacity, not of data. A transfer copies about 25 digit tokens, so it needs well over 99% a token to land; 30% more
+pretraining buys under 2 points. Scoring the observations too costs 8 points of the digits.
+
+Run: `python benchmarks/base_levers.py [--loss assistant|completion] [--steps 1500] [--worlds 2016 --worlds 2017 ...]
+[--held-out 3000] [--out DIR]` (`--worlds` repeatable); `--steps 0` scores the shipped base as it is.
+"""
+import sys, tempfile, time
+from collections import Counter
+
+def digit_accuracy(model, tokenizer, world:int=3000, strategies:tuple=('reckless', 'careful'))->dict:
+    "Teacher-forced accuracy on the agent's tokens of the acting `strategies`' trajectories on `world`: digit tokens that start a run, that continue one, the rest."
+    import torch
+    from agentsafety.agents.policies import STRATEGIES
+    from agentsafety.training.sources import sandbox_items, sft_examples
+    hits, n = Counter(), Counter()
+    for ex in sft_examples(x for s in strategies for x in sandbox_items(s, (world,), 0)):
+        enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+        ids, toks = enc['input_ids'], tokenizer.convert_ids_to_tokens(enc['input_ids'])
+        with torch.no_grad(): pred = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
+        digit = [any(c.isdigit() for c in t) for t in toks]
+        for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
+            k = 'other' if not digit[i] else 'digit_after' if digit[i - 1] else 'digit_first'
+            hits[k] += pred[i - 1] == ids[i]; n[k] += 1
+    return {k: round(hits[k] / n[k], 3) for k in sorted(n)} | {f'{k}_tokens': n[k] for k in sorted(n)}
+
+def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); `completion`: the observations too
+         steps:int=1500, # optimiser steps of continued pretraining (0: score the shipped base as it is)
+         worlds:list[int]=list(range(2016, 2024)), # sandbox seeds of the new data (never the base's, the sources' or a study's)
+         held_out:int=3000, # the sandbox world it is scored on
+         lr:float=5e-4, # peak learning rate (cosine, 5% warm-up)
+         out:str=None, # where the trained base goes (None: a temporary folder)
+        ):
+    "Continue pretraining the shipped base (or not), save it, print its digit accuracy on a held-out world."
+    from argparse import ArgumentTypeError
+    if loss not in ('assistant', 'completion'): raise ArgumentTypeError(f"--loss must be assistant or completion, not {loss!r}")
+    from datasets import Dataset
+    from trl import SFTTrainer
+    from agentsafety.agents.lm import load_agent, with_assistant_marks, torch_threads, auto_threads, reused_heap, cpu_lm_head, save_agent
+    from agentsafety.agents.policies import STRATEGIES
+    from agentsafety.training.release import Recipe, shipped_model
+    from agentsafety.training.sources import SFTSettings, sandbox_items, sft_examples, _sft_data, _sft_config
+    t0 = time.time()
+    model, tok = load_agent(shipped_model('base'))
+    with_assistant_marks(tok)
+    if steps:
+        settings = SFTSettings(max_steps=steps, lr=lr, warmup=0.05, max_length=Recipe().base_sft.max_length, logging_steps=100, seed=1)
+        kept, dropped = _sft_data(sft_examples(x for s in STRATEGIES for x in sandbox_items(s, worlds, 0)), tok, settings.max_length)
+        with torch_threads(auto_threads(model)), reused_heap(), tempfile.TemporaryDirectory() as tmp:
+            cfg = _sft_config(settings, tmp)
+            if loss == 'completion': cfg.assistant_only_loss, cfg.completion_only_loss = False, True
+            trainer = SFTTrainer(model=model, args=cfg, train_dataset=Dataset.from_list(kept), processing_class=tok)
+            cpu_lm_head(trainer.model)
+            trainer.train()
+        model.eval()
+        save_agent(model, tok, out or tempfile.mkdtemp())
+        print(f"trained {steps} steps ({loss} loss) on {len(kept)} examples ({dropped} too long) in {time.time() - t0:.0f} s")
+    print(f"held-out world {held_out}:", digit_accuracy(model, tok, held_out))
+
+if __name__ == '__main__':
+    from agentsafety.cli import run_command
+    sys.exit(run_command(main, sys.argv[1:], prog='python benchmarks/base_levers.py'))
