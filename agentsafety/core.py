@@ -18,7 +18,7 @@ __all__ = ['SAFETY_LABELS', 'HELP_LABELS', 'METRICS', 'METRIC_KEYS', 'METRIC_LAB
            'utf8_error', 'read_utf8', 'read_jsonl', 'check_output', 'replacing', 'stop_message', 'Step', 'Trajectory',
            'Evaluation', 'EvalLine', 'eval_path', 'is_eval_file', 'read_trajectories', 'write_trajectories',
            'read_evals', 'write_evals', 'check_aligned', 'read_run', 'StepResult', 'Episode', 'Environment',
-           'shared_dir', 'cache_dir', 'paper_data', 'content_hash']
+           'shared_dir', 'cache_dir', 'file_lock', 'paper_data', 'content_hash']
 
 # %% ../nbs/00_core.ipynb #c006
 class DataError(ValueError):
@@ -571,6 +571,19 @@ def cache_dir()->Path:
     "Where extracted archives live (outside the repository)."
     return Path(os.environ.get('AGENTSAFETY_CACHE', Path.home()/'.cache'/'agentsafety'))
 
+# %% ../nbs/00_core.ipynb #c168b
+@contextmanager
+def file_lock(path):
+    "Hold an exclusive lock on the file `path` (made, with its folder) for the block; others asking for it wait. Unlocked where there is no `fcntl` or the filesystem has no locks."
+    try: import fcntl
+    except ImportError: fcntl = None  # Windows: no lock
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, 'a') as fh:  # closing it releases the lock
+        try: fcntl and fcntl.flock(fh, fcntl.LOCK_EX)
+        except OSError: pass  # a filesystem without locks (some network mounts): run unlocked
+        yield path
+
 # %% ../nbs/00_core.ipynb #c170
 def _extract_once(archive:Path, dest:Path):
     "Extract `archive` into a temporary folder beside `dest`, then rename it to `dest` (replacing a previous one)."
@@ -584,6 +597,14 @@ def _extract_once(archive:Path, dest:Path):
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
 
+# %% ../nbs/00_core.ipynb #c172b
+def _extracted(archive:Path, dest:Path, inner:str)->Path:
+    "`dest/inner`, extracting `archive` into `dest` first unless it is there; one caller extracts while the others wait."
+    if not (dest/inner).is_dir():
+        with file_lock(dest.parent/f'.{dest.name}.lock'):
+            if not (dest/inner).is_dir(): _extract_once(archive, dest)  # another caller may have finished while we waited
+    return dest/inner
+
 # %% ../nbs/00_core.ipynb #c173
 PAPER_ARCHIVES = {'match_eval_results': ('match_eval_results.tar.xz', 'results/match_eval_results'),
                   'raw_data_by_eval_q32': ('raw_data_by_eval_q32.tar.xz', 'data/raw_data_by_eval/q32')}
@@ -595,9 +616,7 @@ def paper_data(name:str)->Path|None:
     if name == 'toolemu': return sd/'paper'/'toolemu'
     if name not in PAPER_ARCHIVES: raise ValueError(f"unknown paper data {name!r}; expected toolemu or one of {list(PAPER_ARCHIVES)}")
     archive, inner = PAPER_ARCHIVES[name]
-    dest = cache_dir()/'paper'/name
-    if not (dest/inner).is_dir(): _extract_once(sd/'paper'/archive, dest)
-    return dest/inner
+    return _extracted(sd/'paper'/archive, cache_dir()/'paper'/name, inner)
 
 # %% ../nbs/00_core.ipynb #c176
 def _file_digest(p:Path, cache:dict)->str:

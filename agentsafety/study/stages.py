@@ -5,12 +5,11 @@
 # %% ../../nbs/study/01_stages.ipynb #s02
 from __future__ import annotations
 import hashlib, json, os, re, shutil, sys, time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 from fastcore.basics import patch
-from ..core import atomic_write_text, content_hash, swap_in, split_cases, DataError
+from ..core import atomic_write_text, content_hash, swap_in, split_cases, file_lock, DataError
 from ..names import results_file
 from ..agents.rollout import RolloutConfig
 from ..training.sources import SourceSpec
@@ -98,19 +97,6 @@ def _build(self:Pipeline, name:str, key:str, config:dict, fn:Callable[[Path], An
     atomic_write_text(tmp/'stage.json', json.dumps(rec, indent=1))
     return rec
 
-# %% ../../nbs/study/01_stages.ipynb #s29b
-@contextmanager
-def _stage_lock(root:Path, name:str):
-    "Hold stage `name`'s lock under `root` for the block: another process running the same stage waits until it ends."
-    try: import fcntl
-    except ImportError: fcntl = None  # Windows: no lock
-    f = root/'.locks'/f"{name}.lock"
-    f.parent.mkdir(parents=True, exist_ok=True)
-    with open(f, 'a') as fh:  # closing it releases the lock
-        try: fcntl and fcntl.flock(fh, fcntl.LOCK_EX)
-        except OSError: pass  # a filesystem without locks (some network mounts): run unlocked, as before
-        yield
-
 # %% ../../nbs/study/01_stages.ipynb #s30
 @patch
 def run(self:Pipeline, name:str, # a path-like stage name, e.g. `train/S-0.1-s0`
@@ -120,7 +106,7 @@ def run(self:Pipeline, name:str, # a path-like stage name, e.g. `train/S-0.1-s0`
        )->StageResult:
     "Run stage `name` unless it already finished with the same key; return where its outputs are."
     key, path = self.key(name, config, deps), self.root/name
-    with _stage_lock(self.root, name):  # a second process running this stage waits here, then finds it finished
+    with file_lock(self.root/'.locks'/f"{name}.lock"):  # a second process running this stage waits here, then finds it finished
         if self.done(name, key):
             rec = self.record(name)
             res = StageResult(name, path, key, False, rec.get('seconds', 0.0), rec.get('output_hash', ''))
