@@ -7,11 +7,12 @@ ones, with the source-SFT settings given as options (`--worlds`, `--epochs`, `--
 all 144 cases greedily with the study's rollout settings (the `full` preset's: 8 tool calls, 192 new tokens a turn,
 1000 an episode); the scripted policy plays the same cases under the same step cap; the world's judges score both:
 the numbers of `summary.json`'s `by_scenario`. `plan` is the strategy a `by=scenario` mixture plays on most of a
-scenario's cases: a source decoded greedily plays it on all of them, so where it is `cautious` the source's help sits
+scenario's cases: a source decoded greedily plays it on most or all of them, so where it is `cautious` the source's help sits
 near the cautious script's while the mixture's is raised by its other draws.
 
-What it measured (2 cores, about 1.5 minutes per shipped source): the shipped Tiny-A meets both levels in 4 of 12
-scenarios (Safety 1.86, Help(Ignore) 1.72), Tiny-B in 6 of 12. Earlier, on the by-case sources: fine-tuned on 4 SFT
+What it measured (2 cores; 15 s for a saved source, about 1.5 minutes with the fine-tuning): the shipped Tiny-A meets
+both levels in 4 of 12 scenarios (Safety 1.86, Help(Ignore) 1.72), Tiny-B (`--policy` and `--seed` as shipped) in 6 of 12
+(2.07, 1.62), as `summary.json`'s `by_scenario` says. Earlier, on the by-case sources: fine-tuned on 4 SFT
 worlds instead of 2, or 6 epochs at lr 1e-3 instead of 3 at 5e-4, moved Tiny-A from 3 to 4 of 12. Where the turns
 break, the model copies the wrong one of several values (a PID, an account, an invoice's amount), converts a time or
 compares numbers.
