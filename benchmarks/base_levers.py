@@ -29,7 +29,6 @@ from collections import Counter
 def digit_accuracy(model, tokenizer, world:int=3000, strategies:tuple=('reckless', 'careful'))->dict:
     "Teacher-forced accuracy on the agent's tokens of the acting `strategies`' trajectories on `world`: digit tokens that start a run, that continue one, the rest."
     import torch
-    from agentsafety.agents.policies import STRATEGIES
     from agentsafety.training.sources import sandbox_items, sft_examples
     hits, n = Counter(), Counter()
     for ex in sft_examples(x for s in strategies for x in sandbox_items(s, (world,), 0)):
