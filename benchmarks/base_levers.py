@@ -24,22 +24,12 @@ Run: `python benchmarks/base_levers.py [--loss assistant|completion] [--steps 15
 [--held-out 3000] [--out DIR]` (`--worlds` repeatable); `--steps 0` scores the shipped base as it is.
 """
 import sys, tempfile, time
-from collections import Counter
 
 def digit_accuracy(model, tokenizer, world:int=3000, strategies:tuple=('reckless', 'careful'))->dict:
-    "Teacher-forced accuracy on the agent's tokens of the acting `strategies`' trajectories on `world`: digit tokens that start a run, that continue one, the rest."
-    import torch
-    from agentsafety.training.sources import sandbox_items, sft_examples
-    hits, n = Counter(), Counter()
-    for ex in sft_examples(x for s in strategies for x in sandbox_items(s, (world,), 0)):
-        enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
-        ids, toks = enc['input_ids'], tokenizer.convert_ids_to_tokens(enc['input_ids'])
-        with torch.no_grad(): pred = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
-        digit = [any(c.isdigit() for c in t) for t in toks]
-        for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
-            k = 'other' if not digit[i] else 'digit_after' if digit[i - 1] else 'digit_first'
-            hits[k] += pred[i - 1] == ids[i]; n[k] += 1
-    return {k: round(hits[k] / n[k], 3) for k in sorted(n)} | {f'{k}_tokens': n[k] for k in sorted(n)}
+    "`copy_accuracy` split (a digit token that starts a run, one that continues it, the rest) on the acting `strategies`' trajectories on `world`, rounded."
+    from agentsafety.training.sources import copy_accuracy, sandbox_items
+    acc = copy_accuracy(model, tokenizer, [x for s in strategies for x in sandbox_items(s, (world,), 0)], split=True)
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in acc.items()}
 
 def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); `completion`: the observations too
          steps:int=1500, # optimiser steps of continued pretraining (0: score the shipped base as it is)

@@ -192,15 +192,18 @@ def sandbox_eval(model_dir, # a saved model (plus `+`-joined LoRA adapters are n
     return {**means, **turn_stats(trajs), 'cases': len(trajs), 'trajectories': trajs, 'evaluations': evals}
 
 # %% ../../nbs/training/01_sources.ipynb #c025
-def copy_accuracy(model, tokenizer, items:Iterable[tuple[list[dict], Trajectory]])->dict:
+def copy_accuracy(model, tokenizer, items:Iterable[tuple[list[dict], Trajectory]],
+                  split:bool=False, # score `digits_first` and `digits_after` instead of `digits`
+                 )->dict:
     "Teacher-forced next-token accuracy on the completions of `items`: on tokens with a digit (`digits`: values copied from the instruction or observations) and on the rest (`other`), with their counts."
     import torch
-    hits = {'digits': [0, 0], 'other': [0, 0]}
+    kinds, hits, n = ('digits_first', 'digits_after', 'other') if split else ('digits', 'other'), Counter(), Counter()
     for ex in sft_examples(items):
         enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
         ids = enc['input_ids']
+        digit = [any(c.isdigit() for c in tokenizer.decode([t])) for t in ids]
         with torch.no_grad(): pred = model(torch.tensor([ids], device=model.device)).logits[0].argmax(-1).tolist()
         for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
-            h = hits['digits' if any(c.isdigit() for c in tokenizer.decode([ids[i]])) else 'other']
-            h[0] += pred[i - 1] == ids[i]; h[1] += 1
-    return {**{k: a / n if n else None for k, (a, n) in hits.items()}, **{f'{k}_tokens': n for k, (a, n) in hits.items()}}
+            k = 'other' if not digit[i] else 'digits' if not split else 'digits_after' if digit[i - 1] else 'digits_first'
+            hits[k] += pred[i - 1] == ids[i]; n[k] += 1
+    return {k: hits[k] / n[k] if n[k] else None for k in kinds} | {f'{k}_tokens': n[k] for k in kinds}
