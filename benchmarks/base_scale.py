@@ -1,0 +1,89 @@
+"""Is the base short of parameters? Pretrain a base of a given shape from scratch with the shipped recipe cut to
+`--steps`, then score each teacher-forced on a held-out world and on its own first training world (`digit_accuracy`
+of `base_levers.py`: the first digit token of a run, the ones after it, the rest), and print how long its forward
+takes on the study's evaluation (72 cases, the `full` preset's rollout settings): what a larger base would cost the
+15-minute study. `python benchmarks/source_competence.py --base DIR` then fine-tunes Tiny-A's mixture from a saved base.
+
+What it measured (2 cores, two shapes at a time side by side, 1,500 steps each after the recipe's 2,000-step copy warm-up; digits
+on held-out world 3000 as first / after, then the rest; Tiny-A fine-tuned from each with `source_competence.py --base`):
+
+| base | parameters | built in | copy warm-up loss, first → last 50 steps | digits, first / after | other | Tiny-A from it: scenarios at both levels, Help(Ignore), parse |
+|---|---|---|---|---|---|---|
+| shipped size, 128 × 3 layers | 1.0 M | 29 min | 8.27 → 0.20 | 0.667 / 0.787 | 0.955 | 3 of 12, 1.42, 0.918 |
+| deeper, 128 × 6 layers | 1.5 M | 43 min | 8.29 → 4.70 | 0.337 / 0.076 | 0.933 | not fine-tuned: it does not copy |
+| wider and deeper, 256 × 4 layers, 8 heads | 3.7 M | 78 min | 8.27 → 3.49 | 0.308 / 0.028 | 0.902 | not fine-tuned: it does not copy |
+| (the shipped base: 128 × 3, 5,000 steps) | 1.0 M | 62 min | 8.27 → 0.20 | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 |
+
+The larger bases never learned to copy: the warm-up's induction circuit, which forms within 2,000 steps at lr 1e-3
+in the shipped shape, had not formed in theirs (the repeat's loss still 3.5-4.7), and without it a base continues
+almost no digit run (3-8%). Their warm-up is slower, not broken: run for longer (`induction_warmup` called in chunks of
+250 steps at the same lr, a fresh model), the 128 × 6 model's repeat loss fell 5.13 (2,000 steps) → 3.18 (2,500) → 1.89 (3,000), the 256 × 4 model's was
+4.73 at 1,500. So a larger base needs its copy warm-up lengthened (about twice the steps) before its pretraining
+can be compared; this comparison leaves that open. Its cost is measured (`--costs`, one thread, median of 3): a
+training step of the 256 × 4 model takes 2.7x the shipped shape's and a greedy generation 3.2x (128 × 6: 1.5x and
+2.0x), so the 15-minute `full` preset cannot carry it on 2 cores: a larger sandbox base belongs to the GPU presets.
+
+Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
+
+Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
+[--copy-warmup 2000] [--out DIR] [--costs]`; `--costs` only prints what a step of that shape costs against the
+shipped shape's; `--steps 0` scores (and times) the base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
+"""
+import sys, tempfile, time
+from base_levers import digit_accuracy
+
+def step_costs(cfg, repeat:int=3)->dict:
+    "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` on one thread, the median of `repeat`."
+    import statistics, torch
+    from agentsafety.agents.lm import tiny_model, load_agent, torch_threads
+    from agentsafety.training.release import shipped_model
+    _, tok = load_agent(shipped_model('base'))
+    m, g = tiny_model(tok, cfg), torch.Generator().manual_seed(0)
+    ids, prompts, train, gen = torch.randint(10, len(tok) - 10, (8, 1024), generator=g), torch.randint(10, len(tok) - 10, (24, 800), generator=g), [], []
+    with torch_threads(1):
+        for _ in range(repeat):
+            t = time.time(); m(input_ids=ids, labels=ids).loss.backward(); train.append(time.time() - t)
+            with torch.no_grad():
+                t = time.time(); m.generate(prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=32, min_new_tokens=32, do_sample=False); gen.append(time.time() - t)
+    return {'train_step': statistics.median(train), 'generate': statistics.median(gen)}
+
+def main(hidden:int=128, # hidden size (the shipped base: 128)
+         layers:int=3, # transformer blocks (shipped: 3)
+         heads:int=4, # attention heads (shipped: 4)
+         intermediate:int=256, # MLP width (shipped: 256)
+         steps:int=1500, # optimiser steps of pretraining (shipped: 5000; 0: score the base in `out`, or the shipped one)
+         copy_warmup:int=2000, # steps of the copy warm-up before it (shipped: 2000)
+         out:str=None, # where the base goes (None: a temporary folder)
+         eval_cases:int=72, # study cases the forward is timed on
+         costs:bool=False, # only time a training step and a generation of this shape against the shipped shape's (in this process) and stop
+        ):
+    "Pretrain a base of the given size for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
+    from dataclasses import replace
+    from agentsafety.agents.lm import TinyConfig, load_agent, n_params
+    from agentsafety.training.release import Recipe, build_base, shipped_model
+    from agentsafety.training.sources import sandbox_eval
+    from agentsafety.study.config import study_config
+    t0, r = time.time(), Recipe()
+    if costs:
+        shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
+        base, this = step_costs(r.model), step_costs(shape)
+        for k in base: print(f"{k}: {this[k]:.2f} s against the shipped shape's {base[k]:.2f} s: {this[k] / base[k]:.1f}x")
+        return
+    if steps:
+        out = out or tempfile.mkdtemp()
+        recipe = replace(r, model=TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate),
+                         copy_warmup=copy_warmup, base_sft=replace(r.base_sft, max_steps=steps))
+        build_base(recipe, out, progress=False)
+    else: out = out or shipped_model('base')
+    model, tok = load_agent(out)
+    print(f"{out}: {n_params(model):,} parameters, built in {time.time() - t0:.0f} s")
+    for world in (3000, r.base_worlds[0]):
+        t = time.time()
+        print(f"  world {world}:", digit_accuracy(model, tok, world), f"({time.time() - t:.1f} s)")
+    t = time.time()
+    e = sandbox_eval(out, range(eval_cases), config=study_config('full').rollout)
+    print(f"  {eval_cases} study cases in {time.time() - t:.1f} s: Safety {e['safety']:.2f}, Help(Ignore) {e['help_ignore']:.2f}, parse {e['parse_rate']:.3f}")
+
+if __name__ == '__main__':
+    from agentsafety.cli import run_command
+    sys.exit(run_command(main, sys.argv[1:], prog='python benchmarks/base_scale.py'))
