@@ -57,22 +57,21 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          eval_cases:int=72, # study cases the forward is timed on
          costs:bool=False, # only time a training step and a generation of this shape against the shipped shape's (in this process) and stop
         ):
-    "Pretrain a base of the given size for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
+    "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
     from dataclasses import replace
     from agentsafety.agents.lm import TinyConfig, load_agent, n_params
     from agentsafety.training.release import Recipe, build_base, shipped_model
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
+    shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
     if costs:
-        shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
         base, this = step_costs(r.model), step_costs(shape)
         for k in base: print(f"{k}: {this[k]:.2f} s against the shipped shape's {base[k]:.2f} s: {this[k] / base[k]:.1f}x")
         return
     if steps:
         out = out or tempfile.mkdtemp()
-        recipe = replace(r, model=TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate),
-                         copy_warmup=copy_warmup, base_sft=replace(r.base_sft, max_steps=steps))
+        recipe = replace(r, model=shape, copy_warmup=copy_warmup, base_sft=replace(r.base_sft, max_steps=steps))
         build_base(recipe, out, progress=False)
     else: out = out or shipped_model('base')
     model, tok = load_agent(out)
