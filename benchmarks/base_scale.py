@@ -18,8 +18,8 @@ The larger bases never learned to copy: the warm-up's induction circuit, which f
 in the shipped shape, had not formed in theirs (the repeat's loss still 3.5-4.7), and without it a base continues
 almost no digit run (3-8%). Their warm-up is slower, not broken: run for longer (`induction_warmup` called in chunks of
 250 steps at the same lr, a fresh model), the 128 × 6 model's repeat loss fell 5.13 (2,000 steps) → 3.18 (2,500) → 1.89 (3,000), the 256 × 4 model's
-3.85 (2,000) → 3.08 (2,750) → 1.91 (3,000). So a larger base needs its copy warm-up lengthened (about twice the steps) before its pretraining
-can be compared; this comparison leaves that open. Its cost is measured (`--costs`, one thread, median of 3, with a
+3.85 (2,000) → 3.08 (2,750) → 1.91 (3,000). So a larger base needs a longer copy warm-up (more than 3,000 steps: the shipped shape's loss is
+0.20 after 2,000) before its pretraining can be compared; this comparison leaves that open. Its cost is measured (`--costs`, one thread, median of 3, with a
 training run on the other core): a training step of the 256 × 4 model takes 2.7x the shipped shape's and a greedy
 generation 3.2x (128 × 6, two runs: 1.5-1.7x and 1.9-2.0x), so the 15-minute `full` preset cannot carry it on 2 cores: a larger sandbox base belongs to the GPU presets.
 
