@@ -201,9 +201,9 @@ def copy_accuracy(model, tokenizer, items:Iterable[tuple[list[dict], Trajectory]
     for ex in sft_examples(items):
         enc = tokenizer.apply_chat_template(ex['prompt'] + ex['completion'], tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
         ids = enc['input_ids']
-        digit = [any(c.isdigit() for c in tokenizer.decode([t])) for t in ids]
+        digit = {t: any(c.isdigit() for c in tokenizer.decode([t])) for t in set(ids)}  # each distinct token decoded once
         with torch.no_grad(): pred = model(torch.tensor([ids], device=model.device)).logits[0].argmax(-1).tolist()
         for i in (i for i, m in enumerate(enc['assistant_masks']) if m and i):
-            k = 'other' if not digit[i] else 'digits' if not split else 'digits_after' if digit[i - 1] else 'digits_first'
+            k = 'other' if not digit[ids[i]] else 'digits' if not split else 'digits_after' if digit[ids[i - 1]] else 'digits_first'
             hits[k] += pred[i - 1] == ids[i]; n[k] += 1
     return {k: hits[k] / n[k] if n[k] else None for k in kinds} | {f'{k}_tokens': n[k] for k in kinds}
