@@ -32,12 +32,10 @@ shipped shape's; `--steps 0` scores (and times) the base in `--out`, or the ship
 import sys, tempfile, time
 from base_levers import digit_accuracy
 
-def step_costs(cfg, repeat:int=3)->dict:
-    "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` on one thread, the median of `repeat`."
+def step_costs(cfg, tok, repeat:int=3)->dict:
+    "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` with tokenizer `tok` on one thread, the median of `repeat`."
     import statistics, torch
-    from agentsafety.agents.lm import tiny_model, load_agent, torch_threads
-    from agentsafety.training.release import shipped_model
-    _, tok = load_agent(shipped_model('base'))
+    from agentsafety.agents.lm import tiny_model, torch_threads
     m, g = tiny_model(tok, cfg), torch.Generator().manual_seed(0)
     ids, prompts, train, gen = torch.randint(10, len(tok) - 10, (8, 1024), generator=g), torch.randint(10, len(tok) - 10, (24, 800), generator=g), [], []
     with torch_threads(1):
@@ -66,7 +64,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     t0, r = time.time(), Recipe()
     shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
     if costs:
-        base, this = step_costs(r.model), step_costs(shape)
+        tok = load_agent(shipped_model('base'))[1]
+        base, this = step_costs(r.model, tok), step_costs(shape, tok)
         for k in base: print(f"{k}: {this[k]:.2f} s against the shipped shape's {base[k]:.2f} s: {this[k] / base[k]:.1f}x")
         return
     if steps:
