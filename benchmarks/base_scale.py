@@ -23,14 +23,39 @@ almost no digit run (3-8%). Their warm-up is slower, not broken: run for longer 
 training run on the other core): a training step of the 256 × 4 model takes 2.7x the shipped shape's and a greedy
 generation 3.2x (128 × 6, two runs: 1.5-1.7x and 1.9-2.0x), so the 15-minute `full` preset cannot carry it on 2 cores: a larger sandbox base belongs to the GPU presets.
 
+Two levers at the shipped shape's cost, each the full recipe (5,000 steps; `--heads 8 --steps 5000`, `--id-tokens --steps 5000`),
+built side by side; Tiny-A and Tiny-B fine-tuned from each as shipped (`source_competence.py --base`, with `--policy` and `--seed` for Tiny-B):
+
+| base | parameters | built in | copy warm-up loss | digits, first / after | other | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|---|---|
+| 8 heads of 16 instead of 4 of 32 (a step 0.9x, a generation 1.1x) | 1.0 M | 76 min | 8.27 → 0.31 | 0.501 / 0.162 | 0.972 | not fine-tuned: it lost the copying | |
+| every short id one token (`e62`, `ev11`: 600 tokens added) | 1.1 M | 63 min | 8.41 → 0.25 | 0.776 / 0.885 | 0.983 | 5 of 12, 1.62, 0.953 | 5 of 12, 1.58, 0.966 |
+| (the shipped base) | 1.0 M | 62 min | 8.27 → 0.20 | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 | 6 of 12, 1.62, 0.970 |
+
+Neither is a lever. The 8-head base learned to copy in its warm-up and lost it in pretraining. With one token per id a
+source still breaks its lists of ids as before: it repeats or skips them (`email_cleanup`: e50, e59, e50, e50, e68 for
+e50, e52, e59, e18, e60), so the failing step is keeping its place in a list, not copying an id's pieces.
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--out DIR] [--costs]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--id-tokens] [--out DIR] [--costs]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--steps 0` scores (and times) the base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
 import sys, tempfile, time
 from base_levers import digit_accuracy
+
+ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids (a kind and 2 digits: emails, events, transactions, tasks, guests, contacts)
+
+def with_id_tokens(release):
+    "Make `release.build_base` give every short id (`e62`, `ev11`, ...) one token of its own: the shipped BPE plus 600 added tokens matched as whole words."
+    from tokenizers import AddedToken
+    bpe = release.sandbox_tokenizer
+    def tokenizer(worlds, vocab_size, seed, cases, pieces):
+        tok = bpe(worlds, vocab_size, seed, cases, pieces)
+        tok.add_tokens([AddedToken(f'{k}{i:02d}', single_word=True, normalized=False) for k in ID_KINDS for i in range(100)])
+        return tok
+    release.sandbox_tokenizer = tokenizer
 
 def step_costs(cfg, tok, repeat:int=3)->dict:
     "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` with tokenizer `tok` on one thread, the median of `repeat`."
@@ -54,11 +79,14 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          out:str=None, # where the base goes (None: a temporary folder)
          eval_cases:int=72, # study cases the forward is timed on
          costs:bool=False, # only time a training step and a generation of this shape against the shipped shape's (in this process) and stop
+         id_tokens:bool=False, # every short id one token (`with_id_tokens`) instead of the shipped BPE's pieces (`e`, `62`)
         ):
     "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
     from dataclasses import replace
     from agentsafety.agents.lm import TinyConfig, load_agent, n_params
+    import agentsafety.training.release as release
     from agentsafety.training.release import Recipe, build_base, shipped_model
+    if id_tokens: with_id_tokens(release)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
