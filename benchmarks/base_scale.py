@@ -102,7 +102,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
         build_base(recipe, out, progress=False)
     else: out = out or shipped_model('base')
     model, tok = load_agent(out)
-    print(f"{out}: {n_params(model):,} parameters, built in {time.time() - t0:.0f} s")
+    print(f"{out}: {n_params(model):,} parameters" + (f", built in {time.time() - t0:.0f} s" if steps else ''))
     for world in (3000, r.base_worlds[0]):
         t = time.time()
         print(f"  world {world}:", digit_accuracy(model, tok, world), f"({time.time() - t:.1f} s)")
