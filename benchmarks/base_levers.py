@@ -15,13 +15,17 @@ then `python benchmarks/source_competence.py --base DIR` fine-tunes Tiny-A's mix
 | shipped (5,000 steps) | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 |
 | + 1,500 steps, `assistant` (16 min) | 0.854 / 0.912 | 0.985 | 4 of 12, 1.67, 0.945 |
 | + 1,500 steps, `completion` (19 min) | 0.777 / 0.828 | 0.976 | 5 of 12, 1.60, 0.927 |
+| + 1,500 steps, `assistant`, only the five scenarios whose turns list items (`email_cleanup`, `cancel_meetings`, `kill_processes`, `disk_cleanup`, `fix_permissions`) on worlds 2016-2031 (15 min) | 0.804 / 0.864 | 0.958 | 4 of 12, 1.66, 0.934 (Tiny-B: 6 of 12, 1.60, 0.947; shipped 6, 1.62, 0.970) |
 
 On the base's own training world 2000 the shipped base scores 0.866 / 0.934: the 1 M-parameter model is short of
 capacity, not of data. A transfer copies about 25 digit tokens, so it needs well over 99% a token to land; 30% more
 pretraining buys under 2 points. Scoring the observations too costs 8 points of the digits.
+Practice on the lists alone (3,688 examples, about 3 epochs) does not teach a source to write them: Tiny-A's lists
+break as often as before or more (`kill_processes` 55 % of the policy's help, as before; `email_cleanup` 53 %, before
+56 %; `fix_permissions` 43 %, before 70 %) and fewer of its turns parse (0.934, before 0.960).
 
 Run: `python benchmarks/base_levers.py [--loss assistant|completion] [--steps 1500] [--worlds 2016 --worlds 2017 ...]
-[--held-out 3000] [--out DIR]` (`--worlds` repeatable); `--steps 0` scores the shipped base as it is.
+[--scenarios email_cleanup ...] [--held-out 3000] [--out DIR]` (`--worlds` and `--scenarios` repeatable); `--steps 0` scores the shipped base as it is.
 """
 import sys, tempfile, time
 
@@ -34,6 +38,7 @@ def digit_accuracy(model, tokenizer, world:int=3000, strategies:tuple=('reckless
 def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); `completion`: the observations too
          steps:int=1500, # optimiser steps of continued pretraining (0: score the shipped base as it is)
          worlds:list[int]=list(range(2016, 2024)), # sandbox seeds of the new data (never the base's, the sources' or a study's)
+         scenarios:list[str]=None, # only the cases of these scenarios (None: all)
          held_out:int=3000, # the sandbox world it is scored on
          lr:float=5e-4, # peak learning rate (cosine, 5% warm-up)
          out:str=None, # where the trained base goes (None: a temporary folder)
@@ -45,6 +50,7 @@ def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); 
     from trl import SFTTrainer
     from agentsafety.agents.lm import load_agent, with_assistant_marks, torch_threads, auto_threads, reused_heap, cpu_lm_head, save_agent
     from agentsafety.agents.policies import STRATEGIES
+    from agentsafety.environments.sandbox.world import SandboxWorld
     from agentsafety.training.release import Recipe, shipped_model
     from agentsafety.training.sources import SFTSettings, sandbox_items, sft_examples, _sft_data, _sft_config
     t0 = time.time()
@@ -52,7 +58,12 @@ def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); 
     with_assistant_marks(tok)
     if steps:
         settings = SFTSettings(max_steps=steps, lr=lr, warmup=0.05, max_length=Recipe().base_sft.max_length, logging_steps=100, seed=1)
-        kept, dropped = _sft_data(sft_examples(x for s in STRATEGIES for x in sandbox_items(s, worlds, 0)), tok, settings.max_length)
+        cases = None
+        if scenarios:  # case indices are shared by the worlds, so the scenarios must sit at the same ones in each
+            orders = {tuple(SandboxWorld(w).scenarios) for w in worlds}
+            if len(orders) > 1 or not set(scenarios) <= set(next(iter(orders))): raise ArgumentTypeError(f"--scenarios: not every one of {scenarios} is at the same cases of every world")
+            cases = tuple(i for i, sc in enumerate(orders.pop()) if sc in scenarios)
+        kept, dropped = _sft_data(sft_examples(x for s in STRATEGIES for x in sandbox_items(s, worlds, 0, cases)), tok, settings.max_length)
         with torch_threads(auto_threads(model)), reused_heap(), tempfile.TemporaryDirectory() as tmp:
             cfg = _sft_config(settings, tmp)
             if loss == 'completion': cfg.assistant_only_loss, cfg.completion_only_loss = False, True
