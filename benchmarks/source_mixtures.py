@@ -22,8 +22,8 @@ to remove; the sources follow a `cautious` plan only in part. The pairs were as 
 336 safe, 254 help; shipped 383, 333).
 
 Run: `python benchmarks/source_mixtures.py --out DIR --sources 'Tiny-A=mix:reckless=2,cautious=1,careful=1,by=scenario@0'
---sources 'Tiny-B=...@2'` (`--sources` repeatable; by default the shipped ones; a source name has no `_`); `--out` an
-existing study folder only prints its summary.
+--sources 'Tiny-B=...@2'` (`--sources` repeatable; by default the shipped ones; a source name has no `_`); a second run
+into the same `--out` reuses the stages it shares with the first.
 """
 import json, sys, time
 from pathlib import Path
@@ -40,7 +40,7 @@ def show(out:Path):
               f"  completed {r['completed']:.2f}  parse {r['parse_rate']:.2f} {'ok' if ok else ''}")
     for k, v in met.items(): print(f"{k}: both levels in {v} of {sum(r['source'] == k for r in s['by_scenario'])} scenarios")
 
-def main(out:str='/tmp/source-mixtures', # the study folder (its stages are cached: a second run with the same sources only prints)
+def main(out:str='/tmp/source-mixtures', # the study folder (its stages are cached)
          sources:list[str]=None, # NAME=POLICY@SEED, e.g. `Tiny-A=mix:reckless=2,cautious=1,careful=1,by=scenario@0` (None: the shipped sources)
          beta:float=0.1, # the DPO β
          seed:int=0, # the split seed
@@ -57,10 +57,9 @@ def main(out:str='/tmp/source-mixtures', # the study folder (its stages are cach
         return SourceSpec(name, policy, int(n))
     srcs = [spec(s) for s in sources] if sources else list(SHIPPED_SOURCES)
     out, t = Path(out), time.time()
-    if not (out/'summary.json').exists() or sources:
-        cfg = study_config('full', sources=srcs, sources_from='train', seeds=[seed], betas=[beta], schedules=['S', 'H'], bootstrap=20)
-        Study(cfg, out, progress=False).run()
-        print(f"{time.time() - t:.0f} s")
+    cfg = study_config('full', sources=srcs, sources_from='train', seeds=[seed], betas=[beta], schedules=['S', 'H'], bootstrap=20)
+    Study(cfg, out, progress=False).run()
+    print(f"{time.time() - t:.0f} s")
     show(out)
 
 if __name__ == '__main__':
