@@ -45,7 +45,7 @@ shipped shape's; `--steps 0` scores (and times) the base in `--out`, or the ship
 import sys, tempfile, time
 from base_levers import digit_accuracy
 
-ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids (a kind and 2 digits: emails, events, transactions, tasks, guests, contacts)
+ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids, a kind and 2 digits: emails, events, transactions, tasks, guests, contacts (not the calendar's one rare 'sr' id)
 
 def with_id_tokens(release):
     "Make `release.build_base` give every short id (`e62`, `ev11`, ...) one token of its own: the shipped BPE plus 600 added tokens matched as whole words."
