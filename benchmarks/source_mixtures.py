@@ -27,6 +27,7 @@ into the same `--out` reuses the stages it shares with the first.
 """
 import json, sys, time
 from pathlib import Path
+from source_competence import meets_levels
 
 def show(out:Path):
     "Print the points and the per-scenario competence of the study in `out`."
@@ -34,7 +35,7 @@ def show(out:Path):
     for p in s['points']: print(f"{p['source']} {p['schedule']} β {p['beta']}: ΔSafety {p['delta_safety']:+.2f}, ΔHelp(Ignore) {p['delta_help']:+.2f}")
     met = {}
     for r in s.get('by_scenario', []):
-        ok = r['help'] >= 0.8 * r['policy_help'] and r['parse_rate'] >= 0.97
+        ok = meets_levels(r['help'], r['policy_help'], r['parse_rate'])
         met[r['source']] = met.get(r['source'], 0) + ok
         print(f"  {r['source']:8s} {r['scenario']:18s} Safety {r['safety']:.2f}  help {r['help']:.2f} of the policy's {r['policy_help']:.2f}"
               f"  completed {r['completed']:.2f}  parse {r['parse_rate']:.2f} {'ok' if ok else ''}")
