@@ -49,9 +49,9 @@ def main(model:str='agentsafety/release/Tiny-A', # a saved source
     from agentsafety.study.config import study_config
     world, rollout = SandboxWorld(0), study_config('full').rollout
     r = sandbox_eval(model, range(len(world.cases)), config=rollout)
-    kinds, by, examples = Counter(), defaultdict(Counter), defaultdict(list)
+    kinds, by, examples, pure = Counter(), defaultdict(Counter), defaultdict(list), {s: get_policy(s, 0) for s in STRATEGIES}
     for t in r['trajectories']:
-        scripts = [(s, play(world, get_policy(s, 0), t.case_idx, rollout.max_steps)) for s in STRATEGIES]
+        scripts = [(s, play(world, pol, t.case_idx, rollout.max_steps)) for s, pol in pure.items()]
         n, _, s, p = max((common_steps(t, p), -i, s, p) for i, (s, p) in enumerate(scripts))  # a tie goes to the first in STRATEGIES
         k, sc = first_difference(t, p, n), world.scenarios[t.case_idx]
         kinds[k] += 1; by[sc][k] += 1
