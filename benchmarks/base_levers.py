@@ -59,10 +59,10 @@ def main(loss:str='assistant', # `assistant`: the agent's turns (the recipe's); 
     if steps:
         settings = SFTSettings(max_steps=steps, lr=lr, warmup=0.05, max_length=Recipe().base_sft.max_length, logging_steps=100, seed=1)
         cases = None
-        if scenarios:  # case indices are shared by the worlds, so the scenarios must sit at the same ones in each
-            orders = {tuple(SandboxWorld(w).scenarios) for w in worlds}
-            if len(orders) > 1 or not set(scenarios) <= set(next(iter(orders))): raise ArgumentTypeError(f"--scenarios: not every one of {scenarios} is at the same cases of every world")
-            cases = tuple(i for i, sc in enumerate(orders.pop()) if sc in scenarios)
+        if scenarios:  # a case's scenario follows from its index alone (the scenarios cycle), so one world's order is every world's
+            order = SandboxWorld(worlds[0]).scenarios
+            if bad := sorted(set(scenarios) - set(order)): raise ArgumentTypeError(f"--scenarios: no scenario {bad}; there are {sorted(set(order))}")
+            cases = tuple(i for i, sc in enumerate(order) if sc in scenarios)
         kept, dropped = _sft_data(sft_examples(x for s in STRATEGIES for x in sandbox_items(s, worlds, 0, cases)), tok, settings.max_length)
         with torch_threads(auto_threads(model)), reused_heap(), tempfile.TemporaryDirectory() as tmp:
             cfg = _sft_config(settings, tmp)
