@@ -4,7 +4,7 @@
 
 # %% ../../nbs/training/03_release.ipynb #c002
 from __future__ import annotations
-import hashlib, json, random, shutil, time
+import hashlib, json, random, shutil, time, warnings
 from importlib.resources import files
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
@@ -15,9 +15,10 @@ from ..agents.policies import STRATEGIES
 from .sources import SFTSettings, SourceSpec, SFT_WORLDS, sandbox_items, sandbox_tokenizer, sft, sft_examples
 
 # %% auto #0
-__all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_RECIPE', 'Recipe', 'file_hashes', 'model_hash',
-           'copy_runs', 'induction_warmup', 'build_base', 'build_source', 'build_release', 'ReleaseError',
-           'check_release', 'shipped_model', 'shipped_hashes', 'release_table', 'build_command', 'check_command']
+__all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_RECIPE', 'COPY_CONVERGED', 'Recipe',
+           'file_hashes', 'model_hash', 'copy_runs', 'induction_warmup', 'warmup_converged', 'build_base',
+           'build_source', 'build_release', 'ReleaseError', 'check_release', 'shipped_model', 'shipped_hashes',
+           'release_table', 'build_command', 'check_command']
 
 # %% ../../nbs/training/03_release.ipynb #c005
 RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so an installed package has the models
@@ -97,6 +98,18 @@ def induction_warmup(model, tokenizer, steps:int, seed:int=0, batch:int=32, lr:f
     mean = lambda xs: round(sum(xs) / len(xs), 4) if xs else None
     return {'steps': steps, 'first_loss': mean(losses[:50]), 'last_loss': mean(losses[-50:])}
 
+# %% ../../nbs/training/03_release.ipynb #c020j
+COPY_CONVERGED = 1.0 # the warm-up's repeat loss (last 50 steps) below which the copy circuit has formed: chance is ln(vocab), about 8
+
+def warmup_converged(warm:dict, # what `induction_warmup` returned
+                     model_shape:str|None=None, # the model's shape, named in the warning
+                    )->bool:
+    "Whether an `induction_warmup` record ended below `COPY_CONVERGED`; if not, a warning says so and how to fix it."
+    if warm['last_loss'] < COPY_CONVERGED: return True
+    warnings.warn(f"the copy warm-up did not converge: repeat loss {warm['first_loss']} -> {warm['last_loss']} after {warm['steps']} steps"
+                  f"{f' ({model_shape})' if model_shape else ''}, above {COPY_CONVERGED}; a base that cannot copy cannot write the ids it reads: raise Recipe.copy_warmup")
+    return False
+
 # %% ../../nbs/training/03_release.ipynb #c022
 def _save(model, tok, folder, record:dict)->dict:
     "Save a model with its record (`source.json`: only what the same seed reproduces); its file hashes."
@@ -111,6 +124,7 @@ def build_base(recipe:Recipe, folder, progress:bool=True)->dict:
     items = [x for p in recipe.base_policies for x in sandbox_items(p, recipe.base_worlds, recipe.seed, recipe.base_cases)]
     model = tiny_model(tok, replace(recipe.model, seed=recipe.seed))
     warm = induction_warmup(model, tok, recipe.copy_warmup, recipe.seed, progress=progress) if recipe.copy_warmup else None
+    if warm: warmup_converged(warm, f"{recipe.model.hidden} x {recipe.model.layers} layers")
     metrics = sft(model, tok, sft_examples(items), replace(recipe.base_sft, seed=recipe.seed), None, progress)
     return _save(model, tok, folder, {'role': 'base', 'sft': metrics, 'parameters': n_params(model), 'vocab': len(tok),
                                       'world_format': WORLD_FORMAT} | ({'copy_warmup': warm} if warm else {}))
