@@ -36,11 +36,20 @@ Neither is a lever. The 8-head base learned to copy in its warm-up and lost it i
 source still breaks its lists of ids as before: it repeats or skips them (`email_cleanup`: e50, e59, e50, e50, e68 for
 e50, e52, e59, e18, e60), so the failing step is keeping its place in a list, not copying an id's pieces.
 
+Why a list breaks: the copy warm-up repeats runs of random tokens, where the token before each one tells which comes
+next. Warmed up as the recipe says, a fresh model of the shipped shape predicts 97.2% of such a repeat's tokens but 78.0%
+of the repeat of a list whose items share a prefix (`list_runs`, like `"e50", "e52"`, where only the item before tells
+which comes next): `--warmup-only` (8 min). 2,000 more warm-up steps with half the runs lists lift that to only 80.6%
+(`--warmup-only --list-warmup 2000`, 19 min beside another run), so a base rebuilt with that warm-up
+(`--list-warmup 2000 --steps 5000`) was started and stopped unmeasured. After pretraining the shipped base copies
+neither kind of run (`copy_probe`: 0.03 and 0.02): what it copies, it copies in the sandbox's text only.
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--id-tokens] [--out DIR] [--costs]`; `--costs` only prints what a step of that shape costs against the
-shipped shape's; `--steps 0` scores (and times) the base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
+[--copy-warmup 2000] [--id-tokens] [--list-warmup 2000] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
+base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
 import sys, tempfile, time
 from base_levers import digit_accuracy
@@ -56,6 +65,46 @@ def with_id_tokens(release):
         tok.add_tokens([AddedToken(f'{k}{i:02d}', single_word=True, normalized=False) for k in ID_KINDS for i in range(100)])
         return tok
     release.sandbox_tokenizer = tokenizer
+
+def list_runs(tokenizer, n:int, seed:int=0, items:tuple=(3, 8))->list[list[int]]:
+    "`n` runs of 3-8 items that share a prefix of 1-4 random tokens (the same within a run), each item then 1-2 random tokens: lists like `\"e50\", \"e52\"`, where the token before an item's value says nothing about which item it is."
+    import random
+    rng = random.Random(seed)
+    vocab = sorted(set(range(len(tokenizer))) - set(tokenizer.all_special_ids))
+    out = []
+    for _ in range(n):
+        prefix, run = rng.choices(vocab, k=rng.randint(1, 4)), []
+        for _ in range(rng.randint(*items)): run += prefix + rng.choices(vocab, k=rng.randint(1, 2))
+        out.append(run)
+    return out
+
+def with_list_warmup(release, steps:int, share:float=0.5):
+    "Make `release.build_base`'s copy warm-up go on for `steps` more steps in which `share` of the runs are `list_runs` (the other random runs, as before)."
+    import random
+    first, plain = release.induction_warmup, release.copy_runs
+    def mixed(tokenizer, n, lengths, seed):
+        rng, lists = random.Random(seed), list_runs(tokenizer, n, seed + 7)
+        return [l if rng.random() < share else r for r, l in zip(plain(tokenizer, n, lengths, seed), lists)]
+    def warmup(model, tokenizer, n, seed=0, progress=True, **kw):
+        rec = first(model, tokenizer, n, seed, progress=progress, **kw)
+        release.copy_runs = mixed
+        try: rec['lists'] = first(model, tokenizer, steps, seed + 1, progress=progress, **kw)
+        finally: release.copy_runs = plain
+        print('copy warm-up', rec, flush=True)
+        return {k: v for k, v in rec.items() if k != 'lists'}
+    release.induction_warmup = warmup
+
+def copy_probe(model, tokenizer, n:int=64)->dict:
+    "The share of the repeat's tokens `model` predicts, teacher-forced, on `n` held-out random runs (`copy_runs`) and on `n` lists (`list_runs`)."
+    import torch
+    from agentsafety.training.release import _repeat_batch, copy_runs
+    out = {}
+    for name, runs in (('random', copy_runs(tokenizer, n, (8, 32), 99)), ('lists', list_runs(tokenizer, n, 98))):
+        ids, labels, mask = _repeat_batch(runs, tokenizer.pad_token_id)
+        with torch.no_grad(): pred = model(input_ids=ids, attention_mask=mask).logits[:, :-1].argmax(-1)
+        lab = labels[:, 1:]
+        out[name] = round(((pred == lab) & (lab != -100)).sum().item() / (lab != -100).sum().item(), 3)
+    return out
 
 def step_costs(cfg, tok, repeat:int=3)->dict:
     "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` with tokenizer `tok` on one thread, the median of `repeat`."
@@ -80,6 +129,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          eval_cases:int=72, # study cases the forward is timed on
          costs:bool=False, # only time a training step and a generation of this shape against the shipped shape's (in this process) and stop
          id_tokens:bool=False, # every short id one token (`with_id_tokens`) instead of the shipped BPE's pieces (`e`, `62`)
+         list_warmup:int=0, # steps of a second copy warm-up, half of whose runs are lists of items with a shared prefix (`with_list_warmup`)
+         warmup_only:bool=False, # only warm up a fresh model of this shape and print `copy_probe` (no pretraining)
         ):
     "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
     from dataclasses import replace
@@ -87,10 +138,18 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     import agentsafety.training.release as release
     from agentsafety.training.release import Recipe, build_base, shipped_model
     if id_tokens: with_id_tokens(release)
+    if list_warmup: with_list_warmup(release, list_warmup)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
     shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
+    if warmup_only:
+        from agentsafety.agents.lm import tiny_model, torch_threads
+        tok = load_agent(shipped_model('base'))[1]
+        model = tiny_model(tok, replace(shape, seed=r.seed))
+        print(release.induction_warmup(model, tok, copy_warmup, r.seed, progress=False))
+        with torch_threads(1): print(f"{shape}: copied after the warm-up ({time.time() - t0:.0f} s):", copy_probe(model.eval(), tok))
+        return
     if costs:
         tok = load_agent(shipped_model('base'))[1]
         base, this = step_costs(r.model, tok), step_costs(shape, tok)
@@ -102,7 +161,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
         build_base(recipe, out, progress=False)
     else: out = out or shipped_model('base')
     model, tok = load_agent(out)
-    print(f"{out}: {n_params(model):,} parameters" + (f", built in {time.time() - t0:.0f} s" if steps else ''))
+    print(f"{out}: {n_params(model):,} parameters" + (f", built in {time.time() - t0:.0f} s" if steps else '') + f"; copies after pretraining: {copy_probe(model, tok)}")
     for world in (3000, r.base_worlds[0]):
         t = time.time()
         print(f"  world {world}:", digit_accuracy(model, tok, world), f"({time.time() - t:.1f} s)")
