@@ -5,7 +5,7 @@ held-out drills (the share of answers exactly right, and of answer tokens), then
 and measure it as `source_competence.py` does.
 
 What it measured (2 cores, two runs side by side, 1,500 steps of 16 drills at lr 5e-4; `--mix 0.3`: three steps in ten
-are a batch of the base's own sandbox data instead, against forgetting):
+are instead a batch of four sandbox episodes of worlds 2016-2017, with a loss on all their tokens, against forgetting):
 
 | drill | exact answers / answer tokens after | Tiny-A from it: scenarios at both levels, Help(Ignore), parse |
 |---|---|---|
@@ -17,7 +17,7 @@ are a batch of the base's own sandbox data instead, against forgetting):
 | (the shipped Tiny-A, no drill) | | 4 of 12, 1.72, 0.960 |
 
 The base learns to list items that sit a few tokens apart, but not items as far apart as the sandbox's (55-63 tokens
-from one email's or event's id to the next), and no drill moves a source's lists: Tiny-A still writes `e50, e52,
+on average from one email's or event's id to the next), and no drill moves a source's lists: Tiny-A still writes `e50, e52,
 e18, e18, e18` for `e50, e52, e59, e18, e60`, and every drill costs some of its other turns.
 
 Run: `python benchmarks/list_drill.py [--steps 1500] [--lr 5e-4] [--mix 0.3] [--hard] [--filler 12] [--id-tokens 1]
@@ -61,7 +61,7 @@ def exact(model, drills:list)->tuple[float, float]:
 
 def main(steps:int=1500, # drill steps (batch 16)
          lr:float=5e-4, # peak learning rate (linear warm-up over 100 steps, then constant)
-         mix:float=0.0, # the share of steps that are a batch of the base's own sandbox data instead (against forgetting)
+         mix:float=0.0, # the share of steps that are instead a batch of four sandbox episodes (worlds 2016-2017, a loss on every token), against forgetting
          out:str=None, # where the drilled base goes (None: a temporary folder)
          source:bool=True, # then fine-tune Tiny-A from it and measure it
          hard:bool=False, # a random key per drill, 1-3 token ids, half the drills filtered by a flag; else one key, no flags, and:
@@ -82,7 +82,7 @@ def main(steps:int=1500, # drill steps (batch 16)
     sandbox = None
     if mix:
         from agentsafety.agents.policies import STRATEGIES
-        from agentsafety.training.sources import sandbox_items, sft_examples
+        from agentsafety.training.sources import sandbox_items
         from agentsafety.training.prefs import trajectory_messages
         rows = [p + trajectory_messages(t) for s in STRATEGIES for p, t in sandbox_items(s, (2016, 2017), 0)]
         sandbox = [tok.apply_chat_template(m, tokenize=True, return_dict=True)['input_ids'][:1536] for m in rows]
