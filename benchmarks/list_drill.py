@@ -65,7 +65,7 @@ def main(steps:int=1500, # drill steps (batch 16)
          out:str=None, # where the drilled base goes (None: a temporary folder)
          source:bool=True, # then fine-tune Tiny-A from it and measure it
          hard:bool=False, # a random key per drill, 1-3 token ids, half the drills filtered by a flag; else one key, no flags, and:
-         filler:int=12, # at most this many filler tokens before each key (a search result's record: about 40)
+         filler:int=12, # at most this many filler tokens before each key (from one id of a search result to the next: 55-63 tokens)
          id_tokens:int=1, # ids of 1 to this many tokens
         ):
     "Drill the shipped base on lists, print its exact-answer rate before and after, then (with `source`) Tiny-A's competence from it."
