@@ -89,10 +89,10 @@ def with_list_warmup(release, steps:int, share:float=0.5):
     def warmup(model, tokenizer, n, seed=0, progress=True, **kw):
         rec = first(model, tokenizer, n, seed, progress=progress, **kw)
         release.copy_runs = mixed
-        try: rec['lists'] = first(model, tokenizer, steps, seed + 1, progress=progress, **kw)
+        try: lists = first(model, tokenizer, steps, seed + 1, progress=progress, **kw)
         finally: release.copy_runs = plain
-        print('copy warm-up', rec, flush=True)
-        return {k: v for k, v in rec.items() if k != 'lists'}
+        print('copy warm-up', rec, 'then with lists', lists, flush=True)
+        return rec  # the base's record keeps the recipe's fields
     release.induction_warmup = warmup
 
 def copy_probe(model, tokenizer, n:int=64)->dict:

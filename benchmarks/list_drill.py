@@ -24,6 +24,7 @@ Run: `python benchmarks/list_drill.py [--steps 1500] [--lr 5e-4] [--mix 0.3] [--
 [--out DIR] [--no-source]`.
 """
 import random, sys, tempfile, time
+import source_competence
 
 def drill(vocab:list[int], rng:random.Random, sep:int, query:int, hard:bool=False, filler:int=12, id_tokens:int=1)->tuple[list[int], int]:
     "One drill: its tokens and where its answer starts (records, then `query`, [flag], key, then the ids joined by `sep`). Easy: one key for all drills, ids of up to `id_tokens` tokens, up to `filler` tokens before each key, no flags."
@@ -100,10 +101,7 @@ def main(steps:int=1500, # drill steps (batch 16)
         model.eval(); after = exact(model, held)
     save_agent(model, tok, out)
     print(f"drill (hard {hard}, filler {filler}, id tokens {id_tokens}) on 200 held-out lists, exact answers and answer tokens: {before} before, {after} after {steps} steps (mix {mix}; {time.time() - t0:.0f} s); saved to {out}")
-    if source:
-        sys.path.insert(0, 'benchmarks')
-        import source_competence
-        source_competence.main(base=out, out=out + '-TinyA')
+    if source: source_competence.main(base=out, out=out + '-TinyA')
 
 if __name__ == '__main__':
     from agentsafety.cli import run_command
