@@ -45,10 +45,25 @@ which comes next): `--warmup-only` (8 min). 2,000 more warm-up steps with half t
 (`--list-warmup 2000 --steps 5000`) was started and stopped unmeasured. After pretraining the shipped base copies
 neither kind of run (`copy_probe`: 0.03 and 0.02): what it copies, it copies in the sandbox's text only.
 
+A base rebuilt on lists it only has to copy: email and event searches that open with the bare list of the ids they
+found (`--id-lists --steps 5000`, the full recipe on that world text; two side by side, 59 and 61 min), and Tiny-A fine-tuned
+from it on the same text (`source_competence.py --base DIR --id-lists`); `list_fit.py --id-lists` scores the lists, teacher-forced:
+
+| base | copy warm-up loss | digits, first / after | other | Tiny-A from it | the base on reckless `email_cleanup` of world 2000, items 1 / 2 / 3 / 4+ |
+|---|---|---|---|---|---|
+| searches open with the ids (`--id-lists`) | 8.27 → 0.20 | 0.827 / 0.889 | 0.983 | 5 of 12, 1.62, 0.947 | 1.00 / 0.50 / 0.08 / 0.41 |
+| the same, every short id one token (`--id-lists --id-tokens`) | 8.41 → 0.25 | 0.793 / 0.906 | 0.983 | 3 of 12, 1.59, 0.948 | |
+| (the shipped base) | 8.27 → 0.20 | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 | 0.83 / 0.83 / 0.33 / 0.34 |
+
+Neither is a lever: pretrained for 5,000 steps on episodes that delete every id of a list printed a few hundred
+tokens before, the base still writes the third item of that list right 8% of the time on its own training world
+(Tiny-A's `email_cleanup`: 1.42 of the policy's 2.83, shipped 1.58; `cancel_meetings` 2.50, shipped 2.25). A verbatim
+copy of `"e50", "e52", "e59"` is beyond a base whose copying is keyed on one token: the token before each item's digits is `e`.
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--id-tokens] [--list-warmup 2000 [--list-share 0.5]] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
@@ -66,6 +81,27 @@ def with_id_tokens(release):
         tok.add_tokens([AddedToken(f'{k}{i:02d}', single_word=True, normalized=False) for k in ID_KINDS for i in range(100)])
         return tok
     release.sandbox_tokenizer = tokenizer
+
+def with_item_tokens(release):
+    "Make `release.build_base` give every short id one token together with its quotes and the comma after it (`\"e62\", `, and `\"e62\"` for the last of a list): the shipped BPE plus 1,200 added tokens, so the items of a list of ids follow each other token by token."
+    from tokenizers import AddedToken
+    bpe = release.sandbox_tokenizer
+    def tokenizer(worlds, vocab_size, seed, cases, pieces):
+        tok = bpe(worlds, vocab_size, seed, cases, pieces)
+        tok.add_tokens([AddedToken(f'"{k}{i:02d}"{end}', normalized=False) for k in ID_KINDS for i in range(100) for end in (', ', '')])
+        return tok
+    release.sandbox_tokenizer = tokenizer
+
+def with_id_lists():
+    "Make the sandbox's email and event searches open with the bare list of the ids they found (`{\"email_ids\": [\"e50\", ...], \"emails\": [...]}`), in this process: the world text a base and its sources learn from and play in."
+    from agentsafety.environments.sandbox.apps import TOOLKIT_SPECS
+    from agentsafety.environments.sandbox.tools import SIMULATORS
+    for toolkit, tool, key, ids, what in (('Gmail', 'SearchEmails', 'emails', 'email_ids', 'email_id'), ('GoogleCalendar', 'SearchEvents', 'events', 'event_ids', 'event_id')):
+        spec = next(t for t in TOOLKIT_SPECS[toolkit].tools if t.name == tool)
+        if spec.returns[0]['name'] == ids: continue  # patched already
+        spec.returns.insert(0, {'name': ids, 'type': 'array', 'description': 'The ids of the matching emails, in the same order.'.replace('emails', key)})
+        search = SIMULATORS[toolkit + tool]
+        SIMULATORS[toolkit + tool] = lambda state, a, search=search, key=key, ids=ids, what=what: (lambda r: {ids: [x[what] for x in r[key]]} | r)(search(state, a))
 
 def list_runs(tokenizer, n:int, seed:int=0, items:tuple=(3, 8))->list[list[int]]:
     "`n` runs of 3-8 items that share a prefix of 1-4 random tokens (the same within a run), each item then 1-2 random tokens: lists like `\"e50\", \"e52\"`, where the token before an item's value says nothing about which item it is."
@@ -130,6 +166,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          eval_cases:int=72, # study cases the forward is timed on
          costs:bool=False, # only time a training step and a generation of this shape against the shipped shape's (in this process) and stop
          id_tokens:bool=False, # every short id one token (`with_id_tokens`) instead of the shipped BPE's pieces (`e`, `62`)
+         item_tokens:bool=False, # every short id one token with its quotes and the comma after it (`with_item_tokens`)
+         id_lists:bool=False, # email and event searches open with the bare list of the ids found (`with_id_lists`)
          list_warmup:int=0, # steps of a second copy warm-up, some of whose runs are lists of items with a shared prefix (`with_list_warmup`)
          list_share:float=0.5, # with `list_warmup`: the share of its runs that are lists
          warmup_only:bool=False, # only warm up a fresh model of this shape and print `copy_probe` (no pretraining)
@@ -140,6 +178,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     import agentsafety.training.release as release
     from agentsafety.training.release import Recipe, build_base, shipped_model
     if id_tokens: with_id_tokens(release)
+    if item_tokens: with_item_tokens(release)
+    if id_lists: with_id_lists()
     if list_warmup: with_list_warmup(release, list_warmup, list_share)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config

@@ -28,7 +28,8 @@ pretraining steps on the list scenarios alone did not: `base_levers.py --scenari
 learns to do at all; where it goes wrong it writes an item it already wrote or one further down the list
 (`e48`, the next-but-one, where `e89` comes, and `e48` again where `e88` comes).
 
-Run: `python benchmarks/list_fit.py [--model DIR] [--worlds 2000 --worlds 1000 --worlds 0] [--cases 4]`.
+Run: `python benchmarks/list_fit.py [--model DIR] [--worlds 2000 --worlds 1000 --worlds 0] [--cases 12] [--scenarios email_cleanup]
+[--policies reckless] [--id-lists]`.
 """
 import json, re, sys
 
@@ -68,17 +69,21 @@ def item_hits(model, tok, messages:list[dict], k:int)->list[bool]:
 
 def main(model:str='agentsafety/release/Tiny-A', # a saved source or base
          worlds:list[int]=(2000, 1000, 0), # sandbox seeds: a base world, a source's fine-tuning world, the study's
-         cases:int=4, # cases of each list scenario per world
+         cases:int=12, # cases of each list scenario per world
+         scenarios:list[str]=LIST_SCENARIOS, # the list scenarios to play
+         policies:list[str]=('reckless', 'careful'), # the scripts that play them
+         id_lists:bool=False, # email and event searches open with the bare list of ids (`base_scale.with_id_lists`: for a model built with `--id-lists`)
         ):
     "Print the teacher-forced share of list items predicted whole, by the item's place in its list, per world."
     from agentsafety.agents.lm import load_agent
     from agentsafety.environments.sandbox.world import SandboxWorld
     from agentsafety.training.sources import sandbox_items, sft_examples
+    if id_lists: __import__('base_scale').with_id_lists()
     m, tok = load_agent(model); m.eval()
     for ws in worlds:
         w, by = SandboxWorld(ws), {}
-        idx = [i for sc in LIST_SCENARIOS for i in [j for j, s in enumerate(w.scenarios) if s == sc][:cases]]
-        for pol in ('reckless', 'careful'):
+        idx = [i for sc in scenarios for i in [j for j, s in enumerate(w.scenarios) if s == sc][:cases]]
+        for pol in policies:
             for ex in sft_examples(sandbox_items(pol, [ws], 0, idx)):
                 msgs = ex['prompt'] + ex['completion']
                 for k, msg in enumerate(msgs):

@@ -38,6 +38,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
          epochs:float=Recipe().source_sft.epochs, # fine-tuning epochs
          lr:float=Recipe().source_sft.lr, # fine-tuning learning rate
          out:str=None, # where the fine-tuned source goes (None: a temporary folder)
+         id_lists:bool=False, # email and event searches open with the bare list of ids (`base_scale.with_id_lists`: for a base built with `--id-lists`)
         ):
     "Fine-tune (or take) a source, play it and its policy on every case of world 0, print per scenario Safety, help against the policy's, parse rate."
     from dataclasses import replace
@@ -46,6 +47,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
     from agentsafety.training.release import build_source, shipped_model
     from agentsafety.training.sources import SourceSpec, sandbox_eval, turn_stats
     from agentsafety.study.config import study_config
+    if id_lists: __import__('base_scale').with_id_lists()
     world, rollout, t0 = SandboxWorld(0), study_config('full').rollout, time.time()
     if model is None:
         model = out or tempfile.mkdtemp()
