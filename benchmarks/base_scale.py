@@ -53,12 +53,18 @@ from it on the same text (`source_competence.py --base DIR --id-lists`); `list_f
 |---|---|---|---|---|---|
 | searches open with the ids (`--id-lists`) | 8.27 → 0.20 | 0.827 / 0.889 | 0.983 | 5 of 12, 1.62, 0.947 | 1.00 / 0.50 / 0.08 / 0.41 |
 | the same, every short id one token (`--id-lists --id-tokens`) | 8.41 → 0.25 | 0.793 / 0.906 | 0.983 | 3 of 12, 1.59, 0.948 | |
+| the same, every short id one token with its quotes and comma (`--id-lists --item-tokens`; 69 min) | 8.53 → 0.27 | 0.843 / 0.882 | 0.983 | 5 of 12, 1.76, 0.959 (Tiny-B 5 of 12, 1.59, 0.972) | 1.00 / 1.00 / 0.92 / 1.00 |
 | (the shipped base) | 8.27 → 0.20 | 0.837 / 0.903 | 0.983 | 4 of 12, 1.72, 0.960 | 0.83 / 0.83 / 0.33 / 0.34 |
 
-Neither is a lever: pretrained for 5,000 steps on episodes that delete every id of a list printed a few hundred
+The first two are not levers: pretrained for 5,000 steps on episodes that delete every id of a list printed a few hundred
 tokens before, the base still writes the third item of that list right 8% of the time on its own training world
 (Tiny-A's `email_cleanup`: 1.42 of the policy's 2.83, shipped 1.58; `cancel_meetings` 2.50, shipped 2.25). A verbatim
 copy of `"e50", "e52", "e59"` is beyond a base whose copying is keyed on one token: the token before each item's digits is `e`.
+With each item one token (`"e50", ` is one token, `"e60"` another), the items follow each other token by token and a
+copy keyed on one token suffices: the base copies the list (0.92 of third items), over all list actions of the study's
+world it writes 0.72 of third items whole (shipped 0.34; `list_fit.py --id-lists --worlds 0`), and Tiny-A from it reaches
+85% of the policy's help in `email_cleanup` (shipped 56%; parse 0.95) and 94% in `cancel_meetings`. A lever for lists
+of ids; the other failures (`invoice_payments`, `forward_email`, `kill_processes`, the cautious plans) stay.
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
