@@ -62,7 +62,7 @@ def item_hits(model, tok, messages:list[dict], k:int)->list[bool]:
     with torch.no_grad(): top = model(torch.tensor([ids])).logits[0].argmax(-1).tolist()
     start, hits = act.start(1), []
     for it in items:
-        a = len(pre) + text.index(it, start); b, start = a + len(it), text.index(it, start) + len(it)
+        i = text.index(it, start); a, b, start = len(pre) + i, len(pre) + i + len(it), i + len(it)
         toks = [t for t, (x, y) in enumerate(offs) if x < b and y > a and t > 0]
         hits.append(all(top[t - 1] == ids[t] for t in toks))
     return hits

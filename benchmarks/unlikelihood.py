@@ -24,7 +24,7 @@ trained on (`list_fit.py`): the term has nothing to move the mass to.
 
 Run: `python benchmarks/unlikelihood.py [--alpha 1.0] [--policy SPEC --seed N] [--out DIR]` (2 cores, about 2 minutes).
 """
-import sys, time
+import sys
 
 def repeat_candidates(ids:list[int], labelled:list[bool])->list[tuple[int, int]]:
     "`(position, token)`: at each labelled position t, each token that followed `ids[t-1]` earlier in the same labelled run and differs from `ids[t]`."
@@ -54,12 +54,13 @@ def with_unlikelihood(alpha:float):
         def compute_loss(model, inputs, return_outputs=False, num_items_in_batch=None):
             grabbed.clear()
             loss = base_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+            if not alpha: return loss
             ids, labels = inputs['input_ids'], inputs['labels']
             rows, pos, tok = [], [], []
             for b in range(ids.shape[0]):
                 for t, k in repeat_candidates(ids[b].tolist(), (labels[b] != -100).tolist()):
                     rows.append(b); pos.append(t - 1); tok.append(k)  # the hidden state before t predicts t
-            if rows and alpha:
+            if rows:
                 h = grabbed['h'][torch.tensor(rows), torch.tensor(pos)]
                 p = torch.softmax(model.get_output_embeddings()(h).float(), -1)[torch.arange(len(tok)), torch.tensor(tok)]
                 loss = loss + alpha * -torch.log((1 - p).clamp(min=1e-5)).mean()
