@@ -166,6 +166,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          layers:int=3, # transformer blocks (shipped: 3)
          heads:int=4, # attention heads (shipped: 4)
          intermediate:int=256, # MLP width (shipped: 256)
+         shift:int=0, # tokens back whose embeddings each position's input adds (`agents.shift`; shipped: 0)
          steps:int=1500, # optimiser steps of pretraining (shipped: 5000; 0: score the base in `out`, or the shipped one)
          copy_warmup:int=2000, # steps of the copy warm-up before it (shipped: 2000)
          out:str=None, # where the base goes (None: a temporary folder)
@@ -190,7 +191,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
-    shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate)
+    shape = TinyConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate, shift=shift)
     if warmup_only:
         from agentsafety.agents.lm import tiny_model, torch_threads
         tok = load_agent(shipped_model('base'))[1]

@@ -107,18 +107,20 @@ TEXTS = [f"User Input: Please tidy folder {i}.\nThought: I look.\nAction: Termin
          f"Observation: {{\"output\": \"a.txt b.txt\"}}\nThought: Done.\nFinal Answer: Folder {i} is tidy.\n" for i in range(60)]
 
 
-def scrambled_tiny(path, texts=TEXTS, max_positions=1024):
-    "A tiny untrained model (agentsafety.agents.lm) whose layers are scaled up so that its output varies."
+def scrambled_tiny(path, texts=TEXTS, max_positions=1024, shift=0):
+    "A tiny untrained model (agentsafety.agents.lm) whose layers are scaled up so that its output varies; with `shift`, a token-shift model whose maps are random."
     import torch
-    model, tok = tiny_agent(texts, 400, TinyConfig(hidden=64, intermediate=128, max_positions=max_positions))
+    model, tok = tiny_agent(texts, 400, TinyConfig(hidden=64, intermediate=128, max_positions=max_positions, shift=shift))
     with torch.no_grad():
         for n, p in model.named_parameters():
             if 'embed' not in n and 'norm' not in n: p.mul_(10)
+        if shift: model.model.shift.normal_(0, 0.3, generator=torch.Generator().manual_seed(0))  # the tokens before each one matter
     return save_agent(model, tok, path)
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory): return scrambled_tiny(tmp_path_factory.mktemp('tiny'))
+# every decoding path, with a plain model and with a token-shift one (which is fed the tokens before each block and step)
+@pytest.fixture(scope='module', params=[0, 3], ids=['plain', 'shift'])
+def tiny(tmp_path_factory, request): return scrambled_tiny(tmp_path_factory.mktemp('tiny'), shift=request.param)
 
 
 @pytest.fixture(scope='module')

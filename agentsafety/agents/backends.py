@@ -4,7 +4,7 @@
 
 # %% ../../nbs/agents/02_backends.ipynb #c002
 from __future__ import annotations
-import contextvars, hashlib, json, os, re, threading, time
+import hashlib, json, os, re, threading, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,8 @@ from typing import Sequence
 from fastcore.basics import patch
 from ..react import cut_at_stop
 from .prompt import read_history
-from .lm import CHAT_TEMPLATE, auto_threads, torch_threads
+from .lm import CHAT_TEMPLATE, auto_threads, torch_threads, tokens_before
+from .kvcache import _SPANS, _spans, _use_ragged, _kv_bytes, _grow_layer, _ragged_layer, _at_layer, _kv_buffers
 
 # %% auto #0
 __all__ = ['Generation', 'BackendError', 'ReplyError', 'BackendBatchError', 'ContextLimitError', 'approx_tokens', 'row_seed',
@@ -143,133 +144,6 @@ def _resolve_device(device:str)->str:
 
 def _as_list(x)->list: return list(x) if isinstance(x, (list, tuple)) else [x]
 
-# %% ../../nbs/agents/02_backends.ipynb #c037
-def _spans(starts:list[int], ends:list[int], cost:int=512)->list[tuple]:
-    "Contiguous spans (a, b, first position, end position) of rows, given each row's first and end positions, that minimise the positions attended plus `cost` per span."
-    n = len(starts)
-    best, cut = [0] + [None]*n, [0]*(n + 1)
-    for b in range(1, n + 1):
-        s, e, opts = starts[b - 1], ends[b - 1], []
-        for a in range(b - 1, -1, -1):
-            s, e = min(s, starts[a]), max(e, ends[a])
-            opts.append((best[a] + (b - a)*(e - s) + cost, a))
-        best[b], cut[b] = min(opts)
-    out, b = [], n
-    while b: a = cut[b]; out.append((a, b, min(starts[a:b]), max(ends[a:b]))); b = a
-    return out[::-1]
-
-# %% ../../nbs/agents/02_backends.ipynb #c040
-_SPANS = contextvars.ContextVar('agentsafety_spans', default=None)
-
-def _ragged_sdpa(module, query, key, value, attention_mask, *args, **kwargs):
-    "PyTorch SDPA that, while `_SPANS` holds spans (first row, end row, first position, end position) of a decoding batch, attends each span of rows only to those positions."
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward as sdpa
-    spans = _SPANS.get()
-    if spans is None or query.shape[2] != 1 or len(spans) == 1 and spans[0][2] == 0 and spans[0][3] >= key.shape[2]:
-        return sdpa(module, query, key, value, attention_mask, *args, **kwargs)
-    m = lambda a, b, s, e: None if attention_mask is None else attention_mask[a:b if attention_mask.shape[0] > 1 else 1, ..., s:e]
-    return torch.cat([sdpa(module, query[a:b], key[a:b, :, s:e], value[a:b, :, s:e], m(a, b, s, e), *args, **kwargs)[0]
-                      for a, b, s, e in spans]), None
-
-# %% ../../nbs/agents/02_backends.ipynb #c043
-def _use_ragged(model):
-    "Switch a model that uses PyTorch SDPA to `_ragged_sdpa` (the same kernel, unless spans are set); whether it did."
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-    if getattr(model.config, '_attn_implementation', None) != 'sdpa': return False
-    AttentionInterface.register('agentsafety_ragged', _ragged_sdpa)
-    AttentionMaskInterface.register('agentsafety_ragged', sdpa_mask)
-    try: model.set_attn_implementation('agentsafety_ragged')
-    except (ValueError, ImportError, AttributeError): return False
-    return True
-
-# %% ../../nbs/agents/02_backends.ipynb #c046
-def _kv_bytes(kv)->int:
-    "Bytes of a block's per-layer (keys, values)."
-    return sum(t.numel() * t.element_size() for pair in kv for t in pair)
-
-# %% ../../nbs/agents/02_backends.ipynb #c049
-def _grow_layer():
-    "A transformers cache layer over preallocated buffers: new keys and values are written in place, never concatenated."
-    from transformers.cache_utils import DynamicLayer
-    class GrowLayer(DynamicLayer):
-        def __init__(self, kbuf, vbuf, n:int):
-            super().__init__()
-            self.kbuf, self.vbuf, self.n, self.device, self.is_initialized = kbuf, vbuf, n, kbuf.device, True
-            self._view()
-        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.n], self.vbuf[:, :, :self.n]
-        def update(self, key_states, value_states, *args, **kwargs):
-            m = key_states.shape[-2]
-            if self.n + m > self.kbuf.shape[-2]:
-                import torch
-                grow = lambda buf: torch.cat([buf, buf.new_zeros(buf.shape[:2] + (max(m, buf.shape[2]),) + buf.shape[3:])], 2)
-                self.kbuf, self.vbuf = grow(self.kbuf), grow(self.vbuf)
-            self.kbuf[:, :, self.n:self.n + m], self.vbuf[:, :, self.n:self.n + m] = key_states, value_states
-            self.n += m
-            self._view()
-            return self.keys, self.values
-        def batch_select_indices(self, indices):
-            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
-            self._view()
-    return GrowLayer
-
-# %% ../../nbs/agents/02_backends.ipynb #c052
-def _ragged_layer():
-    "A transformers cache layer over preallocated buffers where each row's tokens start at position 0: a new token goes to its row's own next position (`at`), in place."
-    from transformers.cache_utils import DynamicLayer
-    class RaggedLayer(DynamicLayer):
-        def __init__(self, kbuf, vbuf, width:int):
-            super().__init__()
-            self.kbuf, self.vbuf, self.width, self.device, self.is_initialized, self.at = kbuf, vbuf, width, kbuf.device, True, None
-            self._view()
-        def _view(self): self.keys, self.values = self.kbuf[:, :, :self.width], self.vbuf[:, :, :self.width]
-        def update(self, key_states, value_states, *args, **kwargs):
-            rows, at = self.at # set by the decoder before each step
-            self.kbuf[rows, :, at], self.vbuf[rows, :, at] = key_states[:, :, 0], value_states[:, :, 0]
-            self.width += 1
-            self._view()
-            return self.keys, self.values
-        def batch_select_indices(self, indices):
-            self.kbuf, self.vbuf = self.kbuf[indices], self.vbuf[indices]
-            self._view()
-    return RaggedLayer
-
-# %% ../../nbs/agents/02_backends.ipynb #c055
-def _at_layer():
-    "A transformers cache layer over rows `rows` of prefill buffers where row k's `lens[k]` new tokens go to positions `pasts[k]:`, in place."
-    from transformers.cache_utils import DynamicLayer
-    import torch
-    class AtLayer(DynamicLayer):
-        def __init__(self, K, V, rows, pasts, lens, w:int):
-            super().__init__()
-            self.K, self.V, self.device, self.is_initialized = K, V, K.device, True
-            self.rr, self.kk = (torch.arange(w, device=K.device)[None] < lens[:, None]).nonzero(as_tuple=True) # the real tokens, not the padding
-            self.wr, self.wp, self.width = rows[self.rr], pasts[self.rr] + self.kk, int((pasts + lens).max())
-            n = len(rows)
-            self.sel = slice(int(rows[0]), int(rows[0]) + n) if int(rows[-1]) - int(rows[0]) == n - 1 else rows
-            self.keys, self.values = K[self.sel, :, :int(pasts.min())], V[self.sel, :, :int(pasts.min())]
-        def update(self, key_states, value_states, *args, **kwargs):
-            self.K[self.wr, :, self.wp], self.V[self.wr, :, self.wp] = key_states[self.rr, :, self.kk], value_states[self.rr, :, self.kk]
-            self.keys, self.values = self.K[self.sel, :, :self.width], self.V[self.sel, :, :self.width]
-            return self.keys, self.values
-    return AtLayer
-
-# %% ../../nbs/agents/02_backends.ipynb #c058
-def _kv_buffers(like, n:int, size:int, layers:int, hits:list)->list:
-    "Per-layer (keys, values) buffers of `n` rows and `size` positions shaped after `like`, holding each row's cached blocks."
-    import torch
-    # zeros: positions a row has not written yet may be in view, masked, and must be finite
-    kv = [(like.new_zeros((n, like.shape[1], size, like.shape[3])), like.new_zeros((n, like.shape[1], size, like.shape[3]))) for _ in range(layers)]
-    at = [(i, p, block) for i, found in enumerate(hits) for p, block in enumerate(found)]
-    if not at: return kv
-    B = at[0][2][0][0].shape[2]
-    rows, blocks = torch.tensor([i for i, _, _ in at], device=like.device), torch.tensor([p for _, p, _ in at], device=like.device)
-    for j, (K, V) in enumerate(kv): # all blocks of a layer in one write: buffers seen as (row, head, block, position, dim)
-        for X, h in ((K, 0), (V, 1)):
-            X.view(n, X.shape[1], size // B, B, X.shape[3])[rows, :, blocks] = torch.cat([block[j][h] for _, _, block in at])
-    return kv
-
 # %% ../../nbs/agents/02_backends.ipynb #c061
 class HFBackend(Backend):
     "A local Hugging Face causal LM (optionally with LoRA adapters) generating for a batch in lockstep."
@@ -287,6 +161,7 @@ class HFBackend(Backend):
                  name:str|None=None):
         import torch
         from transformers import AutoTokenizer, AutoModelForCausalLM
+        from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
         self.path, self.adapters = Path(path), [Path(a) for a in adapters]
         for p in [self.path, *self.adapters]:
             if not p.is_dir(): raise FileNotFoundError(f"{p}: no such model or adapter directory")
@@ -310,6 +185,7 @@ class HFBackend(Backend):
         # the model's cache keeps plain per-layer keys and values (not sliding windows, say): our in-place layers can stand in
         self._plain_layers = all(type(l) is DynamicLayer for l in DynamicCache(config=self.model.config).layers)
         self.threads = auto_threads(self.model, threads)
+        self._shift = getattr(self.model.config, 'token_shift', 0) # tokens before each fed one that a token-shift model reads (`prev_ids`)
         self.template = self.tok.chat_template or CHAT_TEMPLATE
         self.context_window = getattr(model.config, 'max_position_embeddings', None) or getattr(model.config, 'n_positions', None)
         self.name = name or '+'.join(p.name for p in [self.path, *self.adapters])
@@ -475,8 +351,9 @@ def _prefill_blocks(self:HFBackend, rows:list[list[int]], room:int=0)->tuple:
                 pos = pt[:, None] + torch.arange(w, device=dev)[None]
                 cache, inplace = self._at_cache(kv, part, pt, ln, w), True
                 causal = (torch.arange(max(p + len(ch) for p, ch in zip(pasts, chunks)), device=dev)[None, None] <= pos[:, :, None])[:, None]
-            out = self.model(input_ids=ids.to(dev), position_ids=pos,
-                             attention_mask=causal if self._mask4d else None, cache=cache, use_cache=True, logits_to_keep=keep)
+            shifted = {'prev_ids': tokens_before([rows[i] for i in part], pasts, self._shift, dev)} if self._shift else {}
+            out = self.model(input_ids=ids.to(dev), position_ids=pos, attention_mask=causal if self._mask4d else None,
+                             cache=cache, use_cache=True, logits_to_keep=keep, **shifted)
             if kv is None: kv = _kv_buffers(cache.layers[0].keys, n, size, len(cache.layers), hits)
             if not inplace:
                 sel = torch.tensor(part, device=dev)
@@ -591,7 +468,9 @@ def _decode(self:HFBackend, rows, limits, stop, temperature, seeds)->list[Genera
             else: m, now = mask[:, :L + step + 1], [(a, b, s, L + step + 1) for a, b, s, _ in spans]
             step += 1
             ctx = _SPANS.set(now if dev == 'cpu' else None) # runs pay off where attention is memory bound (a CPU)
-            try: logits = self.model(input_ids=ids, attention_mask=m, position_ids=at[:, None], cache=cache, use_cache=True).logits[:, -1].float()
+            k = self._shift # a token-shift model reads the tokens before each fed one: its prompt's last ones and what it wrote
+            shifted = {'prev_ids': tokens_before([rows[i][-k:] + toks[i] for i in batch], [min(k, len(rows[i])) + len(toks[i]) - 1 for i in batch], k, dev)} if k else {}
+            try: logits = self.model(input_ids=ids, attention_mask=m, position_ids=at[:, None], cache=cache, use_cache=True, **shifted).logits[:, -1].float()
             finally: _SPANS.reset(ctx)
     return [Generation(cut_at_stop(texts[i], stop) if stop else texts[i], len(rows[i]), len(toks[i]), reason[i]) for i in range(n)]
 

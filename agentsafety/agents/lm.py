@@ -12,9 +12,9 @@ from typing import Callable, Iterable
 
 # %% auto #0
 __all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'CHATML_TEMPLATE', 'train_tokenizer',
-           'with_assistant_marks', 'TinyConfig', 'tiny_model', 'n_params', 'tiny_agent', 'save_agent', 'load_agent',
-           'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'reused_heap', 'quiet_loading',
-           'cpu_lm_head']
+           'with_assistant_marks', 'TinyConfig', 'tiny_model', 'tokens_before', 'n_params', 'tiny_agent', 'save_agent',
+           'load_agent', 'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'reused_heap',
+           'quiet_loading', 'cpu_lm_head']
 
 # %% ../../nbs/agents/01_lm.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -89,23 +89,36 @@ class TinyConfig:
     heads: int = 4 # attention heads
     intermediate: int = 256 # MLP width
     max_positions: int = 4096 # longest sequence
+    shift: int = 0 # tokens before each position whose embeddings its input adds (`agents.shift`); 0: a plain Llama
     seed: int = 0 # initialisation seed
 
 # %% ../../nbs/agents/01_lm.ipynb #c027
 def tiny_model(tokenizer, cfg:TinyConfig=TinyConfig()):
-    "A freshly initialised `LlamaForCausalLM` sized by `cfg` for `tokenizer` (tied embeddings)."
+    "A freshly initialised Llama sized by `cfg` for `tokenizer` (tied embeddings): a `ShiftLlamaForCausalLM` when `cfg.shift`, else a `LlamaForCausalLM`."
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
-    conf = LlamaConfig(vocab_size=len(tokenizer), hidden_size=cfg.hidden, intermediate_size=cfg.intermediate,
-                       num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads,
-                       max_position_embeddings=cfg.max_positions, tie_word_embeddings=True, bos_token_id=None,
-                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    from agentsafety.agents.shift import ShiftLlamaConfig, ShiftLlamaForCausalLM
+    kw = dict(vocab_size=len(tokenizer), hidden_size=cfg.hidden, intermediate_size=cfg.intermediate,
+              num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads,
+              max_position_embeddings=cfg.max_positions, tie_word_embeddings=True, bos_token_id=None,
+              eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    conf, cls = (ShiftLlamaConfig(token_shift=cfg.shift, **kw), ShiftLlamaForCausalLM) if cfg.shift else (LlamaConfig(**kw), LlamaForCausalLM)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = LlamaForCausalLM(conf)
+        model = cls(conf)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model
+
+# %% ../../nbs/agents/01_lm.ipynb #c028b
+def tokens_before(seqs:list, starts:list[int], k:int, device='cpu'):
+    "(rows, k) tensor: the `k` tokens of `seqs[i]` before position `starts[i]`, the nearest last, -1 where there are none."
+    import torch
+    out = torch.full((len(seqs), k), -1, dtype=torch.long)
+    for r, (s, p) in enumerate(zip(seqs, starts)):
+        got = s[max(0, p - k):p]
+        if len(got): out[r, k - len(got):] = torch.tensor(got)
+    return out.to(device)
 
 # %% ../../nbs/agents/01_lm.ipynb #c030
 def n_params(model)->int:
@@ -131,6 +144,7 @@ def save_agent(model, tokenizer, path)->Path:
 def load_agent(path, device:str|None=None):
     "(model, tokenizer) saved by `save_agent` (or any local causal LM directory)."
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
     if not (Path(path)/'config.json').exists(): raise FileNotFoundError(f"{path}: no config.json, not a saved model")
     model = AutoModelForCausalLM.from_pretrained(path)
     tok = AutoTokenizer.from_pretrained(path)

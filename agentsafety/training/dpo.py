@@ -90,15 +90,19 @@ def _shared_lengths(ids, # [2B, L] token ids: B chosen rows, then the B rejected
     return (lc, lr, p) if bool((p >= 1).all()) else None
 
 # %% ../../nbs/training/02_dpo.ipynb #d020
-def _packed_rows(ids, lc, lr, p):
-    "(packed ids, positions, segment, packed lengths): per pair the prefix, the chosen rest, then the rejected rest."
+def _packed_rows(ids, lc, lr, p, rows=None # what to pack, [2B, L, ...] (None: `ids`), e.g. a token-shift model's inputs
+                ):
+    "(packed rows, positions, segment, packed lengths): per pair the prefix, the chosen rest, then the rejected rest."
     import torch
     B, L = len(lc), ids.shape[1]
     n = lc + lr - p  # packed length: prefix, chosen rest, rejected rest
     j = torch.arange(int(n.max()), device=ids.device)[None]
     in_c, in_r = j < lc[:, None], (j >= lc[:, None]) & (j < n[:, None])
     pos = torch.where(in_c, j.clamp(max=L - 1), torch.where(in_r, (j - lc[:, None] + p[:, None]).clamp(0, L - 1), 0))
-    packed = torch.where(in_c, ids[:B].gather(1, pos), torch.where(in_r, ids[B:].gather(1, pos), ids[:B, :1]))
+    x = ids if rows is None else rows
+    at = lambda m: m.view(*m.shape, *[1] * (x.ndim - 2))  # a [B, N] index or mask over x's trailing dimensions
+    take = lambda t: t.gather(1, at(pos).expand(-1, -1, *t.shape[2:]))
+    packed = torch.where(at(in_c), take(x[:B]), torch.where(at(in_r), take(x[B:]), x[:B, :1]))
     seg = torch.where(in_c, 0, torch.where(in_r, 1, 2))  # 2: padding, which sees only the prefix
     return packed, pos, seg, n
 
@@ -123,11 +127,12 @@ def _unpack_index(ids, lc, lr, p):
 # %% ../../nbs/training/02_dpo.ipynb #d029
 def _pack_pairs(ids, # [2B, L] token ids: B chosen rows, then the B rejected rows in the same pair order
                 mask, # [2B, L] attention mask, right-padded
+                rows=None, # what to pack in place of the ids (`_packed_rows`)
                ):
-    "Pairs packed one per row: (ids, positions, allowed [B,1,N,N], row pair, row index) to unpack, or None when not packable."
+    "Pairs packed one per row: (ids or `rows`, positions, allowed [B,1,N,N], row pair, row index) to unpack, or None when not packable."
     lengths = _shared_lengths(ids, mask)
     if lengths is None: return None
-    packed, pos, seg, n = _packed_rows(ids, *lengths)
+    packed, pos, seg, n = _packed_rows(ids, *lengths, rows)
     return (packed, pos, _pair_attention(seg, n, lengths[2]), *_unpack_index(ids, *lengths))
 
 # %% ../../nbs/training/02_dpo.ipynb #d033
@@ -144,7 +149,7 @@ def _additive_mask(allowed, dtype):
 
 # %% ../../nbs/training/02_dpo.ipynb #d037
 def _packed_forward(dec, plain, # the decoder and its own forward
-                    packed, # `_pack_pairs` of the call's ids and mask
+                    packed, # `_pack_pairs` of the call's ids and mask (packed ids, or packed input embeddings)
                     kw:dict, # the call's other arguments
                    ):
     "The decoder's output for the 2B rows, computed on the packed rows and unpacked to the 2B-row layout."
@@ -152,7 +157,8 @@ def _packed_forward(dec, plain, # the decoder and its own forward
     from transformers.modeling_outputs import BaseModelOutputWithPast
     ids, pos, allowed, pair, idx = packed
     if dec.config._attn_implementation == 'eager': allowed = _additive_mask(allowed, dec.embed_tokens.weight.dtype)
-    h = plain(input_ids=ids, attention_mask=allowed, position_ids=pos, use_cache=False, **kw).last_hidden_state
+    x = {'inputs_embeds': ids} if ids.is_floating_point() else {'input_ids': ids}
+    h = plain(attention_mask=allowed, position_ids=pos, use_cache=False, **x, **kw).last_hidden_state
     return BaseModelOutputWithPast(last_hidden_state=h[pair, idx])
 
 # %% ../../nbs/training/02_dpo.ipynb #d040
@@ -161,12 +167,17 @@ def shared_prefix(model, # a causal LM (or a PEFT model around one) whose decode
                  ):
     "While active, the decoder of `model` computes the shared prefix of rows i and i+B of a 2B-row batch once."
     import functools
+    from agentsafety.agents.shift import shifted_embeds
     dec = model.get_decoder()
     plain = dec.forward
 
     @functools.wraps(plain)
     def forward(input_ids=None, attention_mask=None, position_ids=None, inputs_embeds=None, cache=None, use_cache=None, **kw):
-        pk = _pack_pairs(input_ids, attention_mask) if _packable(dec, input_ids, position_ids, inputs_embeds, cache, use_cache, kw) else None
+        pk = None
+        if _packable(dec, input_ids, position_ids, inputs_embeds, cache, use_cache, kw):
+            # a token-shift decoder's inputs read the tokens before each one: made per row, then packed
+            rows = shifted_embeds(dec.embed_tokens, dec.shift, input_ids, None, dec.config.pad_token_id) if hasattr(dec, 'shift') else None
+            pk = _pack_pairs(input_ids, attention_mask, rows)
         if pk is not None: return _packed_forward(dec, plain, pk, kw)
         return plain(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                      inputs_embeds=inputs_embeds, cache=cache, use_cache=use_cache, **kw)
@@ -319,6 +330,7 @@ def _lora_config(settings:DPOSettings):
 def _load_model(model_dir:Path, settings:DPOSettings):
     "The model to post-train, in the settings' dtype, without a generation cache (training needs none)."
     from transformers import AutoModelForCausalLM
+    from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
     model.config.use_cache = False
     return model

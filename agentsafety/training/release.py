@@ -46,7 +46,7 @@ class Recipe:
     source_sft: SFTSettings = field(default_factory=lambda: SFTSettings(epochs=3, lr=5e-4, warmup=0.05, max_length=1536))
 
 # %% ../../nbs/training/03_release.ipynb #c013
-TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64), copy_warmup=4,
+TINY_RECIPE = Recipe(base_worlds=(2000,), base_cases=tuple(range(12)), vocab_size=1024, model=TinyConfig(hidden=32, layers=1, heads=2, intermediate=64, shift=2), copy_warmup=4,
                      base_sft=SFTSettings(max_steps=4, max_length=4096, logging_steps=2), sources=SHIPPED_SOURCES[:1],
                      source_worlds=(1000,), source_cases=tuple(range(12)), source_sft=SFTSettings(max_steps=2, max_length=4096, logging_steps=1))
 
