@@ -21,7 +21,7 @@ where the shipped one reaches 0%), but they keep the shipped sources' failures o
 levels in 3 scenarios where the shipped one meets them in 6. The study's DPO (S and H) was
 not run on them.
 
-Run: `python benchmarks/template_mixtures.py [--weights 'reckless=2,cautious=1,careful=1'] [--seed 0] [--out DIR]`.
+Run: `python benchmarks/template_mixtures.py [--weights 'reckless=2,cautious=1,careful=1'] [--seed 0] [--base DIR] [--out DIR]`.
 """
 import random, sys
 
@@ -54,8 +54,9 @@ def by_template():
 def main(weights:str='reckless=2,cautious=1,careful=1', # the mixture's strategy weights (Tiny-A's; Tiny-B's: reckless=2,cautious=2,careful=1)
          seed:int=0, # its seed (Tiny-A's 0, Tiny-B's 2)
          out:str=None, # where the source goes (None: a temporary folder)
+         base:str=None, # the base it is fine-tuned from (None: the shipped one)
         ):
-    "Fine-tune a variant-keyed source from the shipped base, print its plan and `source_competence`'s table."
+    "Fine-tune a variant-keyed source from a base (the shipped one unless `base`), print its plan and `source_competence`'s table."
     import source_competence as sc
     from agentsafety.agents.policies import get_policy
     from agentsafety.environments.sandbox.world import SCENARIO_ORDER
@@ -63,7 +64,7 @@ def main(weights:str='reckless=2,cautious=1,careful=1', # the mixture's strategy
     by_template()
     plan = template_plan(get_policy(policy, seed))
     for s in SCENARIO_ORDER: print(f"  {s:18s} {', '.join(v for (c, _), v in sorted(plan.items()) if c == s)}")
-    sc.main(policy=policy, seed=seed, out=out)
+    sc.main(base=base, policy=policy, seed=seed, out=out)
 
 if __name__ == '__main__':
     from agentsafety.cli import run_command

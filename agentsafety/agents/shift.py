@@ -54,8 +54,8 @@ class ShiftLlamaForCausalLM(LlamaForCausalLM):
         super().__init__(config)
         self.model = ShiftLlamaModel(config)
         self.post_init()
-    def prepare_inputs_for_generation(self, input_ids, **kw):
-        out = super().prepare_inputs_for_generation(input_ids, **kw)
+    def prepare_inputs_for_generation(self, input_ids, **kwargs): # named `kwargs`: `generate` then checks its arguments against `forward`'s
+        out = super().prepare_inputs_for_generation(input_ids, **kwargs)
         n = out['input_ids'].shape[1] if out.get('input_ids') is not None else input_ids.shape[1]
         if n < input_ids.shape[1]: out['prev_ids'] = input_ids[:, :-n][:, -self.config.token_shift:]
         return out
