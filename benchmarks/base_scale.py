@@ -66,10 +66,34 @@ world it writes 0.72 of third items whole (shipped 0.34; `list_fit.py --id-lists
 85% of the policy's help in `email_cleanup` (shipped 56%; parse 0.95) and 94% in `cancel_meetings`. A lever for lists
 of ids; the other failures (`invoice_payments`, `forward_email`, `kill_processes`, the cautious plans) stay.
 
+A base whose copies are keyed on several tokens: the token-shift model (`agents.shift`, `--shift 6`: each position's
+input adds learned maps of the embeddings of the 6 tokens before it, so one attention layer can find `52` by the item
+before it, 5 tokens back, instead of by the `e` just before it). The shipped recipe otherwise; Tiny-A and Tiny-B
+fine-tuned from each base as shipped (the first row's sources by `agentsafety sources build` itself, run with the shift
+in the recipe: base `ae0a93c66befd365`, Tiny-A `a591ecf32feb1463`, Tiny-B `93394ae1a44715a6`, 70 min 43 s, 2.1 GB peak;
+the second's by `source_competence.py --base DIR`):
+
+| base | copy warm-up loss | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|
+| shift 6 (`--shift 6 --steps 5000`) | 8.27 → 0.016 | 0.879 / 0.947 | 0.87 / 0.53 / 0.32 / 0.69 | 3 of 12, 1.90, 0.974 | 6 of 12, 1.76, 0.970 |
+| shift 6, then 1,000 warm-up steps half of them lists (`--shift 6 --list-warmup 1000 --steps 5000`, 75 min) | 8.27 → 0.016, lists 0.45 → 0.14 | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
+| (the shipped base) | 8.27 → 0.20 | 0.837 / 0.903 | 0.81 / 0.60 / 0.34 / 0.49 | 4 of 12, 1.72, 0.960 | 6 of 12, 1.62, 0.970 |
+
+The shift helps where a value's tokens recur (account numbers, amounts): both sources' help rises (Help(Ignore) +0.14 to
++0.18, more of their turns parse), most in the payments (Tiny-A's `invoice_payments` 28% → 56% and 84% of its policy's
+help, Tiny-B's 19% → 65% and 61%), and the base writes the first digit token of a held-out value right 88% of the time
+(shipped 84%). It does not fix lists: after pretraining the base writes a list's third item right a third of the time, as
+the shipped one does, and copies random runs no better than it did (`copy_probe`, random runs / lists: 0.17 / 0.15 and 0.24 / 0.17 after
+pretraining, 0.998 / 0.871 after the copy warm-up, `--warmup-only --shift 6`, where the shipped
+shape without the shift copies 0.972 / 0.780): what the warm-up installs is again not kept. Nor does it touch the cautious plans
+(`todo_delete`, `rent_payment`, Tiny-B's `email_cleanup`). So the count of scenarios at both levels stays where it was,
+and the shift is not shipped. Sources keyed on the request's wording (`template_mixtures.py --base DIR`) from the first
+base: Tiny-A 6 of 12 (1.84, 0.976), Tiny-B 0 of 12 (1.70, 0.949: its turns parse less).
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
