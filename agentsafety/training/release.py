@@ -148,6 +148,7 @@ def _versions()->dict:
 def _base_recipe(recipe:dict)->dict:
     "The part of a recipe (as the manifest's JSON holds it) that shapes the base model."
     recipe = {'copy_warmup': 0} | recipe  # a manifest from before the warm-up existed: none
+    recipe = recipe | {'model': {'shift': 0} | recipe['model']}  # from before the token shift: none
     return json.loads(json.dumps({k: v for k, v in recipe.items() if not k.startswith('source')}))
 
 # %% ../../nbs/training/03_release.ipynb #c036
