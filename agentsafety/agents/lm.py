@@ -114,11 +114,8 @@ def tiny_model(tokenizer, cfg:TinyConfig=TinyConfig()):
 def tokens_before(seqs:list, starts:list[int], k:int, device='cpu'):
     "(rows, k) tensor: the `k` tokens of `seqs[i]` before position `starts[i]`, the nearest last, -1 where there are none."
     import torch
-    out = torch.full((len(seqs), k), -1, dtype=torch.long)
-    for r, (s, p) in enumerate(zip(seqs, starts)):
-        got = s[max(0, p - k):p]
-        if len(got): out[r, k - len(got):] = torch.tensor(got)
-    return out.to(device)
+    before = [list(s[max(0, p - k):p]) for s, p in zip(seqs, starts)]
+    return torch.tensor([[-1] * (k - len(b)) + b for b in before], dtype=torch.long, device=device).view(len(seqs), k)
 
 # %% ../../nbs/agents/01_lm.ipynb #c030
 def n_params(model)->int:
