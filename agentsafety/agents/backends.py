@@ -12,7 +12,7 @@ from typing import Sequence
 from fastcore.basics import patch
 from ..react import cut_at_stop
 from .prompt import read_history
-from .lm import CHAT_TEMPLATE, auto_threads, torch_threads, tokens_before
+from .lm import CHAT_TEMPLATE, auto_threads, torch_threads, tokens_before, causal_lm
 from .kvcache import _SPANS, _spans, _use_ragged, _kv_bytes, _grow_layer, _ragged_layer, _at_layer, _kv_buffers
 
 # %% auto #0
@@ -160,8 +160,7 @@ class HFBackend(Backend):
                  threads:int|None=None, # torch CPU threads while generating; None: 1 for models under 20M parameters on CPU
                  name:str|None=None):
         import torch
-        from transformers import AutoTokenizer, AutoModelForCausalLM
-        from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
+        from transformers import AutoTokenizer
         self.path, self.adapters = Path(path), [Path(a) for a in adapters]
         for p in [self.path, *self.adapters]:
             if not p.is_dir(): raise FileNotFoundError(f"{p}: no such model or adapter directory")
@@ -174,7 +173,7 @@ class HFBackend(Backend):
         self._encoded = OrderedDict() # recent conversations' token ids (the engine counts a prompt, then generates from it)
         self.tok = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
         if self.tok.pad_token_id is None: self.tok.pad_token = self.tok.eos_token
-        model = AutoModelForCausalLM.from_pretrained(self.path, dtype=getattr(torch, dtype), local_files_only=True)
+        model = causal_lm(self.path, dtype=getattr(torch, dtype), local_files_only=True)
         for a in self.adapters:
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, a, local_files_only=True).merge_and_unload()

@@ -13,8 +13,8 @@ from typing import Callable, Iterable
 # %% auto #0
 __all__ = ['PAD', 'EOS', 'SPECIAL_TOKENS', 'CHAT_TEMPLATE', 'PIECES', 'CHATML_TEMPLATE', 'train_tokenizer',
            'with_assistant_marks', 'TinyConfig', 'tiny_model', 'tokens_before', 'n_params', 'tiny_agent', 'save_agent',
-           'load_agent', 'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads', 'reused_heap',
-           'quiet_loading', 'cpu_lm_head']
+           'causal_lm', 'load_agent', 'chat_length', 'length_cache', 'drop_long', 'auto_threads', 'torch_threads',
+           'reused_heap', 'quiet_loading', 'cpu_lm_head']
 
 # %% ../../nbs/agents/01_lm.ipynb #c006
 PAD, EOS = '<|pad|>', '<|end|>'
@@ -137,13 +137,19 @@ def save_agent(model, tokenizer, path)->Path:
     tokenizer.save_pretrained(path)
     return path
 
+# %% ../../nbs/agents/01_lm.ipynb #c037b
+def causal_lm(path, **kw):
+    "`AutoModelForCausalLM.from_pretrained(path, **kw)` with the token-shift model registered (a `ShiftLlamaForCausalLM` loads as itself)."
+    from transformers import AutoModelForCausalLM
+    from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
+    return AutoModelForCausalLM.from_pretrained(path, **kw)
+
 # %% ../../nbs/agents/01_lm.ipynb #c039
 def load_agent(path, device:str|None=None):
     "(model, tokenizer) saved by `save_agent` (or any local causal LM directory)."
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
+    from transformers import AutoTokenizer
     if not (Path(path)/'config.json').exists(): raise FileNotFoundError(f"{path}: no config.json, not a saved model")
-    model = AutoModelForCausalLM.from_pretrained(path)
+    model = causal_lm(path)
     tok = AutoTokenizer.from_pretrained(path)
     if device: model = model.to(device)
     return model, tok

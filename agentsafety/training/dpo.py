@@ -12,7 +12,7 @@ from typing import Sequence
 from ..core import DataError, atomic_write_text, N_CASES
 from ..names import parse_schedule, schedule_name
 from .prefs import read_pairs, split_examples, check_example, decision_pair
-from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, reused_heap, cpu_lm_head, quiet_loading
+from ..agents.lm import drop_long, length_cache, save_agent, auto_threads, torch_threads, reused_heap, cpu_lm_head, quiet_loading, causal_lm
 
 # %% auto #0
 __all__ = ['PRESETS', 'DPOSettings', 'preset', 'shared_prefix', 'length_grouped', 'dpo_stage', 'train_schedule', 'dpo_command']
@@ -329,9 +329,7 @@ def _lora_config(settings:DPOSettings):
 # %% ../../nbs/training/02_dpo.ipynb #d091
 def _load_model(model_dir:Path, settings:DPOSettings):
     "The model to post-train, in the settings' dtype, without a generation cache (training needs none)."
-    from transformers import AutoModelForCausalLM
-    from agentsafety.agents import shift  # registers the token-shift model with the Auto classes
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=_dtype(settings), local_files_only=True)
+    model = causal_lm(model_dir, dtype=_dtype(settings), local_files_only=True)
     model.config.use_cache = False
     return model
 
