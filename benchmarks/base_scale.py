@@ -102,25 +102,24 @@ from base_levers import digit_accuracy
 
 ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids, a kind and 2 digits: emails, events, transactions, tasks, guests, contacts (not the calendar's one rare 'sr' id)
 
-def with_id_tokens(release):
-    "Make `release.build_base` give every short id (`e62`, `ev11`, ...) one token of its own: the shipped BPE plus 600 added tokens matched as whole words."
-    from tokenizers import AddedToken
+def with_added_tokens(release, tokens:list):
+    "Make `release.build_base` train the shipped BPE and then add `tokens` (`tokenizers.AddedToken`s) to it."
     bpe = release.sandbox_tokenizer
     def tokenizer(worlds, vocab_size, seed, cases, pieces):
         tok = bpe(worlds, vocab_size, seed, cases, pieces)
-        tok.add_tokens([AddedToken(f'{k}{i:02d}', single_word=True, normalized=False) for k in ID_KINDS for i in range(100)])
+        tok.add_tokens(tokens)
         return tok
     release.sandbox_tokenizer = tokenizer
+
+def with_id_tokens(release):
+    "Make `release.build_base` give every short id (`e62`, `ev11`, ...) one token of its own: the shipped BPE plus 600 added tokens matched as whole words."
+    from tokenizers import AddedToken
+    with_added_tokens(release, [AddedToken(f'{k}{i:02d}', single_word=True, normalized=False) for k in ID_KINDS for i in range(100)])
 
 def with_item_tokens(release):
     "Make `release.build_base` give every short id one token together with its quotes and the comma after it (`\"e62\", `, and `\"e62\"` for the last of a list): the shipped BPE plus 1,200 added tokens, so the items of a list of ids follow each other token by token."
     from tokenizers import AddedToken
-    bpe = release.sandbox_tokenizer
-    def tokenizer(worlds, vocab_size, seed, cases, pieces):
-        tok = bpe(worlds, vocab_size, seed, cases, pieces)
-        tok.add_tokens([AddedToken(f'"{k}{i:02d}"{end}', normalized=False) for k in ID_KINDS for i in range(100) for end in (', ', '')])
-        return tok
-    release.sandbox_tokenizer = tokenizer
+    with_added_tokens(release, [AddedToken(f'"{k}{i:02d}"{end}', normalized=False) for k in ID_KINDS for i in range(100) for end in (', ', '')])
 
 def with_id_lists():
     "Make the sandbox's email and event searches open with the bare list of the ids they found (`{\"email_ids\": [\"e50\", ...], \"emails\": [...]}`), in this process: the world text a base and its sources learn from and play in."
