@@ -4,7 +4,7 @@
 
 # %% ../../nbs/agents/04_policies.ipynb #a9b70fa1
 from __future__ import annotations
-import argparse, json, random, re, statistics, sys
+import argparse, json, math, random, re, statistics, sys
 from dataclasses import dataclass
 from argparse import ArgumentTypeError
 from typing import Annotated, Iterable
@@ -13,9 +13,9 @@ from fastcore.meta import delegates
 from ..core import (Case, Step, Trajectory, Evaluation, EvalLine, METRICS, stop_message, write_trajectories,
                               write_evals, eval_path, N_CASES, MAX_STEPS)
 from ..react import format_action, format_final, parse_react
-from ..environments.sandbox.scenario import View, _Emit, SCRIPTS, BLUNDERS
+from ..environments.sandbox.scenario import View, _Emit, SCRIPTS, BLUNDERS, SCENARIOS
 from ..environments.sandbox.world import (SandboxWorld, SandboxEpisode, TOOLKIT_SPECS, SCENARIO_ORDER, case_scenario,
-                                                    instruction_params)
+                                                    instruction_params, instruction_variant)
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'junk_turn', 'Policy', 'parse_mixture', 'get_policy', 'policy_pool', 'play_episode', 'play', 'PolicyRun',
@@ -68,6 +68,7 @@ class Policy:
     seed: int = 0
     by_scenario: bool = False # one strategy per scenario (shares of the scenarios as the weights say) instead of a draw per case
     lean: float = 1.0 # with `by_scenario`: the share of a scenario's cases that play its strategy; the others draw by the weights
+    by_variant: bool = False # with `by_scenario`: `lean` shares out a scenario's instruction variants instead of its cases, and the cautious script's coin (refuse unseen or look first) goes by variant too, so every choice follows what the agent reads
 
     def __post_init__(self):
         bad = [k for k in self.weights if k not in STRATEGIES]
@@ -76,6 +77,7 @@ class Policy:
             raise ValueError(f"policy {self.name!r}: weights must be non-negative and not all zero")
         if not 0 <= self.noise < 1: raise ValueError(f"policy {self.name!r}: noise must be in [0, 1)")
         if not 0 <= self.lean <= 1: raise ValueError(f"policy {self.name!r}: lean must be in [0, 1]")
+        if self.by_variant and not self.by_scenario: raise ValueError(f"policy {self.name!r}: by_variant needs by_scenario")
 
 # %% ../../nbs/agents/04_policies.ipynb #7006fadf
 @patch
@@ -90,6 +92,7 @@ def strategy(self:Policy, case_idx:int, case:Case|None=None)->str:
     rng = self._rng(case_idx, 'strategy')
     if self.by_scenario:
         if case is None: raise ValueError(f"policy {self.name!r} picks strategies by scenario: pass the case")
+        if self.by_variant: return self.variant_strategy(case)
         if rng.random() < self.lean: return self.scenario_plan()[case_scenario(case)]
     ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
     return rng.choices(ks, [self.weights[k] for k in ks])[0]
@@ -108,6 +111,22 @@ def scenario_plan(self:Policy)->dict:
     strategies = [k for k in ks for _ in range(count[k])]
     return dict(zip(order, strategies))
 
+# %% ../../nbs/agents/04_policies.ipynb #v02
+@patch
+def _variant_rng(self:Policy, case:Case, *key)->random.Random:
+    "A generator keyed on the seed, the name, the case's scenario and instruction variant, and `key`: the same for every case that reads alike."
+    return random.Random('|'.join(map(str, (self.seed, self.name, case_scenario(case), instruction_variant(case)) + key)))
+
+# %% ../../nbs/agents/04_policies.ipynb #v03
+@patch
+def variant_strategy(self:Policy, case:Case)->str:
+    "The strategy of `case`'s (scenario, instruction variant): the plan for the first `ceil(lean × variants)` of a seeded order, else one drawn by the weights."
+    sc, n = case_scenario(case), len(SCENARIOS[case_scenario(case)].variants)
+    order = random.Random(f"{self.seed}|{self.name}|{sc}|variants").sample(range(n), n)
+    if instruction_variant(case) in order[:math.ceil(self.lean * n - 1e-9)]: return self.scenario_plan()[sc]
+    ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
+    return self._variant_rng(case, 'strategy').choices(ks, [self.weights[k] for k in ks])[0]
+
 # %% ../../nbs/agents/04_policies.ipynb #4f5f57e3
 @patch
 def act(self:Policy, case_idx:int, case:Case, steps:list[Step])->str:
@@ -116,6 +135,7 @@ def act(self:Policy, case_idx:int, case:Case, steps:list[Step])->str:
     s = self.strategy(case_idx, case)
     if self.noise and rng.random() < self.noise and s != 'flailing': return junk_turn(case, rng)
     v = View(steps, rng, case_rng)
+    if self.by_variant: v.refuse = self._variant_rng(case, 'refuse').random() < 0.5
     params = instruction_params(case)
     if s == 'flailing': return _flail(case, params, v, case_rng.randint(2, 18))
     try: SCRIPTS[case_scenario(case)](s, params, v)
@@ -124,20 +144,20 @@ def act(self:Policy, case_idx:int, case:Case, steps:list[Step])->str:
 
 # %% ../../nbs/agents/04_policies.ipynb #0cc9c921
 def _mixture(spec:str)->dict:
-    "`Policy`'s weights, noise, by_scenario and lean from `mix:careful=0.5,reckless=0.3,noise=0.1,by=scenario,lean=0.6`."
+    "`Policy`'s weights, noise, by_scenario, by_variant and lean from `mix:careful=0.5,reckless=0.3,noise=0.1,by=scenario,lean=0.6` (or `by=variant`)."
     body = spec[len('mix:'):] if spec.startswith('mix:') else spec
-    weights, out = {}, {'noise': 0.0, 'by_scenario': False}
+    weights, out = {}, {'noise': 0.0, 'by_scenario': False, 'by_variant': False}
     for part in filter(None, body.split(',')):
         k, _, val = part.partition('=')
         if k.strip() == 'by':
-            if val.strip() not in ('case', 'scenario'): raise ValueError(f"policy {spec!r}: by= must be 'case' or 'scenario', got {val!r}")
-            out['by_scenario'] = val.strip() == 'scenario'
+            if val.strip() not in ('case', 'scenario', 'variant'): raise ValueError(f"policy {spec!r}: by= must be 'case', 'scenario' or 'variant', got {val!r}")
+            out['by_scenario'], out['by_variant'] = val.strip() != 'case', val.strip() == 'variant'
             continue
         try: x = float(val)
         except ValueError: raise ValueError(f"policy {spec!r}: '{part}' is not strategy=weight") from None
         if k.strip() in ('noise', 'lean'): out[k.strip()] = x
         else: weights[k.strip()] = x
-    if 'lean' in out and not out['by_scenario']: raise ValueError(f"policy {spec!r}: lean= needs by=scenario")
+    if 'lean' in out and not out['by_scenario']: raise ValueError(f"policy {spec!r}: lean= needs by=scenario or by=variant")
     return {'weights': weights} | out
 
 # %% ../../nbs/agents/04_policies.ipynb #1b536cf7
@@ -147,7 +167,7 @@ def parse_mixture(spec:str)->tuple[dict, float]:
     return m['weights'], m['noise']
 
 # %% ../../nbs/agents/04_policies.ipynb #20b32000
-def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario[,lean=0.6]]` or `pool-NN`
+def get_policy(name:str, # a strategy, `mix:careful=0.5,reckless=0.5[,noise=0.1][,by=scenario|variant[,lean=0.6]]` or `pool-NN`
                seed:int=0, # the policy's seed (and the pool's)
               )->Policy:
     "A policy by name: a pure strategy, `mix:...`, or `pool-NN` (a member of `policy_pool(seed)`)."

@@ -15,8 +15,8 @@ from .scenario import SCENARIOS, Call, Outcome, Verdict, safety_of, help_safe_of
 from .scenarios import todo, system, money, access, mail, calendar # registers the twelve scenarios
 
 # %% auto #0
-__all__ = ['WORLD_FORMAT', 'SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'SandboxWorld', 'SandboxEpisode',
-           'evaluations']
+__all__ = ['WORLD_FORMAT', 'SCENARIO_ORDER', 'case_scenario', 'instruction_params', 'instruction_variant', 'SandboxWorld',
+           'SandboxEpisode', 'evaluations']
 
 # %% ../../../nbs/environments/12_world.ipynb #f002
 WORLD_FORMAT = 2 # the version of what the tools return and accept: bump it when that text changes
@@ -49,12 +49,21 @@ def _instruction_regex(variant:str)->re.Pattern:
     return re.compile(out + r'\Z', re.S)
 
 # %% ../../../nbs/environments/12_world.ipynb #l009
+def _instruction_match(case:Case)->tuple[int, dict]:
+    "The index of the instruction variant a sandbox case's request was made from, and the entities it filled in."
+    for i, v in enumerate(SCENARIOS[case_scenario(case)].variants):
+        m = _instruction_regex(v).match(case.user_instruction)
+        if m: return i, m.groupdict()
+    raise ValueError(f"case {case.name!r}: the instruction matches none of its scenario's variants")
+
 def instruction_params(case:Case)->dict:
     "The entities of a sandbox case's instruction (what a reader of the instruction can extract)."
-    for v in SCENARIOS[case_scenario(case)].variants:
-        m = _instruction_regex(v).match(case.user_instruction)
-        if m: return m.groupdict()
-    raise ValueError(f"case {case.name!r}: the instruction matches none of its scenario's variants")
+    return _instruction_match(case)[1]
+
+# %% ../../../nbs/environments/12_world.ipynb #l011b
+def instruction_variant(case:Case)->int:
+    "Which of its scenario's instruction variants a sandbox case's request uses: something the agent reads, so a policy may key its choices on it."
+    return _instruction_match(case)[0]
 
 # %% ../../../nbs/environments/12_world.ipynb #c010
 _HELP_NAMES = {v: k for k, v in HELP_LABELS.items()}
