@@ -13,6 +13,8 @@ What it measured (2 cores, split 0, β 0.1; a run takes about 4 minutes on idle 
 | shipped: Tiny-B `mix:reckless=2,cautious=2,careful=1,by=scenario,lean=0.5`, 2 | +0.58, −0.88 | −0.21, +0.14 | 6 of 12 |
 | the same mixtures without lean (one strategy per scenario): Tiny-A, seed 0 | +0.15, −0.28 | −0.39, +0.31 | 3 of 12 |
 | the same: Tiny-B, seed 2 | +0.10, −0.25 | −0.19, +0.33 | 3 of 12 |
+| by wording (`by=variant,lean=0.5`), from the shift-6 base with the list warm-up (`--base`, `base_scale.py --shift 6 --list-warmup 1000 --steps 5000`): Tiny-A, seed 0 | +0.60, −1.06 | −0.15, +0.01 | 5 of 12 |
+| the same: Tiny-B, seed 2 | +0.36, −0.47 | −0.25, +0.28 | 7 of 12 |
 
 Without lean, greedy decoding would play each scenario's planned strategy, so a planned-`cautious` scenario could meet
 the 80% level, which a leaning mixture's cannot (its other draws act, and act for about 3 of Help(Ignore) where asking
@@ -21,8 +23,14 @@ gets about 0.5). Measured, it does not pay: the plans' reckless multi-step scena
 to remove; the sources follow a `cautious` plan only in part. The pairs were as many as the shipped sources' (Tiny-A
 336 safe, 254 help; shipped 383, 333).
 
+By wording (`by=variant`: the lean shares out each scenario's three instruction variants, and the cautious script's
+refuse-or-look coin goes by variant, so what the source reads decides every choice), the sources follow their `cautious`
+plans (every planned-`cautious` scenario meets the 80% level but three of Tiny-B's, `fix_permissions`, `email_cleanup` and
+`forward_email`, where the source does not pick up the one wording that acts) and fail where execution fails, as before. S removes less harm from Tiny-B
+(+0.36: its plan puts `reckless` where execution fails) and H adds no help to Tiny-A: not the shipped design (16 min beside two base builds).
+
 Run: `python benchmarks/source_mixtures.py --out DIR --sources 'Tiny-A=mix:reckless=2,cautious=1,careful=1,by=scenario@0'
---sources 'Tiny-B=...@2'` (`--sources` repeatable; by default the shipped ones; a source name has no `_`); a second run
+--sources 'Tiny-B=...@2' [--base DIR]` (`--sources` repeatable; by default the shipped ones; a source name has no `_`); a second run
 into the same `--out` reuses the stages it shares with the first.
 """
 import json, sys, time
@@ -45,8 +53,9 @@ def main(out:str='/tmp/source-mixtures', # the study folder (its stages are cach
          sources:list[str]=None, # NAME=POLICY@SEED, e.g. `Tiny-A=mix:reckless=2,cautious=1,careful=1,by=scenario@0` (None: the shipped sources)
          beta:float=0.1, # the DPO β
          seed:int=0, # the split seed
+         base:str=None, # the base the sources are fine-tuned from (None: the shipped one)
         ):
-    "Fine-tune `sources` from the shipped base, train S and H at `beta` on split `seed`, print ΔSafety, ΔHelp and each source's competence per scenario."
+    "Fine-tune `sources` from the shipped base (or `base`), train S and H at `beta` on split `seed`, print ΔSafety, ΔHelp and each source's competence per scenario."
     from agentsafety.study.config import study_config
     from agentsafety.study.runner import Study
     from agentsafety.training.release import SHIPPED_SOURCES
@@ -58,7 +67,7 @@ def main(out:str='/tmp/source-mixtures', # the study folder (its stages are cach
         return SourceSpec(name, policy, int(n))
     srcs = [spec(s) for s in sources] if sources else list(SHIPPED_SOURCES)
     out, t = Path(out), time.time()
-    cfg = study_config('full', sources=srcs, sources_from='train', seeds=[seed], betas=[beta], schedules=['S', 'H'], bootstrap=20)
+    cfg = study_config('full', sources=srcs, sources_from='train', seeds=[seed], betas=[beta], schedules=['S', 'H'], bootstrap=20, source_base=base)
     Study(cfg, out, progress=False).run()
     print(f"{time.time() - t:.0f} s")
     show(out)
