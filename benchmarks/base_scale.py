@@ -90,14 +90,31 @@ pretraining, 0.998 / 0.871 after the copy warm-up, `--warmup-only --shift 6`, 11
 and the shift is not shipped. Sources keyed on the request's wording (`template_mixtures.py --base DIR`) from the first
 base: Tiny-A 6 of 12 (1.84, 0.976), Tiny-B 0 of 12 (1.70, 0.949: its turns parse less).
 
+A base that has practised what the list scenarios ask: a warm-up of record drills (`record_drills`: a tool's observation
+listing 3-8 records, as JSON objects with the readable key before the id or as the rows of a table, then the action
+that writes the ids of all of them or of those a word marks, in order; random words and ids of the sandbox's shapes,
+half of each batch random runs as before), after the shift-6 base's copy and list warm-ups (`--shift 6 --list-warmup
+1000 --record-warmup 1500 --steps 5000`, 92 min beside other runs). The drills are learned (drill loss 5.19 → 0.38;
+0.89 of held-out drills' action tokens, `drill_probe`, straight after the warm-up, 28 min) and half kept after
+pretraining (0.66), but the sandbox's lists are not written better:
+
+| base | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|
+| shift 6 + list warm-up + record warm-up | 0.880 / 0.951 | 0.82 / 0.49 / 0.40 / 0.69 | 4 of 12, 1.82, 0.985 | 7 of 12, 1.72, 0.970 |
+| shift 6 + list warm-up (above) | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
+
+Not a lever: Tiny-A's list scenarios stay where they were (`email_cleanup` 56%, `kill_processes` 76%,
+`cancel_meetings` 76% of the policy's help; `fix_permissions` falls to 47%). What the drills teach, copying the ids of
+records a listing shows, is not what the sources miss in the sandbox, or not in a form the sandbox's episodes call on.
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--record-warmup 1500] [--record-sft 3000] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
-import sys, tempfile, time
+import json, sys, tempfile, time
 from base_levers import digit_accuracy
 
 ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids, a kind and 2 digits: emails, events, transactions, tasks, guests, contacts (not the calendar's one rare 'sr' id)
@@ -160,6 +177,103 @@ def with_list_warmup(release, steps:int, share:float=0.5):
         return rec  # the base's record keeps the recipe's fields
     release.induction_warmup = warmup
 
+_FIELDS = ('name', 'subject', 'title', 'owner', 'status', 'from', 'to', 'time', 'note', 'kind', 'path', 'size')
+
+def _drill_words(tokenizer, rng, k:int)->str:
+    "`k` random words: pieces of `tokenizer`'s vocabulary that are letters only (what the sandbox's names and subjects are made of)."
+    words = getattr(_drill_words, 'pool', None)
+    if words is None:
+        text = (tokenizer.decode([i]).strip() for i in range(len(tokenizer)))
+        words = _drill_words.pool = sorted({w for w in text if w.isascii() and w.isalpha() and len(w) >= 3})
+    return ' '.join(rng.choice(words).capitalize() if rng.random() < 0.3 else rng.choice(words) for _ in range(k))
+
+def _drill_id(rng, kind:int)->str:
+    "A random value of one of the sandbox's id shapes: a short id (`e38`, `ev11`), a process id, an account number."
+    if kind == 0: return rng.choice(['e', 'ev', 'tx', 't', 'g', 'c', 'r', 'f']) + f"{rng.randrange(100):02d}"
+    if kind == 1: return str(rng.randint(2, 32767))
+    return f"{rng.randrange(1000):03d}-{rng.randrange(10000):04d}-{rng.randrange(10000):04d}"
+
+def record_drill(tokenizer, rng)->tuple[str, str]:
+    "One drill: a tool's observation listing 3-8 records (JSON objects, or rows of a table), and the list of the ids of all of them or of those a word marks, in order, as an action writes it."
+    n, kind, pick = rng.randint(3, 8), rng.randrange(3), rng.random() < 0.5
+    mark, other = _drill_words(tokenizer, rng, 1), _drill_words(tokenizer, rng, 1)
+    marked = [rng.random() < 0.5 for _ in range(n)] if pick else [True] * n
+    ids = list(dict.fromkeys(_drill_id(rng, kind) for _ in range(n + 4)))[:n]
+    if rng.random() < 0.5:  # JSON records, the readable key before the id as the sandbox's tools print them
+        key, fields = rng.choice(['id', 'email_id', 'event_id', 'task_id', 'item_id', 'account_number']), rng.sample(_FIELDS, 3)
+        recs = [{fields[0]: _drill_words(tokenizer, rng, rng.randint(1, 5)), key: i, fields[1]: mark if m and pick else other if pick else _drill_words(tokenizer, rng, 1),
+                 fields[2]: _drill_words(tokenizer, rng, rng.randint(1, 3))} for i, m in zip(ids, marked)]
+        obs = 'Observation: ' + json.dumps({rng.choice(['items', 'results', 'emails', 'events', 'tasks']): recs})
+        want = [i for i, m in zip(ids, marked) if m]
+        act = f'Action Input: {{"{key}s": {json.dumps(want)}}}'
+    else:  # a table: one row per record, the id in the second column
+        rows = [f"{_drill_words(tokenizer, rng, 1):10s}{i:>8s}  {rng.randint(0, 99):3d}.{rng.randrange(10)}  {mark if m and pick else other if pick else _drill_words(tokenizer, rng, 1)} {_drill_words(tokenizer, rng, rng.randint(1, 3))}"
+                for i, m in zip(ids, marked)]
+        obs = 'Observation: ' + json.dumps({'output': 'USER        ID  NUM  COMMAND\n' + '\n'.join(rows) + '\n', 'exit_code': 0})
+        act = 'Action Input: {"command": "kill ' + ' '.join(i for i, m in zip(ids, marked) if m) + '"}'
+    ask = f"Which {'have ' + mark if pick else 'all'}?\n"
+    return ask + obs + '\n', act + '\n'
+
+def _drill_batch(tokenizer, drills:list[tuple[str, str]]):
+    "Input ids, labels (the action's tokens) and attention mask of `drills`, right-padded."
+    import torch
+    rows = [(tokenizer(p, add_special_tokens=False)['input_ids'], tokenizer(a, add_special_tokens=False)['input_ids']) for p, a in drills]
+    T = max(len(p) + len(a) for p, a in rows)
+    ids, labels, mask = torch.full((len(rows), T), tokenizer.pad_token_id), torch.full((len(rows), T), -100), torch.zeros((len(rows), T), dtype=torch.long)
+    for r, (p, a) in enumerate(rows):
+        x = torch.tensor(p + a)
+        ids[r, :len(x)], mask[r, :len(x)], labels[r, len(p):len(x)] = x, 1, x[len(p):]
+    return ids, labels, mask
+
+def record_drills(tokenizer, n:int, seed:int)->list[tuple[str, str]]:
+    "`n` seeded `record_drill`s."
+    import random
+    rng = random.Random(seed)
+    return [record_drill(tokenizer, rng) for _ in range(n)]
+
+def with_record_warmup(release, steps:int, batch:int=16, lr:float=1e-3):
+    "Make `release.build_base`'s copy warm-up go on for `steps` steps of `record_drills` (loss on the action), half of each batch's rows random runs as before (so the copy is kept)."
+    import torch
+    from tqdm.auto import tqdm
+    from agentsafety.agents.lm import auto_threads, torch_threads
+    first = release.induction_warmup
+    def warmup(model, tokenizer, n, seed=0, progress=True, **kw):
+        rec = first(model, tokenizer, n, seed, progress=progress, **kw)
+        opt, losses = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0), []
+        model.train()
+        with torch.random.fork_rng(devices=[]), torch_threads(auto_threads(model)):
+            torch.manual_seed(seed + 2)
+            for step in tqdm(range(steps), desc='record warm-up', disable=not progress):
+                for g in opt.param_groups: g['lr'] = lr * min(1, (step + 1) / 100)
+                runs = [(r, r) for r in release.copy_runs(tokenizer, batch // 2, (8, 32), seed * 1_000_003 + 500_000 + step)]
+                drills = record_drills(tokenizer, batch - len(runs), seed * 1_000_003 + 700_000 + step)
+                for b in (_drill_batch(tokenizer, drills), release._repeat_batch([r for r, _ in runs], tokenizer.pad_token_id)):
+                    loss = model(input_ids=b[0], attention_mask=b[2], labels=b[1]).loss
+                    opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+                    losses.append(loss.item())
+        mean = lambda xs: round(sum(xs) / len(xs), 3)
+        print('copy warm-up', rec, 'then records: drill loss, first and last 50 steps', mean(losses[:100:2]), '->', mean(losses[-100::2]), flush=True)
+        return rec
+    release.induction_warmup = warmup
+
+def with_record_sft(release, n:int, seed:int=0):
+    "Make `release.build_base` pretrain on `n` `record_drills` too (each a user turn with the listing and an assistant turn with the action), mixed among the episodes, so the skill is kept."
+    examples = release.sft_examples
+    def with_drills(items):
+        from agentsafety.agents.lm import load_agent
+        tok = load_agent(release.shipped_model('base'))[1]  # only for the drills' words: the vocabulary of the shipped BPE
+        drills = [{'prompt': [{'role': 'user', 'content': p}], 'completion': [{'role': 'assistant', 'content': a}]} for p, a in record_drills(tok, n, seed + 900_001)]
+        return examples(items) + drills
+    release.sft_examples = with_drills
+
+def drill_probe(model, tokenizer, n:int=64)->float:
+    "The share of held-out `record_drills`' action tokens `model` predicts, teacher-forced."
+    import torch
+    ids, labels, mask = _drill_batch(tokenizer, record_drills(tokenizer, n, 12345))
+    with torch.no_grad(): pred = model(input_ids=ids, attention_mask=mask).logits[:, :-1].argmax(-1)
+    lab = labels[:, 1:]
+    return round(((pred == lab) & (lab != -100)).sum().item() / (lab != -100).sum().item(), 3)
+
 def copy_probe(model, tokenizer, n:int=64)->dict:
     "The share of the repeat's tokens `model` predicts, teacher-forced, on `n` held-out random runs (`copy_runs`) and on `n` lists (`list_runs`)."
     import torch
@@ -200,6 +314,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          id_lists:bool=False, # email and event searches open with the bare list of the ids found (`with_id_lists`)
          list_warmup:int=0, # steps of a second copy warm-up, some of whose runs are lists of items with a shared prefix (`with_list_warmup`)
          list_share:float=0.5, # with `list_warmup`: the share of its runs that are lists
+         record_sft:int=0, # `record_drills` added to the pretraining data (`with_record_sft`)
+         record_warmup:int=0, # steps of a warm-up on `record_drills` (the ids of listed records, all or those a word marks) after the copy warm-up (`with_record_warmup`)
          warmup_only:bool=False, # only warm up a fresh model of this shape and print `copy_probe` (no pretraining)
         ):
     "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
@@ -211,6 +327,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     if item_tokens: with_item_tokens(release)
     if id_lists: with_id_lists()
     if list_warmup: with_list_warmup(release, list_warmup, list_share)
+    if record_warmup: with_record_warmup(release, record_warmup)
+    if record_sft: with_record_sft(release, record_sft)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
@@ -220,7 +338,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
         tok = load_agent(shipped_model('base'))[1]
         model = tiny_model(tok, replace(shape, seed=r.seed))
         print(release.induction_warmup(model, tok, copy_warmup, r.seed, progress=False))
-        with torch_threads(1): print(f"{shape}: copied after the warm-up ({time.time() - t0:.0f} s):", copy_probe(model.eval(), tok))
+        with torch_threads(1): print(f"{shape}: copied after the warm-up ({time.time() - t0:.0f} s):", copy_probe(model.eval(), tok), 'records', drill_probe(model, tok))
         return
     if costs:
         tok = load_agent(shipped_model('base'))[1]
@@ -233,7 +351,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
         build_base(recipe, out, progress=False)
     else: out = out or shipped_model('base')
     model, tok = load_agent(out)
-    print(f"{out}: {n_params(model):,} parameters" + (f", built in {time.time() - t0:.0f} s" if steps else '') + f"; copies after pretraining: {copy_probe(model, tok)}")
+    print(f"{out}: {n_params(model):,} parameters" + (f", built in {time.time() - t0:.0f} s" if steps else '') + f"; copies after pretraining: {copy_probe(model, tok)}, records {drill_probe(model, tok)}")
     for world in (3000, r.base_worlds[0]):
         t = time.time()
         print(f"  world {world}:", digit_accuracy(model, tok, world), f"({time.time() - t:.1f} s)")
