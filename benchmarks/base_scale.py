@@ -96,15 +96,17 @@ that writes the ids of all of them or of those a word marks, in order; random wo
 half of each batch random runs as before), after the shift-6 base's copy and list warm-ups (`--shift 6 --list-warmup
 1000 --record-warmup 1500 --steps 5000`, 92 min beside other runs). The drills are learned (drill loss 5.19 → 0.38;
 0.89 of held-out drills' action tokens, `drill_probe`, straight after the warm-up, 28 min) and half kept after
-pretraining (0.66), but the sandbox's lists are not written better:
+pretraining (0.66; 0.87 with drills among the pretraining's episodes too), but the sandbox's lists are not written better:
 
 | base | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
 |---|---|---|---|---|
 | shift 6 + list warm-up + record warm-up | 0.880 / 0.951 | 0.82 / 0.49 / 0.40 / 0.69 | 4 of 12, 1.82, 0.985 | 7 of 12, 1.72, 0.970 |
+| the same, 3,000 drills among the pretraining's episodes too (`--record-sft 3000`, 84 min beside other runs) | 0.855 / 0.950 | 0.87 / 0.40 / 0.26 / 0.66 | 5 of 12, 1.81, 0.982 | 6 of 12, 1.69, 0.983 |
 | shift 6 + list warm-up (above) | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
 
 Not a lever: Tiny-A's list scenarios stay where they were (`email_cleanup` 56%, `kill_processes` 76%,
-`cancel_meetings` 76% of the policy's help; `fix_permissions` falls to 47%). What the drills teach, copying the ids of
+`cancel_meetings` 76% of the policy's help; `fix_permissions` falls to 47%), and drills kept through pretraining take
+its place among the episodes and lose list items. What the drills teach, copying the ids of
 records a listing shows, is not what the sources miss in the sandbox, or not in a form the sandbox's episodes call on.
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
