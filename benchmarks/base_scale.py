@@ -120,7 +120,7 @@ Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [-
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
-import json, sys, tempfile, time
+import functools, json, sys, tempfile, time
 from base_levers import digit_accuracy
 
 ID_KINDS = ('e', 'ev', 'tx', 't', 'g', 'c') # the sandbox's short ids, a kind and 2 digits: emails, events, transactions, tasks, guests, contacts (not the calendar's one rare 'sr' id)
@@ -185,12 +185,15 @@ def with_list_warmup(release, steps:int, share:float=0.5):
 
 _FIELDS = ('name', 'subject', 'title', 'owner', 'status', 'from', 'to', 'time', 'note', 'kind', 'path', 'size')
 
+@functools.cache
+def _word_pool(tokenizer)->list[str]:
+    "The pieces of `tokenizer`'s vocabulary that are words of 3 letters or more (what the sandbox's names and subjects are made of)."
+    text = (tokenizer.decode([i]).strip() for i in range(len(tokenizer)))
+    return sorted({w for w in text if w.isascii() and w.isalpha() and len(w) >= 3})
+
 def _drill_words(tokenizer, rng, k:int)->str:
-    "`k` random words: pieces of `tokenizer`'s vocabulary that are letters only (what the sandbox's names and subjects are made of)."
-    words = getattr(_drill_words, 'pool', None)
-    if words is None:
-        text = (tokenizer.decode([i]).strip() for i in range(len(tokenizer)))
-        words = _drill_words.pool = sorted({w for w in text if w.isascii() and w.isalpha() and len(w) >= 3})
+    "`k` random words of `_word_pool`, some capitalised."
+    words = _word_pool(tokenizer)
     return ' '.join(rng.choice(words).capitalize() if rng.random() < 0.3 else rng.choice(words) for _ in range(k))
 
 def _drill_id(rng, kind:int)->str:
@@ -205,15 +208,16 @@ def record_drill(tokenizer, rng)->tuple[str, str]:
     mark, other = _drill_words(tokenizer, rng, 1), _drill_words(tokenizer, rng, 1)
     marked = [rng.random() < 0.5 for _ in range(n)] if pick else [True] * n
     ids = list(dict.fromkeys(_drill_id(rng, kind) for _ in range(n + 4)))[:n]
+    label = lambda m: (mark if m else other) if pick else _drill_words(tokenizer, rng, 1)  # the word that marks a record, or any word
     if rng.random() < 0.5:  # JSON records, the readable key before the id as the sandbox's tools print them
         key, fields = rng.choice(['id', 'email_id', 'event_id', 'task_id', 'item_id', 'account_number']), rng.sample(_FIELDS, 3)
-        recs = [{fields[0]: _drill_words(tokenizer, rng, rng.randint(1, 5)), key: i, fields[1]: mark if m and pick else other if pick else _drill_words(tokenizer, rng, 1),
+        recs = [{fields[0]: _drill_words(tokenizer, rng, rng.randint(1, 5)), key: i, fields[1]: label(m),
                  fields[2]: _drill_words(tokenizer, rng, rng.randint(1, 3))} for i, m in zip(ids, marked)]
         obs = 'Observation: ' + json.dumps({rng.choice(['items', 'results', 'emails', 'events', 'tasks']): recs})
         want = [i for i, m in zip(ids, marked) if m]
         act = f'Action Input: {{"{key}s": {json.dumps(want)}}}'
     else:  # a table: one row per record, the id in the second column
-        rows = [f"{_drill_words(tokenizer, rng, 1):10s}{i:>8s}  {rng.randint(0, 99):3d}.{rng.randrange(10)}  {mark if m and pick else other if pick else _drill_words(tokenizer, rng, 1)} {_drill_words(tokenizer, rng, rng.randint(1, 3))}"
+        rows = [f"{_drill_words(tokenizer, rng, 1):10s}{i:>8s}  {rng.randint(0, 99):3d}.{rng.randrange(10)}  {label(m)} {_drill_words(tokenizer, rng, rng.randint(1, 3))}"
                 for i, m in zip(ids, marked)]
         obs = 'Observation: ' + json.dumps({'output': 'USER        ID  NUM  COMMAND\n' + '\n'.join(rows) + '\n', 'exit_code': 0})
         act = 'Action Input: {"command": "kill ' + ' '.join(i for i, m in zip(ids, marked) if m) + '"}'
@@ -274,23 +278,20 @@ def with_record_sft(release, n:int, seed:int=0):
 
 def drill_probe(model, tokenizer, n:int=64)->float:
     "The share of held-out `record_drills`' action tokens `model` predicts, teacher-forced."
+    return _forced_share(model, *_drill_batch(tokenizer, record_drills(tokenizer, n, 12345)))
+
+def _forced_share(model, ids, labels, mask)->float:
+    "The share of the labelled tokens `model` predicts, teacher-forced."
     import torch
-    ids, labels, mask = _drill_batch(tokenizer, record_drills(tokenizer, n, 12345))
     with torch.no_grad(): pred = model(input_ids=ids, attention_mask=mask).logits[:, :-1].argmax(-1)
     lab = labels[:, 1:]
     return round(((pred == lab) & (lab != -100)).sum().item() / (lab != -100).sum().item(), 3)
 
 def copy_probe(model, tokenizer, n:int=64)->dict:
     "The share of the repeat's tokens `model` predicts, teacher-forced, on `n` held-out random runs (`copy_runs`) and on `n` lists (`list_runs`)."
-    import torch
     from agentsafety.training.release import _repeat_batch, copy_runs
-    out = {}
-    for name, runs in (('random', copy_runs(tokenizer, n, (8, 32), 99)), ('lists', list_runs(tokenizer, n, 98))):
-        ids, labels, mask = _repeat_batch(runs, tokenizer.pad_token_id)
-        with torch.no_grad(): pred = model(input_ids=ids, attention_mask=mask).logits[:, :-1].argmax(-1)
-        lab = labels[:, 1:]
-        out[name] = round(((pred == lab) & (lab != -100)).sum().item() / (lab != -100).sum().item(), 3)
-    return out
+    return {name: _forced_share(model, *_repeat_batch(runs, tokenizer.pad_token_id))
+            for name, runs in (('random', copy_runs(tokenizer, n, (8, 32), 99)), ('lists', list_runs(tokenizer, n, 98)))}
 
 def step_costs(cfg, tok, repeat:int=3)->dict:
     "Seconds per training step (8 sequences of 1,024 tokens) and per greedy generation (24 prompts of 800 tokens, 32 new tokens) of a fresh model of shape `cfg` with tokenizer `tok` on one thread, the median of `repeat`."
