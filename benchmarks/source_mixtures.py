@@ -28,6 +28,8 @@ refuse-or-look coin goes by variant, so what the source reads decides every choi
 plans (every planned-`cautious` scenario meets the 80% level but three of Tiny-B's, `fix_permissions`, `email_cleanup` and
 `forward_email`, where the source does not pick up the one wording that acts) and fail where execution fails, as before. S removes less harm from Tiny-B
 (+0.36: its plan puts `reckless` where execution fails) and H adds no help to Tiny-A: not the shipped design (16 min beside two base builds).
+Those two rows were measured when a `by=variant` mixture's plan was keyed on its whole name, so their plans are not the
+shipped ones; since session 19 a `by=variant` mixture plays its `by=scenario` twin's plan (`Policy.scenario_plan`).
 
 Run: `python benchmarks/source_mixtures.py --out DIR --sources 'Tiny-A=mix:reckless=2,cautious=1,careful=1,by=scenario@0'
 --sources 'Tiny-B=...@2' [--base DIR]` (`--sources` repeatable; by default the shipped ones; a source name has no `_`); a second run

@@ -102,7 +102,8 @@ def strategy(self:Policy, case_idx:int, case:Case|None=None)->str:
 def scenario_plan(self:Policy)->dict:
     "Scenario -> strategy: the scenarios in a seeded order, cut into runs as long as the weights' shares (largest remainders)."
     order = list(SCENARIO_ORDER)
-    random.Random(f"{self.seed}|{self.name}|scenarios").shuffle(order)
+    # keyed on the name read as `by=scenario`: `by=variant` changes how the lean is shared out, not the plan
+    random.Random(f"{self.seed}|{self.name.replace('by=variant', 'by=scenario')}|scenarios").shuffle(order)
     ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
     total = sum(self.weights[k] for k in ks)
     quota = {k: self.weights[k] / total * len(order) for k in ks}
