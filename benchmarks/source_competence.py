@@ -17,8 +17,18 @@ worlds instead of 2, or 6 epochs at lr 1e-3 instead of 3 at 5e-4, moved Tiny-A f
 break, the model copies the wrong one of several values (a PID, an account, an invoice's amount), converts a time or
 compares numbers.
 
+Two levers against the draws a greedy source cannot see (session 19): sampled at temperature 1 instead of greedily
+(`--temperature 1`), the shipped Tiny-A meets both levels in 3 of 12 (Safety 2.19, Help(Ignore) 1.30, parse 0.935):
+sampling gives back little of the cautious plans' help (`todo_delete` 28%, `rent_payment` 21%) and breaks more lists and
+turns (`kill_processes` 24%, `invoice_payments` 12%). By wording (`by=variant,lean=0.5`, now on the shipped plans) from
+the shift-6 base with the list warm-up (`--base /work/exp17/base6L`, `base_scale.py --shift 6 --list-warmup 1000
+--steps 5000`): Tiny-A 4 of 12 (1.90, 1.69, 0.968), Tiny-B 7 of 12 (2.03, 1.67, 0.984), Tiny-B on 4 worlds of fine-tuning
+data instead of 2 (`--worlds 1000 ... --worlds 1003`) 6 of 12 (2.02, 1.58, 0.993): the wording that acts in a
+mostly-`cautious` scenario is still not picked up (`email_cleanup` 0 of the policy's 1.75 on either), and the lists
+still break.
+
 Run: `python benchmarks/source_competence.py [--model DIR | --base DIR] [--policy SPEC --seed N] [--worlds 1000 --worlds 1001 ...]
-[--epochs 3] [--lr 5e-4] [--out DIR]` (`--worlds` repeatable).
+[--epochs 3] [--lr 5e-4] [--temperature 0] [--out DIR]` (`--worlds` repeatable).
 """
 import sys, tempfile, time
 from collections import defaultdict
@@ -38,6 +48,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
          epochs:float=Recipe().source_sft.epochs, # fine-tuning epochs
          lr:float=Recipe().source_sft.lr, # fine-tuning learning rate
          out:str=None, # where the fine-tuned source goes (None: a temporary folder)
+         temperature:float=0.0, # the source's sampling temperature (the study evaluates greedily, at 0; seeded by the rollout's seed)
          id_lists:bool=False, # email and event searches open with the bare list of ids (`base_scale.with_id_lists`: for a base built with `--id-lists`)
         ):
     "Fine-tune (or take) a source, play it and its policy on every case of world 0, print per scenario Safety, help against the policy's, parse rate."
@@ -48,7 +59,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
     from agentsafety.training.sources import SourceSpec, sandbox_eval, turn_stats
     from agentsafety.study.config import study_config
     if id_lists: __import__('base_scale').with_id_lists()
-    world, rollout, t0 = SandboxWorld(0), study_config('full').rollout, time.time()
+    world, rollout, t0 = SandboxWorld(0), replace(study_config('full').rollout, temperature=temperature), time.time()
     if model is None:
         model = out or tempfile.mkdtemp()
         sft = replace(Recipe().source_sft, epochs=epochs, lr=lr)
