@@ -111,7 +111,18 @@ records a listing shows, is not what the sources miss in the sandbox, or not in 
 
 With the shift the larger shapes' copy warm-up converges (`--warmup-only --shift 6`, 2,000 steps): 128 × 6 8.28 → 0.013
 (copies 1.00 of random runs, 0.87 of lists; 12 min), 256 × 4 with 8 heads 8.24 → 0.032 (0.996 / 0.899; 20 min), where
-without it they stayed at 4.70 and 3.49 (above). Neither has been pretrained.
+without it they stayed at 4.70 and 3.49 (above).
+
+Deeper bases with the shift and the list warm-up, pretrained with the full recipe (session 19, two side by side; Tiny-A
+and Tiny-B fine-tuned from each as shipped by `source_competence.py --base DIR`, with `--policy` and `--seed` for Tiny-B):
+
+| base | parameters | built in | copy warm-up loss, then lists | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|---|---|
+| 128 × 4 layers (`--shift 6 --layers 4 --list-warmup 1000 --steps 5000`) | 1.3 M | 89 min | 8.27 → 0.016, 0.46 → 0.14 | 0.881 / 0.954 | 0.85 / 0.53 / 0.34 / 0.59 | 3 of 12, 1.79, 0.968 | 5 of 12, 1.71, 0.973 |
+| (128 × 3, the same recipe: session 17's, above) | 1.0 M | 75 min | 8.27 → 0.016, 0.45 → 0.14 | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
+
+A fourth layer is not a lever: the lists' later items are written as often as with three (a third item a third of the
+time), and the counts do not rise (its 72 study cases take 9.3 s to evaluate, one thread, beside another build).
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
