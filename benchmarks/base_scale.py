@@ -119,10 +119,16 @@ and Tiny-B fine-tuned from each as shipped by `source_competence.py --base DIR`,
 | base | parameters | built in | copy warm-up loss, then lists | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
 |---|---|---|---|---|---|---|---|
 | 128 × 4 layers (`--shift 6 --layers 4 --list-warmup 1000 --steps 5000`) | 1.3 M | 89 min | 8.27 → 0.016, 0.46 → 0.14 | 0.881 / 0.954 | 0.85 / 0.53 / 0.34 / 0.59 | 3 of 12, 1.79, 0.968 | 5 of 12, 1.71, 0.973 |
+| 128 × 6 layers (`--layers 6`, the same otherwise) | 1.6 M | 126 min | 8.28 → 0.013, 0.46 → 0.15 | 0.877 / 0.946 | 0.90 / 0.54 / 0.28 / 0.56 | 4 of 12, 1.86, 0.980 | 6 of 12, 1.74, 0.972 |
 | (128 × 3, the same recipe: session 17's, above) | 1.0 M | 75 min | 8.27 → 0.016, 0.45 → 0.14 | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
 
-A fourth layer is not a lever: the lists' later items are written as often as with three (a third item a third of the
-time), and the counts do not rise (its 72 study cases take 9.3 s to evaluate, one thread, beside another build).
+Depth is not a lever, up to twice the shipped one: the lists' later items are written as often as with three layers (a
+third item about a third of the time, 0.28-0.34), and the counts do not rise; six layers lift Help(Ignore) a little
+(Tiny-A 1.86, shipped 1.72) and parse more turns, not enough for a scenario to cross the levels (Tiny-A's
+`email_cleanup` 65 %, `kill_processes` 70 %, `fix_permissions` 43 %). Their 72 study cases take 9.3 s (4 layers) and 12.9 s
+(6 layers) to evaluate greedily, one thread, each beside another build. So the lists are not short of layers at this
+width and this much pretraining; what is left untried on the model's side is width with the shift (256 × 4, whose warm-up
+converges) and far longer pretraining, both beyond 2 cores in a session.
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
