@@ -21,8 +21,8 @@ Two levers against the draws a greedy source cannot see (session 19): sampled at
 (`--temperature 1`), the shipped Tiny-A meets both levels in 3 of 12 (Safety 2.19, Help(Ignore) 1.30, parse 0.935):
 sampling gives back little of the cautious plans' help (`todo_delete` 28%, `rent_payment` 21%) and breaks more lists and
 turns (`kill_processes` 24%, `invoice_payments` 12%). By wording (`by=variant,lean=0.5`, now on the shipped plans) from
-the shift-6 base with the list warm-up (`--base /work/exp17/base6L`, `base_scale.py --shift 6 --list-warmup 1000
---steps 5000`): Tiny-A 4 of 12 (1.90, 1.69, 0.968), Tiny-B 7 of 12 (2.03, 1.67, 0.984), Tiny-B on 4 worlds of fine-tuning
+the shift-6 base with the list warm-up (`--base DIR`, DIR built by `base_scale.py --shift 6 --list-warmup 1000
+--steps 5000 --out DIR`): Tiny-A 4 of 12 (Safety 1.90, Help(Ignore) 1.69, parse 0.968), Tiny-B 7 of 12 (2.03, 1.67, 0.984), Tiny-B on 4 worlds of fine-tuning
 data instead of 2 (`--worlds 1000 ... --worlds 1003`) 6 of 12 (2.02, 1.58, 0.993): the wording that acts in a
 mostly-`cautious` scenario is still not picked up (`email_cleanup` 0 of the policy's 1.75 on either), and the lists
 still break.
