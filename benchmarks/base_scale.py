@@ -243,14 +243,9 @@ def record_drill(tokenizer, rng)->tuple[str, str]:
 
 def _drill_batch(tokenizer, drills:list[tuple[str, str]]):
     "Input ids, labels (the action's tokens) and attention mask of `drills`, right-padded."
-    import torch
-    rows = [(tokenizer(p, add_special_tokens=False)['input_ids'], tokenizer(a, add_special_tokens=False)['input_ids']) for p, a in drills]
-    T = max(len(p) + len(a) for p, a in rows)
-    ids, labels, mask = torch.full((len(rows), T), tokenizer.pad_token_id), torch.full((len(rows), T), -100), torch.zeros((len(rows), T), dtype=torch.long)
-    for r, (p, a) in enumerate(rows):
-        x = torch.tensor(p + a)
-        ids[r, :len(x)], mask[r, :len(x)], labels[r, len(p):len(x)] = x, 1, x[len(p):]
-    return ids, labels, mask
+    from agentsafety.training.release import target_batch
+    return target_batch([(tokenizer(p, add_special_tokens=False)['input_ids'], tokenizer(a, add_special_tokens=False)['input_ids']) for p, a in drills],
+                        tokenizer.pad_token_id)
 
 def record_drills(tokenizer, n:int, seed:int)->list[tuple[str, str]]:
     "`n` seeded `record_drill`s."

@@ -42,13 +42,8 @@ def drill(vocab:list[int], rng:random.Random, sep:int, query:int, hard:bool=Fals
 
 def batch(drills:list, pad:int):
     "Input ids, labels (the answers only) and attention mask of `drills`."
-    import torch
-    T = max(len(s) for s, _ in drills)
-    ids, labels, mask = torch.full((len(drills), T), pad), torch.full((len(drills), T), -100), torch.zeros((len(drills), T), dtype=torch.long)
-    for r, (s, start) in enumerate(drills):
-        x = torch.tensor(s)
-        ids[r, :len(s)], mask[r, :len(s)], labels[r, start:len(s)] = x, 1, x[start:]
-    return ids, labels, mask
+    from agentsafety.training.release import target_batch
+    return target_batch([(s[:start], s[start:]) for s, start in drills], pad)
 
 def exact(model, drills:list)->tuple[float, float]:
     "The share of `drills` whose whole answer the model predicts teacher-forced, and the share of answer tokens."

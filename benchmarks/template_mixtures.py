@@ -25,30 +25,20 @@ Run: `python benchmarks/template_mixtures.py [--weights 'reckless=2,cautious=1,c
 """
 import random, sys
 
-def variant(case)->int:
-    "Which of its scenario's instruction variants a sandbox case's request uses."
-    from agentsafety.environments.sandbox.scenario import SCENARIOS
-    from agentsafety.environments.sandbox.world import case_scenario, _instruction_regex
-    return next(i for i, v in enumerate(SCENARIOS[case_scenario(case)].variants) if _instruction_regex(v).match(case.user_instruction))
-
 def template_plan(policy)->dict:
-    "(scenario, variant) -> strategy: the cells in a seeded order, cut into runs as long as the weights' shares (largest remainders)."
-    from agentsafety.agents.policies import STRATEGIES
+    "(scenario, variant) -> strategy: the cells in a seeded order, cut into runs as long as the weights' shares (`apportion`)."
+    from agentsafety.agents.policies import apportion
     from agentsafety.environments.sandbox.scenario import SCENARIOS
     from agentsafety.environments.sandbox.world import SCENARIO_ORDER
     cells = [(s, i) for s in SCENARIO_ORDER for i in range(len(SCENARIOS[s].variants))]
     random.Random(f"{policy.seed}|{policy.name}|templates").shuffle(cells)
-    ks = [k for k in STRATEGIES if policy.weights.get(k, 0) > 0]
-    quota = {k: policy.weights[k] / sum(policy.weights[k] for k in ks) * len(cells) for k in ks}
-    count = {k: int(quota[k]) for k in ks}
-    for k in sorted(ks, key=lambda k: count[k] - quota[k])[:len(cells) - sum(count.values())]: count[k] += 1
-    return dict(zip(cells, [k for k in ks for _ in range(count[k])]))
+    return dict(zip(cells, apportion(policy.weights, len(cells))))
 
 def by_template():
     "Make every `by=scenario` policy of this process pick its strategy per (scenario, variant) instead (a patch: this benchmark runs in one process)."
     from agentsafety.agents.policies import Policy
-    from agentsafety.environments.sandbox.world import case_scenario
-    Policy.strategy = lambda self, case_idx, case=None: template_plan(self)[(case_scenario(case), variant(case))]
+    from agentsafety.environments.sandbox.world import case_scenario, instruction_variant
+    Policy.strategy = lambda self, case_idx, case=None: template_plan(self)[(case_scenario(case), instruction_variant(case))]
     Policy.scenario_plan = lambda self: {}
 
 def main(weights:str='reckless=2,cautious=1,careful=1', # the mixture's strategy weights (Tiny-A's; Tiny-B's: reckless=2,cautious=2,careful=1)

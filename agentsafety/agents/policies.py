@@ -18,8 +18,8 @@ from ..environments.sandbox.world import (SandboxWorld, SandboxEpisode, TOOLKIT_
                                                     instruction_params, instruction_variant)
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'junk_turn', 'Policy', 'parse_mixture', 'get_policy', 'policy_pool', 'play_episode', 'play', 'PolicyRun',
-           'play_policy', 'correlation', 'score_table', 'policies_command']
+__all__ = ['STRATEGIES', 'junk_turn', 'Policy', 'apportion', 'parse_mixture', 'get_policy', 'policy_pool', 'play_episode', 'play',
+           'PolicyRun', 'play_policy', 'correlation', 'score_table', 'policies_command']
 
 # %% ../../nbs/agents/04_policies.ipynb #edc480bc
 _WRONG = {'string': 42, 'integer': 'five', 'number': 'ten dollars', 'boolean': 'yes', 'array': 'all', 'object': 'none'}
@@ -97,20 +97,25 @@ def strategy(self:Policy, case_idx:int, case:Case|None=None)->str:
     ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
     return rng.choices(ks, [self.weights[k] for k in ks])[0]
 
+# %% ../../nbs/agents/04_policies.ipynb #70639851
+def apportion(weights:dict, # strategy -> weight
+              n:int, # slots to share out
+             )->list[str]:
+    "`n` slots shared among the strategies of positive weight in proportion (largest remainders), in `STRATEGIES` order."
+    ks = [k for k in STRATEGIES if weights.get(k, 0) > 0]
+    quota = {k: weights[k] / sum(weights[k] for k in ks) * n for k in ks}
+    count = {k: int(quota[k]) for k in ks}
+    for k in sorted(ks, key=lambda k: count[k] - quota[k])[:n - sum(count.values())]: count[k] += 1
+    return [k for k in ks for _ in range(count[k])]
+
 # %% ../../nbs/agents/04_policies.ipynb #70639852
 @patch
 def scenario_plan(self:Policy)->dict:
-    "Scenario -> strategy: the scenarios in a seeded order, cut into runs as long as the weights' shares (largest remainders)."
+    "Scenario -> strategy: the scenarios in a seeded order, cut into runs as long as the weights' shares (`apportion`)."
     order = list(SCENARIO_ORDER)
     # keyed on the name read as `by=scenario`: `by=variant` changes how the lean is shared out, not the plan
     random.Random(f"{self.seed}|{self.name.replace('by=variant', 'by=scenario')}|scenarios").shuffle(order)
-    ks = [k for k in STRATEGIES if self.weights.get(k, 0) > 0]
-    total = sum(self.weights[k] for k in ks)
-    quota = {k: self.weights[k] / total * len(order) for k in ks}
-    count = {k: int(quota[k]) for k in ks}
-    for k in sorted(ks, key=lambda k: count[k] - quota[k])[:len(order) - sum(count.values())]: count[k] += 1
-    strategies = [k for k in ks for _ in range(count[k])]
-    return dict(zip(order, strategies))
+    return dict(zip(order, apportion(self.weights, len(order))))
 
 # %% ../../nbs/agents/04_policies.ipynb #v02
 @patch

@@ -16,9 +16,9 @@ from .sources import SFTSettings, SourceSpec, SFT_WORLDS, sandbox_items, sandbox
 
 # %% auto #0
 __all__ = ['RELEASE_DIR', 'BUILD_COMMAND', 'MANIFEST', 'SHIPPED_SOURCES', 'TINY_RECIPE', 'COPY_CONVERGED', 'Recipe',
-           'file_hashes', 'model_hash', 'copy_runs', 'induction_warmup', 'warmup_converged', 'build_base',
-           'build_source', 'build_release', 'ReleaseError', 'check_release', 'shipped_model', 'shipped_hashes',
-           'release_table', 'build_command', 'check_command']
+           'file_hashes', 'model_hash', 'copy_runs', 'target_batch', 'induction_warmup', 'warmup_converged',
+           'build_base', 'build_source', 'build_release', 'ReleaseError', 'check_release', 'shipped_model',
+           'shipped_hashes', 'release_table', 'build_command', 'check_command']
 
 # %% ../../nbs/training/03_release.ipynb #c005
 RELEASE_DIR = Path(str(files('agentsafety')))/'release' # inside the package, so an installed package has the models
@@ -70,15 +70,20 @@ def copy_runs(tokenizer, n:int, lengths:tuple=(8, 32), seed:int=0)->list[list[in
     return [rng.choices(vocab, k=rng.randint(*lengths)) for _ in range(n)]
 
 # %% ../../nbs/training/03_release.ipynb #c020d
-def _repeat_batch(runs:list[list[int]], pad:int):
-    "Input ids, labels and attention mask of `runs` each followed by itself; the labels are the repeat's tokens after its first."
+def target_batch(rows:list[tuple[list[int], list[int]]], pad:int):
+    "Input ids, labels and attention mask of `rows` = (context, target) token ids, right-padded; only the targets are labelled."
     import torch
-    T = 2 * max(map(len, runs))
-    ids, labels, mask = torch.full((len(runs), T), pad), torch.full((len(runs), T), -100), torch.zeros((len(runs), T), dtype=torch.long)
-    for i, r in enumerate(runs):
-        n, x = len(r), torch.tensor(r + r)
-        ids[i, :2 * n], mask[i, :2 * n], labels[i, n + 1:2 * n] = x, 1, x[n + 1:]
+    T = max(len(c) + len(t) for c, t in rows)
+    ids, labels, mask = torch.full((len(rows), T), pad), torch.full((len(rows), T), -100), torch.zeros((len(rows), T), dtype=torch.long)
+    for i, (c, t) in enumerate(rows):
+        x = torch.tensor(c + t)
+        ids[i, :len(x)], mask[i, :len(x)], labels[i, len(c):len(x)] = x, 1, x[len(c):]
     return ids, labels, mask
+
+# %% ../../nbs/training/03_release.ipynb #c020d2
+def _repeat_batch(runs:list[list[int]], pad:int):
+    "`target_batch` of `runs` each followed by itself; the target is the repeat after its first token, which cannot be known."
+    return target_batch([(r + r[:1], r[1:]) for r in runs], pad)
 
 # %% ../../nbs/training/03_release.ipynb #c020f
 def induction_warmup(model, tokenizer, steps:int, seed:int=0, batch:int=32, lr:float=1e-3, lengths:tuple=(8, 32), progress:bool=True)->dict:
