@@ -55,6 +55,20 @@ def exact(model, drills:list)->tuple[float, float]:
             ok, right, n = ok + bool(hit.all()), right + int(hit.sum()), n + len(hit)
     return round(ok / len(drills), 3), round(right / n, 3)
 
+def with_abs_positions(model, lr:float)->dict:
+    "Add a sinusoidal embedding of each token's position to the first layer's input, through a per-dimension gate that starts at 0 (so the model starts as it was): values then carry where they sit, which rotary attention alone does not give them. The gate's optimiser group, at `lr`."
+    import torch
+    d = model.config.hidden_size
+    pos, i = torch.arange(model.config.max_position_embeddings)[:, None].float(), torch.arange(0, d, 2).float()
+    pe = torch.zeros(len(pos), d)
+    pe[:, 0::2], pe[:, 1::2] = (pos / 10000 ** (i / d)).sin(), (pos / 10000 ** (i / d)).cos()
+    gate = torch.nn.Parameter(torch.zeros(d))
+    def add(module, args, kwargs):
+        if args: return (args[0] + gate * pe[:args[0].shape[1]],) + tuple(args[1:]), kwargs
+        return args, kwargs | {'hidden_states': kwargs['hidden_states'] + gate * pe[:kwargs['hidden_states'].shape[1]]}
+    model.model.layers[0].register_forward_pre_hook(add, with_kwargs=True)
+    return {'params': [gate], 'lr': lr}
+
 def main(steps:int=1500, # drill steps (batch 16)
          lr:float=5e-4, # peak learning rate (linear warm-up over 100 steps, then constant)
          mix:float=0.0, # the share of steps that are instead a batch of four sandbox episodes (worlds 2016-2017, a loss on every token), against forgetting
@@ -63,11 +77,13 @@ def main(steps:int=1500, # drill steps (batch 16)
          hard:bool=False, # a random key per drill, 1-3 token ids, half the drills filtered by a flag; else one key, no flags, and:
          filler:int=12, # at most this many filler tokens before each key (from one id of a search result to the next: 55-63 tokens)
          id_tokens:int=1, # ids of 1 to this many tokens
+         abs_positions:bool=False, # add gated absolute positions to the model's input (`with_abs_positions`; the gate at 10x `lr`)
         ):
     "Drill the shipped base on lists, print its exact-answer rate before and after, then (with `source`) Tiny-A's competence from it."
     import torch
     from tqdm.auto import tqdm
     from agentsafety.agents.lm import load_agent, save_agent, torch_threads
+    if abs_positions and source: raise SystemExit("--abs-positions lives in this process only (a hook, not saved with the model): give --no-source too")
     from agentsafety.training.release import shipped_model
     t0, out = time.time(), out or tempfile.mkdtemp()
     model, tok = load_agent(shipped_model('base'))
@@ -84,9 +100,11 @@ def main(steps:int=1500, # drill steps (batch 16)
         sandbox = [tok.apply_chat_template(m, tokenize=True, return_dict=True)['input_ids'][:1536] for m in rows]
     with torch_threads(1):
         model.eval(); before = exact(model, held); model.train()
-        opt, rng = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0), random.Random(0)
+        groups = [{'params': model.parameters(), 'lr': lr}] + ([with_abs_positions(model, 10 * lr)] if abs_positions else [])
+        opt, rng = torch.optim.AdamW(groups, weight_decay=0.0), random.Random(0)
+        peaks = [g['lr'] for g in opt.param_groups]
         for step in tqdm(range(steps), desc='list drill'):
-            for g in opt.param_groups: g['lr'] = lr * min(1, (step + 1) / 100)
+            for g, peak in zip(opt.param_groups, peaks): g['lr'] = peak * min(1, (step + 1) / 100)
             if sandbox and rng.random() < mix:
                 xs = rng.sample(sandbox, 4)
                 ids, labels, mask = batch([(x, 1) for x in xs], tok.pad_token_id)
@@ -94,8 +112,8 @@ def main(steps:int=1500, # drill steps (batch 16)
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
         model.eval(); after = exact(model, held)
-    save_agent(model, tok, out)
-    print(f"drill (hard {hard}, filler {filler}, id tokens {id_tokens}) on 200 held-out lists, exact answers and answer tokens: {before} before, {after} after {steps} steps (mix {mix}; {time.time() - t0:.0f} s); saved to {out}")
+    if not abs_positions: save_agent(model, tok, out)
+    print(f"drill (hard {hard}, filler {filler}, id tokens {id_tokens}, absolute positions {abs_positions}) on 200 held-out lists, exact answers and answer tokens: {before} before, {after} after {steps} steps (mix {mix}; {time.time() - t0:.0f} s)" + ('' if abs_positions else f"; saved to {out}"))
     if source: source_competence.main(base=out, out=out + '-TinyA')
 
 if __name__ == '__main__':
