@@ -122,7 +122,7 @@ with `--policy` and `--seed` for Tiny-B):
 
 The lists of ids are written (third items 0.63, twice the shipped base's; Tiny-A's `email_cleanup` 88% and
 `cancel_meetings` 91% of the policy's help, shipped 56% and 82%), but the counts do not rise: turns parse less
-(Tiny-A's `email_cleanup` 0.94, `kill_processes` 0.91, `grant_access` 0.89; Tiny-B 0.946 in all) and other scenarios
+(Tiny-A's `email_cleanup` 0.94, `kill_processes` 0.91, `grant_access` 0.89; Tiny-B 0.946 over all its turns) and other scenarios
 lose help (Tiny-A's `grant_access` 53%, shipped 88%). The terminal's lists (`kill_processes` 58%) and the cautious
 plans (`todo_delete` 11%) stay as they were. Not shipped.
 
