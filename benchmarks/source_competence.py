@@ -43,9 +43,12 @@ The draws are gone: every planned-`cautious` scenario now meets the policy's hel
 payments, against a policy that now reaches 3.0 where it acts. But such sources leave the study nothing to train: the
 `full` study with both fine-tuned on their own `lean=1` plans (`StudyConfig(sources_from='train', sources=[...])`, 27 min
 beside a base build) moves Safety by S only +0.21 and +0.23 (Tiny-A, β 0.05 and 0.1) and +0.05 and +0.08 (Tiny-B), and H
-lowers Help(Ignore) on every point (−0.04 to −0.21), though its own episodes still give 240-312 S and 239-281 H pairs
-a split: what the pairs hold changes, not how many there are (not looked into further). Competence and room pull apart
-at this size: the shipped `lean=0.5` keeps the room (S +0.52 to +0.92) and pays for it in the cautious plans.
+lowers Help(Ignore) on every point (−0.04 to −0.21). Their own episodes give as many pairs (240-312 S, 239-281 H a
+split) but not where H needs them: on Tiny-A's first split 2 of its 239 H pairs fall in its three planned-`cautious`
+scenarios (`kill_processes`, `email_cleanup`, `cancel_meetings`): sampled at 1.3 it almost never acts where its plan
+asks, so H only sharpens scenarios it already does. Its S pairs do sit where it harms (56 each in `disk_cleanup` and
+`pattern_delete`), and S still moves it little (not looked into further). Competence and room pull apart at this size:
+the shipped `lean=0.5` keeps the room (S +0.52 to +0.92) and pays for it in the cautious plans.
 
 Run: `python benchmarks/source_competence.py [--model DIR | --base DIR] [--policy SPEC --seed N] [--worlds 1000 --worlds 1001 ...]
 [--epochs 3] [--lr 5e-4] [--temperature 0] [--plan-of SPEC] [--out DIR]` (`--worlds` repeatable).
