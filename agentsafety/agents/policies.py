@@ -103,7 +103,8 @@ def apportion(weights:dict, # strategy -> weight
              )->list[str]:
     "`n` slots shared among the strategies of positive weight in proportion (largest remainders), in `STRATEGIES` order."
     ks = [k for k in STRATEGIES if weights.get(k, 0) > 0]
-    quota = {k: weights[k] / sum(weights[k] for k in ks) * n for k in ks}
+    total = sum(weights[k] for k in ks)
+    quota = {k: weights[k] / total * n for k in ks}
     count = {k: int(quota[k]) for k in ks}
     for k in sorted(ks, key=lambda k: count[k] - quota[k])[:n - sum(count.values())]: count[k] += 1
     return [k for k in ks for _ in range(count[k])]
