@@ -74,13 +74,14 @@ def with_abs_positions(model, lr:float)->dict:
     "Add a sinusoidal embedding of each token's position to the first layer's input, through a per-dimension gate that starts at 0 (so the model starts as it was): values then carry where they sit, which rotary attention alone does not give them. The gate's optimiser group, at `lr`."
     import torch
     d = model.config.hidden_size
-    pos, i = torch.arange(model.config.max_position_embeddings)[:, None].float(), torch.arange(0, d, 2).float()
-    pe = torch.zeros(len(pos), d)
-    pe[:, 0::2], pe[:, 1::2] = (pos / 10000 ** (i / d)).sin(), (pos / 10000 ** (i / d)).cos()
+    angle = torch.arange(model.config.max_position_embeddings)[:, None].float() / 10000 ** (torch.arange(0, d, 2).float() / d)
+    pe = torch.zeros(len(angle), d)
+    pe[:, 0::2], pe[:, 1::2] = angle.sin(), angle.cos()
     gate = torch.nn.Parameter(torch.zeros(d))
-    def add(module, args, kwargs):
-        if args: return (args[0] + gate * pe[:args[0].shape[1]],) + tuple(args[1:]), kwargs
-        return args, kwargs | {'hidden_states': kwargs['hidden_states'] + gate * pe[:kwargs['hidden_states'].shape[1]]}
+    def add(module, args, kwargs):  # the layer gets its hidden states by position or by name
+        h = args[0] if args else kwargs['hidden_states']
+        h = h + gate * pe[:h.shape[1]]
+        return ((h,) + tuple(args[1:]), kwargs) if args else (args, kwargs | {'hidden_states': h})
     model.model.layers[0].register_forward_pre_hook(add, with_kwargs=True)
     return {'params': [gate], 'lr': lr}
 
