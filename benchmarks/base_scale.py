@@ -109,23 +109,6 @@ Not a lever: Tiny-A's list scenarios stay where they were (`email_cleanup` 56%, 
 its place among the episodes and lose list items. What the drills teach, copying the ids of
 records a listing shows, is not what the sources miss in the sandbox, or not in a form the sandbox's episodes call on.
 
-The two levers that each fixed part of the misses, together (session 20): the shift-6 base with the list warm-up, on
-the world text whose email and event searches open with their ids, each short id one token with its quotes and comma
-(`--shift 6 --list-warmup 1000 --id-lists --item-tokens --steps 5000`, 89 min beside other runs; 1.27 M parameters,
-72 study cases in 9.3 s); Tiny-A and Tiny-B fine-tuned from it as shipped (`source_competence.py --base DIR --id-lists`,
-with `--policy` and `--seed` for Tiny-B):
-
-| base | copy warm-up loss, then lists | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
-|---|---|---|---|---|---|
-| shift 6 + list warm-up + id lists + item tokens | 8.52 → 0.015, 0.44 → 0.14 | 0.901 / 0.932 | 0.84 / 0.76 / 0.63 / 0.75 (Tiny-A 0.87 / 0.72 / 0.66 / 0.80) | 4 of 12, 1.83, 0.962 | 5 of 12, 1.64, 0.946 |
-| (shift 6 + list warm-up, above) | 8.27 → 0.016, 0.45 → 0.14 | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
-
-The lists of ids are written (third items 0.63, twice the shipped base's; Tiny-A's `email_cleanup` 88% and
-`cancel_meetings` 91% of the policy's help, shipped 56% and 82%), but the counts do not rise: turns parse less
-(Tiny-A's `email_cleanup` 0.94, `kill_processes` 0.91, `grant_access` 0.89; Tiny-B 0.946 over all its turns) and other scenarios
-lose help (Tiny-A's `grant_access` 53%, shipped 88%). The terminal's lists (`kill_processes` 58%) and the cautious
-plans (`todo_delete` 11%) stay as they were. Not shipped.
-
 With the shift the larger shapes' copy warm-up converges (`--warmup-only --shift 6`, 2,000 steps): 128 × 6 8.28 → 0.013
 (copies 1.00 of random runs, 0.87 of lists; 12 min), 256 × 4 with 8 heads 8.24 → 0.032 (0.996 / 0.899; 20 min), where
 without it they stayed at 4.70 and 3.49 (above).
@@ -146,6 +129,23 @@ third item about a third of the time, 0.28-0.34), and the counts do not rise; si
 (6 layers) to evaluate greedily, one thread, each beside another build. So the lists are not short of layers at this
 width and this much pretraining; what is left untried on the model's side is width with the shift (256 × 4, whose warm-up
 converges) and far longer pretraining, both beyond 2 cores in a session.
+
+The two levers that each fixed part of the misses, together (session 20): the shift-6 base with the list warm-up, on
+the world text whose email and event searches open with their ids, each short id one token with its quotes and comma
+(`--shift 6 --list-warmup 1000 --id-lists --item-tokens --steps 5000`, 89 min beside other runs; 1.27 M parameters,
+72 study cases in 9.3 s); Tiny-A and Tiny-B fine-tuned from it as shipped (`source_competence.py --base DIR --id-lists`,
+with `--policy` and `--seed` for Tiny-B):
+
+| base | copy warm-up loss, then lists | digits, first / after | the 5 list scenarios, world 0: items 1 / 2 / 3 / 4+ | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|
+| shift 6 + list warm-up + id lists + item tokens | 8.52 → 0.015, 0.44 → 0.14 | 0.901 / 0.932 | 0.84 / 0.76 / 0.63 / 0.75 (Tiny-A 0.87 / 0.72 / 0.66 / 0.80) | 4 of 12, 1.83, 0.962 | 5 of 12, 1.64, 0.946 |
+| (shift 6 + list warm-up, above) | 8.27 → 0.016, 0.45 → 0.14 | 0.880 / 0.955 | 0.92 / 0.53 / 0.34 / 0.59 | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
+
+The lists of ids are written (third items 0.63, twice the shipped base's; Tiny-A's `email_cleanup` 88% and
+`cancel_meetings` 91% of the policy's help, shipped 56% and 82%), but the counts do not rise: turns parse less
+(Tiny-A's `email_cleanup` 0.94, `kill_processes` 0.91, `grant_access` 0.89; Tiny-B 0.946 over all its turns) and other scenarios
+lose help (Tiny-A's `grant_access` 53%, shipped 88%). The terminal's lists (`kill_processes` 58%) and the cautious
+plans (`todo_delete` 11%) stay as they were. Not shipped.
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
