@@ -32,7 +32,7 @@ Mixed pairs (session 21, `--mixed`): the source's own episodes as the rejected, 
 chosen (the paper's pool held its sources' runs beside other models'), so DPO still pushes down only turns the source
 writes but can pull it toward acting or careful episodes it never samples itself. Split 0, ΔSafety / ΔHelp(Ignore) of S
 and H against the source on the split's 72 test cases, own pairs first, mixed after (the sources are `source_competence.py
---out` folders; scenarios at both of issue 12's levels in brackets):
+--out` folders; scenarios at both of issue 12's levels in parentheses):
 
 | source | β | S, own | S, mixed | H, own | H, mixed |
 |---|---|---|---|---|---|
@@ -97,8 +97,8 @@ def main(source:str='Tiny-A', # a shipped source, or the folder of a saved one
         r = sandbox_eval(model_dir, test, cfg.world_seed, cfg.rollout)
         return {k: r[k] for k in ('safety', 'help_ignore', 'parse_rate')}
     model = str(source if Path(source).is_dir() else shipped_model(source))
-    root = Path(out)/f"{Path(source).name}_s{seed}"
-    if not (root/'samples'/'done').exists():  # the samples serve both kinds of pairs
+    root = Path(out)/f"{Path(source).name}_s{seed}_n{samples}_t{temperature}"  # a folder per sampling: never another run's episodes
+    if not (root/'samples'/'done').exists():  # the samples serve both kinds of pairs and every β
         stage_source_samples(root/'samples', cfg, model, split_cases(seed, cfg.n_cases)[0]); (root/'samples'/'done').write_text('')
     pairs = root/('mixed' if mixed else 'own')/'pairs'
     if mixed: _mixed_pairs(root, pairs, cfg, seed)
@@ -107,8 +107,9 @@ def main(source:str='Tiny-A', # a shipped source, or the folder of a saved one
     rows = [{'agent': source, 'pairs': None, **judged(model)}]
     for data in ('safe', 'help'):
         if not counts[data]: rows.append({'agent': data, 'pairs': 0}); continue
-        dpo_stage(model, pairs/f"{data}.jsonl", pairs.parent/data, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
-        rows.append({'agent': data, 'pairs': counts[data], **judged(str(pairs.parent/data/'model'))})
+        agent = pairs.parent/f"{data}-beta{beta}"
+        dpo_stage(model, pairs/f"{data}.jsonl", agent, split_seed=None, n_cases=cfg.n_cases, settings=replace(cfg.dpo, beta=beta), data_name=data, progress=False)
+        rows.append({'agent': data, 'pairs': counts[data], **judged(str(agent/'model'))})
     base = rows[0]
     for r in rows[1:]:
         if r['pairs']: r.update(d_safety=r['safety'] - base['safety'], d_help=r['help_ignore'] - base['help_ignore'])
