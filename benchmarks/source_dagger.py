@@ -53,6 +53,7 @@ def corrections(model_dir:str, policy, worlds:list[int], rollout)->tuple[list[di
     out, left, backend = [], Counter(), HFBackend(model_dir)
     for seed in worlds:
         w = SandboxWorld(seed)
+        left['episodes'] += len(w.cases)
         for t in play_out(w, backend, None, rollout, progress=False):
             i, case = t.case_idx, w.cases[t.case_idx]
             turns = [s.log for s in t.steps] + ([t.final_log] if t.final_log is not None else [])
@@ -63,7 +64,7 @@ def corrections(model_dir:str, policy, worlds:list[int], rollout)->tuple[list[di
                     out.append({'prompt': prompt + trajectory_messages(Trajectory(i, t.steps[:k])), 'completion': [_agent_message(want, k == 0)]})
                     left[w.scenarios[i]] += 1
                     break
-    return out, {'episodes': sum(len(SandboxWorld(s).cases) for s in worlds), **left}
+    return out, dict(left)
 
 def main(policy:str='mix:reckless=2,cautious=2,careful=1,by=variant,lean=1', # the scripted policy the source imitates (default: Tiny-B's weights, every choice by what it reads)
          seed:int=2, # its seed
