@@ -147,10 +147,26 @@ The lists of ids are written (third items 0.63, twice the shipped base's; Tiny-A
 lose help (Tiny-A's `grant_access` 53%, shipped 88%). The terminal's lists (`kill_processes` 58%) and the cautious
 plans (`todo_delete` 11%) stay as they were. Not shipped.
 
+The loss weighted toward the values (session 21): the shipped recipe with the agent's tokens that hold a digit weighted 4
+times the rest in the pretraining's loss (`--value-weight 4 --steps 5000`, 80 min beside another build; sources as
+shipped, `source_competence.py --base DIR`, with `--policy` and `--seed` for Tiny-B):
+
+| base | digits, first / after | other | the base on the 72 study cases: Safety, Help(Ignore), parse | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|
+| digit tokens weighted 4 | 0.887 / 0.932 | 0.979 | 1.78, 2.01, 0.973 | 5 of 12, 1.74, 0.949 | 4 of 12, 1.60, 0.972 |
+| (the shipped base) | 0.837 / 0.903 | 0.983 | | 4 of 12, 1.72, 0.960 | 6 of 12, 1.62, 0.970 |
+
+The weighting teaches the choice of which value to copy five points better (first digit tokens 0.887, as the shift
+reaches), and the counts do not follow: Tiny-A's `invoice_payments` 40% of its policy's help (shipped 28%), but
+`kill_processes` parses 0.79, `forward_email` 50%; Tiny-B loses `pattern_delete` and `grant_access`. Not a lever. A
+base pretrained from one step to many (`--curriculum`: a fifth of the steps on episodes of at most one tool call, a
+fifth on at most three, the rest on all, in that order) was started beside it and stopped unmeasured at the session's
+end (its ordered data also makes batches of mixed lengths, so it trains slower).
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--record-warmup 1500] [--record-sft 3000] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--record-warmup 1500] [--record-sft 3000] [--value-weight 4] [--curriculum] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
@@ -305,6 +321,39 @@ def with_record_sft(release, n:int, seed:int=0):
         return examples(items) + drills
     release.sft_examples = with_drills
 
+def with_value_weight(weight:float):
+    "Make every fine-tuning of this process (the base's pretraining among them) weigh the agent's tokens that hold a digit `weight` times the rest (`base_levers.weighted_trainer`)."
+    import agentsafety.training.sources as sources
+    from base_levers import weighted_trainer
+    def trainer(model, tokenizer, kept, settings, output_dir, progress=True):
+        from datasets import Dataset
+        from transformers import PrinterCallback
+        from agentsafety.agents.lm import cpu_lm_head
+        t = weighted_trainer(tokenizer, weight)(model=model, args=sources._sft_config(settings, output_dir, progress),
+                                                train_dataset=Dataset.from_list(kept), processing_class=tokenizer)
+        cpu_lm_head(t.model)
+        if not progress: t.remove_callback(PrinterCallback)
+        return t
+    sources._sft_trainer = trainer
+
+def with_curriculum(release, steps:int, stages:tuple=((1, 0.2), (3, 0.2), (None, 0.6)), batch:int=8, seed:int=0):
+    "Make `release.build_base` pretrain from one step to many: its `steps` batches go in order through `stages` of (most tool calls, share of the steps), each stage's episodes drawn at random."
+    import random
+    import agentsafety.training.sources as sources
+    examples, config = release.sft_examples, sources._sft_config
+    def ordered(items):
+        items, rng, out = list(items), random.Random(seed), []
+        for most, share in stages:
+            pool = [x for x in items if most is None or len(x[1].steps) <= most]
+            if not pool: raise ValueError(f"curriculum: no episode of at most {most} tool calls")
+            out += [rng.choice(pool) for _ in range(round(share * steps * batch))]
+        return examples(out)
+    def sequential(settings, output_dir, progress=True):
+        cfg = config(settings, output_dir, progress)
+        cfg.train_sampling_strategy = 'sequential'  # the curriculum's order is the data's
+        return cfg
+    release.sft_examples, sources._sft_config = ordered, sequential
+
 def drill_probe(model, tokenizer, n:int=64)->float:
     "The share of held-out `record_drills`' action tokens `model` predicts, teacher-forced."
     return _forced_share(model, *_drill_batch(tokenizer, record_drills(tokenizer, n, 12345)))
@@ -352,6 +401,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          list_share:float=0.5, # with `list_warmup`: the share of its runs that are lists
          record_sft:int=0, # `record_drills` added to the pretraining data (`with_record_sft`)
          record_warmup:int=0, # steps of a warm-up on `record_drills` (the ids of listed records, all or those a word marks) after the copy warm-up (`with_record_warmup`)
+         value_weight:float=1.0, # weight of the pretraining's loss on the agent's tokens that hold a digit against the rest (`with_value_weight`)
+         curriculum:bool=False, # pretrain from one step to many (`with_curriculum`): a fifth of the steps on episodes of at most 1 tool call, a fifth on at most 3, the rest on all
          warmup_only:bool=False, # only warm up a fresh model of this shape and print `copy_probe` (no pretraining)
         ):
     "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
@@ -365,6 +416,8 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     if list_warmup: with_list_warmup(release, list_warmup, list_share)
     if record_warmup: with_record_warmup(release, record_warmup)
     if record_sft: with_record_sft(release, record_sft)
+    if value_weight != 1: with_value_weight(value_weight)
+    if curriculum: with_curriculum(release, steps)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()
