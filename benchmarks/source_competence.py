@@ -111,6 +111,12 @@ def with_names():
         return call(self, tool, args, thought)
     scenario.View.call = by_name
 
+def with_plan(spec:str, seed:int):
+    "Make every mixture of this process play the scenario plan of policy `spec` with `seed` (a plan is keyed on the whole spec, `lean` included)."
+    from agentsafety.agents.policies import Policy, get_policy
+    plan = get_policy(spec, seed).scenario_plan()
+    Policy.scenario_plan = lambda self: plan
+
 def main(model:str=None, # a saved source to measure as it is (None: fine-tune one from `base`)
          base:str=None, # the base to fine-tune from (None: the shipped one)
          policy:str=SHIPPED_SOURCES[0].policy, # the scripted policy the source imitates (and learns, without `model`)
@@ -133,10 +139,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
     from agentsafety.study.config import study_config
     if id_lists: __import__('base_scale').with_id_lists()
     if names: with_names()
-    if plan_of:  # a patch of this process: a plan is keyed on the whole spec, `lean` included
-        from agentsafety.agents.policies import Policy
-        plan = get_policy(plan_of, seed).scenario_plan()
-        Policy.scenario_plan = lambda self: plan
+    if plan_of: with_plan(plan_of, seed)
     world, rollout, t0 = SandboxWorld(0), replace(study_config('full').rollout, temperature=temperature), time.time()
     if model is None:
         model = out or tempfile.mkdtemp()

@@ -78,14 +78,13 @@ def main(policy:str='mix:reckless=2,cautious=2,careful=1,by=variant,lean=1', # t
     from pathlib import Path
     from dataclasses import replace
     from agentsafety.agents.lm import load_agent
-    from agentsafety.agents.policies import get_policy, Policy
+    from agentsafety.agents.policies import get_policy
+    from source_competence import with_plan
     from agentsafety.study.config import study_config
     from agentsafety.training.release import Recipe, shipped_model, build_source, _save
     from agentsafety.training.sources import SourceSpec, sandbox_items, sft_examples, sft
     t0, r, rollout = time.time(), Recipe(), study_config('full').rollout
-    if plan_of:  # a patch of this process, as in source_competence.py
-        plan = get_policy(plan_of, seed).scenario_plan()
-        Policy.scenario_plan = lambda self: plan
+    if plan_of: with_plan(plan_of, seed)
     pol, base, settings = get_policy(policy, seed), shipped_model('base'), replace(r.source_sft, seed=seed)
     own = sft_examples(sandbox_items(policy, r.source_worlds, seed, variant=rollout.variant, detail=rollout.detail))
     model = source or f"{out}/r0"
