@@ -325,14 +325,10 @@ def with_value_weight(weight:float):
     "Make every fine-tuning of this process (the base's pretraining among them) weigh the agent's tokens that hold a digit `weight` times the rest (`base_levers.weighted_trainer`)."
     import agentsafety.training.sources as sources
     from base_levers import weighted_trainer
-    def trainer(model, tokenizer, kept, settings, output_dir, progress=True):
-        from datasets import Dataset
-        from transformers import PrinterCallback
-        from agentsafety.agents.lm import cpu_lm_head
-        t = weighted_trainer(tokenizer, weight)(model=model, args=sources._sft_config(settings, output_dir, progress),
-                                                train_dataset=Dataset.from_list(kept), processing_class=tokenizer)
-        cpu_lm_head(t.model)
-        if not progress: t.remove_callback(PrinterCallback)
+    make = sources._sft_trainer
+    def trainer(model, tokenizer, *args, **kw):
+        t = make(model, tokenizer, *args, **kw)
+        t.__class__ = weighted_trainer(tokenizer, weight)  # the library's trainer as it set it up, with the weighted loss
         return t
     sources._sft_trainer = trainer
 
