@@ -73,10 +73,12 @@ def test_train_fine_tunes_the_shipped_base(tmp_path):
 
 
 def test_train_fine_tunes_another_base(tmp_path):
-    "`source_base` puts another model (here the shipped base with a ChatML template that marks no assistant turns, as SmolLM2's) under the sources: it is fine-tuned with the marks added, and its content hash keys the stage."
+    "`source_base` puts another model (here the shipped base in bfloat16 with a ChatML template that marks no assistant turns, as SmolLM2's) under the sources: it is fine-tuned in fp32 with the marks added, and its content hash keys the stage."
+    import torch
     from agentsafety.agents.lm import load_agent, save_agent, CHATML_TEMPLATE
     from agentsafety.training.release import shipped_model
     model, tok = load_agent(shipped_model('base'))
+    model = model.to(torch.bfloat16)
     tok.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>' + '\n' }}{% endfor %}"
                          "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
     save_agent(model, tok, tmp_path/'chatml')
@@ -86,6 +88,7 @@ def test_train_fine_tunes_another_base(tmp_path):
     src_model, src_tok = load_agent(stage.path/'model')
     assert json.loads((stage.path/'model'/'source.json').read_text())['sft']['steps'] == 2
     assert src_tok.chat_template == CHATML_TEMPLATE
+    assert src_model.dtype == torch.float32  # bfloat16 weights would lose AdamW's updates
     model.model.embed_tokens.weight.data[0, 0] += 1  # another base: another key, so the source is trained anew
     save_agent(model, tok, tmp_path/'chatml')
     assert Study(cfg, tmp_path/'run', progress=False)._sources()['Tiny-A'].ran is True

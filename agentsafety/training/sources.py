@@ -90,6 +90,7 @@ def sft(model, tokenizer, examples:list[dict], settings:SFTSettings=SFTSettings(
        )->dict:
     "Fine-tune `model` in place on prompt-completion `examples`; returns the metrics (loss, steps, dropped)."
     quiet_loading(progress)
+    if model.dtype.itemsize < 4: model.float()  # weights of half precision (a bfloat16 file, as SmolLM2's) lose AdamW's small updates: train in fp32
     with_assistant_marks(tokenizer)  # a pretrained model's own template lacks the markers that assistant-only loss needs
     kept, dropped = _sft_data(examples, tokenizer, settings.max_length)
     with torch_threads(auto_threads(model, settings.threads)), reused_heap(), tempfile.TemporaryDirectory() as tmp:
