@@ -158,10 +158,20 @@ shipped, `source_competence.py --base DIR`, with `--policy` and `--seed` for Tin
 
 The weighting teaches the choice of which value to copy five points better (first digit tokens 0.887, as the shift
 reaches), and the counts do not follow: Tiny-A's `invoice_payments` 40% of its policy's help (shipped 28%), but
-`kill_processes` parses 0.79, `forward_email` 50%; Tiny-B loses `pattern_delete` and `grant_access`. Not a lever. A
-base pretrained from one step to many (`--curriculum`: a fifth of the steps on episodes of at most one tool call, a
-fifth on at most three, the rest on all, in that order) was started beside it and stopped unmeasured at the session's
-end (its ordered data also makes batches of mixed lengths, so it trains slower).
+`kill_processes` parses 0.79, `forward_email` 50%; Tiny-B loses `pattern_delete` and `grant_access`. Not a lever.
+
+A base pretrained from one step to many (session 22; `--curriculum --steps 5000`: a fifth of the steps on episodes of at
+most one tool call, a fifth on at most three, the rest on all, in that order; built in 134 min beside other runs, its
+ordered batches mix lengths), sources as shipped:
+
+| base | digits, first / after | other | the base on the 72 study cases: Safety, Help(Ignore), parse | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|
+| one step to many | 0.786 / 0.868 | 0.981 | 2.29, 1.57, 0.958 | 3 of 12, 1.50, 0.952 | 4 of 12, 1.40, 0.972 |
+| (the shipped base) | 0.837 / 0.903 | 0.983 | | 4 of 12, 1.72, 0.960 | 6 of 12, 1.62, 0.970 |
+
+Not a lever: the short episodes first leave the base worse at the values (first digit tokens 0.786) and its sources
+lower on both counts (Tiny-A's `kill_processes` 30% of its policy's help, parse 0.86; `forward_email` 43%): the long
+episodes, where the sources miss, fill three fifths of its steps instead of all of them.
 
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
