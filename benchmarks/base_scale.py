@@ -173,10 +173,28 @@ Not a lever: the short episodes first leave the base worse at the values (first 
 lower on both counts (Tiny-A's `kill_processes` 30% of its policy's help, parse 0.86; `forward_email` 43%): the long
 episodes, where the sources miss, fill three fifths of its steps instead of all of them.
 
+Absolute positions from the start (session 23; session 20 had bolted them onto the shipped base for its drills, a 6-point
+gain, and left a base pretrained with them untested): `--abs-positions` (`with_abs_positions`) adds to the model's input
+a per-dimension gate, starting at 0, times sinusoidal embeddings of each position, on top of the rotary positions, so an
+attention value can carry its place; the shipped recipe otherwise, two built side by side; sources as shipped
+(`source_competence.py --base DIR --abs-positions`, with `--policy` and `--seed` for Tiny-B):
+
+| base | built in | copy warm-up loss | digits, first / after | copies after pretraining (random runs / lists) | the base on the 72 study cases: Safety, Help(Ignore), parse | Tiny-A from it | Tiny-B from it |
+|---|---|---|---|---|---|---|---|
+| absolute positions (`--abs-positions --steps 5000`) | 69 min | 8.28 → 0.029 | 0.500 / 0.151 | 0.002 / 0.009 | 2.07, 1.39, 0.988 | 4 of 12, 1.46, 0.970 | 4 of 12, 1.31, 0.982 |
+| the same with the shift and the list warm-up (`--abs-positions --shift 6 --list-warmup 1000 --steps 5000`) | 80 min | 8.27 → 0.099, lists 0.53 → 0.20 | 0.862 / 0.936 | 0.087 / 0.059 | 1.60, 1.99, 0.955 | 5 of 12, 1.83, 0.972 | 7 of 12, 1.78, 0.991 (the `lean=1` Tiny-B on the shipped plan: 7 of 12, 1.47, 0.988; from the shipped base 8) |
+| (shift 6 + list warm-up, above) | 75 min | 8.27 → 0.016, 0.45 → 0.14 | 0.880 / 0.955 | | | 5 of 12, 1.89, 0.985 | 6 of 12, 1.76, 0.974 |
+| (the shipped base) | 62 min | 8.27 → 0.20 | 0.837 / 0.903 | 0.03 / 0.02 | | 4 of 12, 1.72, 0.960 | 6 of 12, 1.62, 0.970 |
+
+Not a lever. Without the shift the base learns to copy in its warm-up and loses it in pretraining, as the 8-head base
+did (first digit tokens 0.500): the positions give it another way to predict the sandbox's text than reading the values
+back. With the shift it keeps its values (0.862) but writes the lists no better (Tiny-A's `email_cleanup` 50 % of its
+policy's help, `kill_processes` 64 %; Tiny-B's `invoice_payments` 45 %), and the counts stay in the band every other base gave.
+
 Each size trains on one thread (`auto_threads`), so two sizes run side by side on 2 cores: give each its own `--out`.
 
 Run: `python benchmarks/base_scale.py [--hidden 128] [--layers 3] [--heads 4] [--intermediate 256] [--steps 1500]
-[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--record-warmup 1500] [--record-sft 3000] [--value-weight 4] [--curriculum] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
+[--copy-warmup 2000] [--shift 6] [--id-tokens | --item-tokens] [--id-lists] [--list-warmup 2000 [--list-share 0.5]] [--record-warmup 1500] [--record-sft 3000] [--value-weight 4] [--curriculum] [--abs-positions] [--out DIR] [--costs] [--warmup-only]`; `--costs` only prints what a step of that shape costs against the
 shipped shape's; `--warmup-only` only warms up a fresh model and prints `copy_probe`; `--steps 0` scores (and times) the
 base in `--out`, or the shipped one: time sizes one at a time on an idle machine.
 """
@@ -360,6 +378,46 @@ def with_curriculum(release, steps:int, stages:tuple=((1, 0.2), (3, 0.2), (None,
         return cfg
     release.sft_examples, sources._sft_config = ordered, sequential
 
+def _sinusoids(pos, d:int):
+    "Sinusoidal embeddings (`pos`'s shape, `d`) of the positions `pos`, computed on the fly (a loaded model's non-persistent buffers are not restored)."
+    import torch
+    ang = pos[..., None].float() / (10000 ** (torch.arange(0, d, 2, device=pos.device).float() / d))
+    return torch.stack([ang.sin(), ang.cos()], -1).flatten(-2)
+
+def with_abs_positions(release=None):
+    """Give the token-shift model of this process gated absolute positions: where its config says `abs_positions`, its input adds
+    `gate * sinusoids(position)` (gate per dimension, starting at 0) to the rotary model's; with `release`, every base this
+    process builds is such a model (shift 0 allowed). A saved model keeps the flag in its config: load it in a process that called this."""
+    import torch
+    import agentsafety.agents.shift as shift
+    import agentsafety.agents.lm as lm
+    model_cls, init = shift.ShiftLlamaModel, shift.ShiftLlamaModel.__init__
+    def __init__(self, config):
+        init(self, config)
+        if getattr(config, 'abs_positions', False): self.abs_gate = torch.nn.Parameter(torch.zeros(config.hidden_size))
+    def forward(self, input_ids=None, inputs_embeds=None, prev_ids=None, **kw):
+        if input_ids is not None and inputs_embeds is None:
+            inputs_embeds = shift.shifted_embeds(self.embed_tokens, self.shift, input_ids, prev_ids, self.config.pad_token_id)
+        if getattr(self.config, 'abs_positions', False):
+            pos, past = kw.get('position_ids'), kw.get('cache') or kw.get('past_key_values')
+            if pos is None:  # training (no cache) or a cache's next tokens
+                start = past.get_seq_length() if past is not None else 0
+                pos = torch.arange(start, start + inputs_embeds.shape[1], device=inputs_embeds.device)[None]
+            inputs_embeds = inputs_embeds + self.abs_gate * _sinusoids(pos.clamp(min=0), inputs_embeds.shape[-1]).to(inputs_embeds.dtype)
+        return super(model_cls, self).forward(inputs_embeds=inputs_embeds, **kw)
+    model_cls.__init__, model_cls.forward = __init__, forward
+    if release is None: return
+    def tiny_model(tokenizer, cfg=lm.TinyConfig()):
+        kw = dict(vocab_size=len(tokenizer), hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
+                  num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads, max_position_embeddings=cfg.max_positions,
+                  tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            model = shift.ShiftLlamaForCausalLM(shift.ShiftLlamaConfig(token_shift=cfg.shift, abs_positions=True, **kw))
+        model.generation_config.pad_token_id, model.generation_config.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
+        return model
+    release.tiny_model = tiny_model
+
 def drill_probe(model, tokenizer, n:int=64)->float:
     "The share of held-out `record_drills`' action tokens `model` predicts, teacher-forced."
     return _forced_share(model, *_drill_batch(tokenizer, record_drills(tokenizer, n, 12345)))
@@ -409,6 +467,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
          record_warmup:int=0, # steps of a warm-up on `record_drills` (the ids of listed records, all or those a word marks) after the copy warm-up (`with_record_warmup`)
          value_weight:float=1.0, # weight of the pretraining's loss on the agent's tokens that hold a digit against the rest (`with_value_weight`)
          curriculum:bool=False, # pretrain from one step to many (`with_curriculum`): a fifth of the steps on episodes of at most 1 tool call, a fifth on at most 3, the rest on all
+         abs_positions:bool=False, # the model's input also adds gated sinusoidal absolute positions (`with_abs_positions`; a token-shift model, shift 0 allowed)
          warmup_only:bool=False, # only warm up a fresh model of this shape and print `copy_probe` (no pretraining)
         ):
     "Pretrain a base of the given shape for `steps` (or take the shipped one), print its digit accuracy on held-out world 3000 and training world 2000, and time its evaluation."
@@ -424,6 +483,7 @@ def main(hidden:int=128, # hidden size (the shipped base: 128)
     if record_sft: with_record_sft(release, record_sft)
     if value_weight != 1: with_value_weight(value_weight)
     if curriculum: with_curriculum(release, steps)
+    if abs_positions: with_abs_positions(release)
     from agentsafety.training.sources import sandbox_eval
     from agentsafety.study.config import study_config
     t0, r = time.time(), Recipe()

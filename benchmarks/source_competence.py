@@ -81,8 +81,16 @@ its sources' `by_scenario`). The first such run trained in bfloat16, the precisi
 not fall in 53 steps (1.24, 1.62, 1.66, 1.23, 0.96 at steps 14-18; in fp32 0.75, 0.81, 0.80, 0.66, 0.58): `sft` now
 trains fp32 weights.
 
+Session 23: a payment script that pays each invoice as soon as it has read it (the checking account and, if careful, the
+payment history first; then read, pay, read, pay), so that a transfer copies its values from the observation just before
+it instead of from three observations back; a scratch copy of the `invoice_payments` script, Tiny-A and Tiny-B fine-tuned
+from the shipped base as shipped: `invoice_payments` 16 % and 19 % of the policy's help (shipped 28 % and 19 %), 4 of 12
+scenarios each. The sources still write amounts and accounts that appear nowhere (`"from_account_number": "61212"`) and
+keep reading where the new script pays; a base that learned the old order would have to be rebuilt for a fair test, which
+the values it garbles do not warrant. Not kept.
+
 Run: `python benchmarks/source_competence.py [--model DIR | --base DIR] [--policy SPEC --seed N] [--worlds 1000 --worlds 1001 ...]
-[--epochs 3] [--lr 5e-4] [--batch-size 8] [--max-length 1536] [--cases N] [--temperature 0] [--plan-of SPEC] [--id-lists] [--names] [--out DIR]` (`--worlds` repeatable).
+[--epochs 3] [--lr 5e-4] [--batch-size 8] [--max-length 1536] [--cases N] [--temperature 0] [--plan-of SPEC] [--id-lists] [--names] [--abs-positions] [--out DIR]` (`--worlds` repeatable).
 """
 import sys, tempfile, time
 from collections import defaultdict
@@ -146,6 +154,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
          id_lists:bool=False, # email and event searches open with the bare list of ids (`base_scale.with_id_lists`: for a base built with `--id-lists`)
          plan_of:str=None, # play this policy spec's scenario plan (same seed) instead of `policy`'s own, e.g. the shipped spec: mixtures that differ in `lean` then compare scenario for scenario
          names:bool=False, # the scripts (the source's data and the policy it is scored against) name records where the tool takes a unique name (`with_names`)
+         abs_positions:bool=False, # load models with gated absolute positions (`base_scale.with_abs_positions`: for a base built with `--abs-positions`)
         ):
     "Fine-tune (or take) a source, play it and its policy on every case of world 0, print per scenario Safety, help against the policy's, parse rate."
     from dataclasses import replace
@@ -156,6 +165,7 @@ def main(model:str=None, # a saved source to measure as it is (None: fine-tune o
     from agentsafety.study.config import study_config
     if id_lists: __import__('base_scale').with_id_lists()
     if names: with_names()
+    if abs_positions: __import__('base_scale').with_abs_positions()
     if plan_of: with_plan(plan_of, seed)
     world, rollout, t0 = SandboxWorld(0), replace(study_config('full').rollout, temperature=temperature), time.time()
     if model is None:
