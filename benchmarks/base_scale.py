@@ -408,13 +408,12 @@ def with_abs_positions(release=None):
     model_cls.__init__, model_cls.forward = __init__, forward
     if release is None: return
     def tiny_model(tokenizer, cfg=lm.TinyConfig()):
-        kw = dict(vocab_size=len(tokenizer), hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
-                  num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads, max_position_embeddings=cfg.max_positions,
-                  tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-        with torch.random.fork_rng(devices=[]):
+        from dataclasses import replace
+        made = lm.tiny_model(tokenizer, replace(cfg, shift=max(cfg.shift, 1)))  # the library's token-shift model: its config and generation settings
+        with torch.random.fork_rng(devices=[]):  # the same draws as the library's, so the weights are those a plain build would start from
             torch.manual_seed(cfg.seed)
-            model = shift.ShiftLlamaForCausalLM(shift.ShiftLlamaConfig(token_shift=cfg.shift, abs_positions=True, **kw))
-        model.generation_config.pad_token_id, model.generation_config.eos_token_id = tokenizer.pad_token_id, tokenizer.eos_token_id
+            model = shift.ShiftLlamaForCausalLM(shift.ShiftLlamaConfig(**made.config.to_dict() | {'token_shift': cfg.shift, 'abs_positions': True}))
+        model.generation_config = made.generation_config
         return model
     release.tiny_model = tiny_model
 
